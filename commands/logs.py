@@ -1,0 +1,32 @@
+"""structlog configuration: one place, stderr only, JSON lines or human-readable."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+def configure_logging(json_lines: bool = False, level: str = "warning") -> None:
+    """Send structlog output to stderr: JSON lines with ``json_lines``, else console style.
+
+    Logging defaults to warnings only, so a failing command prints just its one-line error.
+    """
+    renderer: structlog.typing.Processor
+    if json_lines:
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.WARNING)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
