@@ -1,0 +1,49 @@
+"""The event store: encoding, hash chain, append, read, verify, seal, repair, blob store.
+
+Public API: ``Ledger`` (open, append, read, arrow, head, verify, repair, seal), ``Receipt``,
+``Head``, ``VerifyReport``, ``BlobStore``, ``verify_evidence`` and the error classes.
+"""
+
+from __future__ import annotations
+
+from ledger.blobs import BlobStore
+from ledger.chain import GENESIS_HASH
+from ledger.encoding import MAX_EVENT_BYTES, canonical_json
+from ledger.errors import (
+    BadAnchor,
+    BlobNotFound,
+    EventTooLarge,
+    InvalidEvent,
+    LedgerCorrupt,
+    LedgerError,
+    LedgerNotFound,
+    LockTimeout,
+)
+from ledger.evidence import EvidenceReport, verify_evidence
+from ledger.sealing import SealReport
+from ledger.store import Head, Ledger, Receipt, RepairReport
+from ledger.verify import VerifyReport, parse_anchor
+
+__all__ = [
+    "GENESIS_HASH",
+    "MAX_EVENT_BYTES",
+    "BadAnchor",
+    "BlobNotFound",
+    "BlobStore",
+    "EventTooLarge",
+    "EvidenceReport",
+    "Head",
+    "InvalidEvent",
+    "Ledger",
+    "LedgerCorrupt",
+    "LedgerError",
+    "LedgerNotFound",
+    "LockTimeout",
+    "Receipt",
+    "RepairReport",
+    "SealReport",
+    "VerifyReport",
+    "canonical_json",
+    "parse_anchor",
+    "verify_evidence",
+]

@@ -32,6 +32,8 @@ class LedgerNotFound(LedgerError):
 class InvalidEvent(LedgerError):
     """An event handed to ``append`` is refused; nothing of the call was written."""
 
+    index: int | None = None  # 0-based position of the refused event in the call
+
 
 class EventTooLarge(InvalidEvent):
     """An encoded event is larger than the documented limit."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from schemas.envelope import Event, NewEvent
 from schemas.errors import ManifestInvalid, PayloadInvalid, SchemaError, UnknownEventType
+from schemas.manifest import EXECUTORS, JobSpec, Manifest, ManifestConfig, MatrixSpec
 from schemas.payloads import (
     KINDS,
     STATUSES,
@@ -38,6 +39,7 @@ from schemas.registry import (
 
 __all__ = [
     "CATALOG",
+    "EXECUTORS",
     "KINDS",
     "STATUSES",
     "ArtifactRecorded",
@@ -49,9 +51,13 @@ __all__ = [
     "ErrorInfo",
     "Event",
     "Intent",
+    "JobSpec",
     "LedgerRecovered",
     "LedgerSealed",
+    "Manifest",
+    "ManifestConfig",
     "ManifestInvalid",
+    "MatrixSpec",
     "NewEvent",
     "Outcome",
     "Payload",

@@ -1,0 +1,127 @@
+"""Deterministic encoding of events into stored lines, and decoding back.
+
+Payloads are canonical JSON: UTF-8, no whitespace, keys sorted at every depth, floats in
+their shortest round-trip form (``0.1``, ``1e+16``, ``1e-7``), integers exact. The envelope
+keys come in the fixed order of ``ENVELOPE_KEYS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+import orjson
+import pydantic_core
+
+from ledger.chain import DATA_FIELD, PREV_START, SUFFIX_LEN, seal_line
+from ledger.errors import EventTooLarge, InvalidEvent
+from schemas import Event
+
+ENVELOPE_KEYS = ("seq", "ts", "type", "v", "batch", "key", "cause", "data", "prev", "hash")
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 200
+_SORTED = orjson.OPT_SORT_KEYS
+_PREFIX = b'{"seq":%d,"ts":"%s","type":"%s","v":%d,"batch":%s,"key":%s,"cause":%s,"data":%s,"prev":"%s"'
+
+
+def utc_timestamp(now: dt.datetime | None = None) -> str:
+    """RFC 3339 UTC with microseconds, e.g. ``2026-11-22T03:51:00.123456Z``."""
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _sort_keys(obj: Any, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(obj, dict):
+        return {str(k): _sort_keys(obj[k], depth + 1) for k in sorted(obj, key=str)}
+    if isinstance(obj, list | tuple):
+        return [_sort_keys(v, depth + 1) for v in obj]
+    return obj
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Canonical JSON bytes of ``obj`` (see the module docstring).
+
+    Integers beyond 64 bits, which orjson refuses, go through pydantic-core's serializer
+    after sorting keys; both write floats in the same shortest round-trip form.
+
+    Raises:
+        InvalidEvent: ``obj`` holds something JSON cannot represent.
+    """
+    try:
+        return orjson.dumps(obj, option=_SORTED)
+    except orjson.JSONEncodeError as e:
+        if "Integer exceeds 64-bit range" not in str(e) and "recursion" not in str(e):
+            raise InvalidEvent(f"data: not representable as JSON ({e})") from e
+        if "recursion" in str(e):
+            raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels") from e
+    try:
+        return pydantic_core.to_json(_sort_keys(obj))
+    except (pydantic_core.PydanticSerializationError, ValueError, RecursionError) as e:
+        raise InvalidEvent(f"data: not representable as JSON ({e})") from e
+
+
+def encode_text(value: str | None) -> bytes:
+    """A JSON string literal (or ``null``) for an envelope field."""
+    return b"null" if value is None else orjson.dumps(value)
+
+
+def build_line(
+    seq: int,
+    ts: str,
+    event_type: str,
+    version: int,
+    batch: bytes,
+    key: bytes,
+    cause: int | None,
+    data: bytes,
+    prev: str,
+) -> tuple[bytes, str]:
+    """Assemble and hash one event line. ``batch``/``key`` are pre-encoded JSON literals.
+
+    Raises:
+        EventTooLarge: the line would exceed ``MAX_EVENT_BYTES``.
+    """
+    prefix = _PREFIX % (
+        seq,
+        ts.encode(),
+        event_type.encode(),
+        version,
+        batch,
+        key,
+        b"null" if cause is None else b"%d" % cause,
+        data,
+        prev.encode(),
+    )
+    if len(prefix) + SUFFIX_LEN + 1 > MAX_EVENT_BYTES:
+        raise EventTooLarge(
+            f"event of type {event_type} is {len(prefix) + SUFFIX_LEN + 1} bytes encoded; "
+            f"the limit is {MAX_EVENT_BYTES} bytes (store large outputs as artifacts)"
+        )
+    return seal_line(prefix)
+
+
+def data_text(line: bytes) -> bytes:
+    """The raw ``data`` JSON of a stored line (without its newline), sliced from its bytes."""
+    start = line.index(DATA_FIELD) + len(DATA_FIELD)
+    return line[start : PREV_START - len(b',"prev":"')]
+
+
+# orjson reads integers beyond 64 bits as floats; lines that may hold one use the stdlib.
+_HUGE_INT = re.compile(rb"\d{19,}")
+
+
+def decode_fields(line: bytes) -> dict[str, Any]:
+    """Parse a stored line into a plain dict of its envelope fields (unvalidated)."""
+    parsed: dict[str, Any] = (
+        json.loads(line) if _HUGE_INT.search(line, 0, len(line) - 150) else orjson.loads(line)
+    )
+    return parsed
+
+
+def decode_line(line: bytes) -> Event:
+    """Parse a stored line (with or without newline) into an ``Event``."""
+    return Event.model_validate(decode_fields(line))

@@ -1,0 +1,110 @@
+"""The live JSONL file: where its committed bytes end, and streaming its committed lines."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.chain import GENESIS_HASH, commit_marker, line_seq
+from ledger.commits import Commit
+
+READ_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What is in the live file right now.
+
+    ``boundary`` is the byte offset where committed bytes end; None when the last committed
+    event cannot be found (committed bytes were truncated or altered). ``start`` is where
+    lines not yet covered by a sealed segment begin (non-zero only after an interrupted seal).
+    """
+
+    size: int
+    boundary: int | None
+    commit: Commit | None
+    start: int = 0
+
+    @property
+    def head_seq(self) -> int:
+        return self.commit.seq if self.commit else 0
+
+    @property
+    def head_hash(self) -> str:
+        return self.commit.hash if self.commit else GENESIS_HASH
+
+    @property
+    def uncommitted(self) -> int:
+        """Bytes after the commit boundary (a torn line or lines of a call never committed)."""
+        return 0 if self.boundary is None else self.size - self.boundary
+
+
+def find_boundary(path: Path, commit: Commit | None) -> tuple[int, int | None]:
+    """Size of the live file and the end offset of the committed event's line.
+
+    Fast path: the file ends with the committed line. Otherwise the committed line is
+    searched backwards (cost proportional to the uncommitted tail).
+    """
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return 0, (0 if commit is None else None)
+    with f:
+        size = f.seek(0, os.SEEK_END)
+        if commit is None:
+            return size, 0
+        marker = commit_marker(commit.hash)
+        if size >= len(marker):
+            f.seek(size - len(marker))
+            if f.read(len(marker)) == marker:
+                return size, size
+        end = size
+        while end > 0:
+            start = max(0, end - READ_BLOCK)
+            f.seek(start)
+            block = f.read(min(end + len(marker), size) - start)
+            found = block.rfind(marker)
+            if found >= 0:
+                return size, start + found + len(marker)
+            end = start
+    return size, None
+
+
+def iter_lines(path: Path, start: int, stop: int, block: int = READ_BLOCK) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(offset, line)`` for each complete line in ``[start, stop)``, newline stripped.
+
+    Bytes after the last newline before ``stop`` are not yielded.
+    """
+    with open(path, "rb") as f:
+        f.seek(start)
+        pos = start
+        carry = b""
+        while pos < stop:
+            chunk = f.read(min(block, stop - pos))
+            if not chunk:
+                break
+            pos += len(chunk)
+            buf = carry + chunk if carry else chunk
+            lines = buf.split(b"\n")
+            carry = lines.pop()
+            offset = pos - len(buf)
+            for line in lines:
+                yield offset, line
+                offset += len(line) + 1
+
+
+def offset_of_seq(path: Path, start: int, stop: int, seq: int) -> int | None:
+    """Byte offset of the line holding ``seq`` in ``[start, stop)``, or None."""
+    for offset, line in iter_lines(path, start, stop):
+        if line_seq(line) == seq:
+            return offset
+    return None
+
+
+def first_seq(path: Path, start: int, stop: int) -> int | None:
+    """The seq of the first line at or after ``start``, or None for an empty range."""
+    for _, line in iter_lines(path, start, min(stop, start + (1 << 25))):
+        return line_seq(line)
+    return None

@@ -1,0 +1,397 @@
+"""``Ledger``: the hash-chained event store of one root directory.
+
+The contract, for the rest of the project and users' own code:
+
+- ``append(events)`` validates every event, then under the OS file lock assigns seqs, chains
+  hashes, writes all lines, fsyncs once and durably records the commit boundary. It returns one
+  ``Receipt`` per event only after that. All or nothing: an invalid event appends nothing.
+- ``read(since=)`` streams committed events with seq > ``since`` (segments, then the live file).
+- ``head()`` is the last committed event; ``verify()`` checks everything; ``repair()`` cuts an
+  uncommitted tail; ``seal()`` moves the live prefix into a Parquet segment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from ledger.blobs import BlobStore
+from ledger.chain import GENESIS_HASH, line_seq, sha256_hex
+from ledger.commits import Commit, append_commit, last_commit
+from ledger.encoding import build_line, canonical_json, decode_line, encode_text, utc_timestamp
+from ledger.errors import InvalidEvent, LedgerCorrupt, LedgerNotFound
+from ledger.live import LiveState, find_boundary, first_seq, iter_lines, offset_of_seq
+from ledger.lock import FileLock
+from ledger.segments import hash_at, iter_raw, list_segments, read_table
+from schemas import Event, NewEvent, SchemaError, validate_payloads, version_for
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ledger.verify import VerifyReport
+
+LIVE_FILE = "ledger.jsonl"
+COMMITS_FILE = "ledger.commits"
+LOCK_FILE = "ledger.lock"
+WRITE_CHUNK = 8 << 20
+
+log = structlog.get_logger("sweepledger.ledger")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Acknowledgement of one durably committed event."""
+
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last committed event, printed as ``SEQ:HASH``."""
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An event validated and encoded up to the parts that need its seq."""
+
+    type: str
+    version: int
+    batch: bytes
+    key: bytes
+    cause: int | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What ``repair`` did: bytes cut from the live file, and the event recording it."""
+
+    truncated_bytes: int
+    truncated_sha256: str | None
+    recorded: Receipt | None
+
+
+class Ledger:
+    """One ledger root: live JSONL file, commit log, lock, sealed segments and blobs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.live_path = root / LIVE_FILE
+        self.commits_path = root / COMMITS_FILE
+        self.blobs = BlobStore(root / "blobs")
+        self._lock = FileLock(root / LOCK_FILE)
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path | str, create: bool = False) -> Ledger:
+        """Open the ledger at ``root``; with ``create`` make an empty one when missing.
+
+        Raises:
+            LedgerNotFound: no ledger at ``root`` and ``create`` is false.
+        """
+        ledger = cls(Path(root))
+        if not ledger.exists():
+            if not create:
+                raise LedgerNotFound(
+                    f"no ledger at {ledger.root} (run `sweepledger init` or append an event)"
+                )
+            ledger.init()
+        return ledger
+
+    def exists(self) -> bool:
+        return self.live_path.is_file()
+
+    def init(self) -> None:
+        """Create the root and an empty ledger; writes no event. Idempotent."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._lock.held():
+            if not self.live_path.exists():
+                fd = os.open(self.live_path, os.O_WRONLY | os.O_CREAT, 0o644)
+                os.fsync(fd)
+                os.close(fd)
+                _fsync_dir(self.root)
+
+    # -- state -----------------------------------------------------------------------------
+
+    def head(self) -> Head:
+        """The last committed event (``0`` and 64 zeros for an empty ledger)."""
+        commit = last_commit(self.commits_path)
+        return Head(commit.seq, commit.hash) if commit else Head(0, GENESIS_HASH)
+
+    def state(self) -> LiveState:
+        """The live file's size, commit boundary, and where unsealed lines start."""
+        commit = last_commit(self.commits_path)
+        size, boundary = find_boundary(self.live_path, commit)
+        start = 0
+        segments = list_segments(self.root)
+        if segments and boundary:
+            first = first_seq(self.live_path, 0, boundary)
+            if first is not None and first <= segments[-1].last_seq:
+                found = offset_of_seq(self.live_path, 0, boundary, segments[-1].last_seq + 1)
+                start = boundary if found is None else found
+        return LiveState(size=size, boundary=boundary, commit=commit, start=start)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, events: Sequence[NewEvent | Mapping[str, Any]]) -> list[Receipt]:
+        """Append ``events`` as one durable commit and return their receipts, in order.
+
+        Raises:
+            InvalidEvent: an event is refused (its index is in the message); nothing written.
+            LedgerCorrupt: committed bytes are damaged; nothing written.
+            LockTimeout: another writer held the lock too long.
+        """
+        if not events:
+            return []
+        prepared = prepare(events)
+        with self._lock.held():
+            state = self._writable_state()
+            return self._commit(prepared, state.head_seq, state.head_hash)
+
+    def repair(self) -> RepairReport:
+        """Cut an uncommitted tail now (recording ``ledger.recovered``) and finish a seal."""
+        with self._lock.held():
+            self._finish_pending_seal()
+            state = self._checked_state()
+            if not state.uncommitted:
+                return RepairReport(0, None, None)
+            return self._recover(state)
+
+    def seal(self) -> Any:
+        """Move the committed live prefix into a Parquet segment. See ``ledger.sealing``."""
+        from ledger.sealing import seal_live
+
+        with self._lock.held():
+            state = self._writable_state()
+            return seal_live(self, state)
+
+    def _writable_state(self) -> LiveState:
+        self._finish_pending_seal()
+        state = self._checked_state()
+        if state.uncommitted:
+            self._recover(state)
+            state = self._checked_state()
+        return state
+
+    def _checked_state(self) -> LiveState:
+        state = self.state()
+        if state.boundary is None:
+            seq = state.commit.seq if state.commit else 0
+            raise LedgerCorrupt(
+                f"committed event seq {seq} is missing from {self.live_path}: committed bytes "
+                "were truncated or altered (run `sweepledger verify`)"
+            )
+        return state
+
+    def _recover(self, state: LiveState) -> RepairReport:
+        assert state.boundary is not None
+        with open(self.live_path, "rb") as f:
+            f.seek(state.boundary)
+            tail = f.read()
+        digest = sha256_hex(tail)
+        fd = os.open(self.live_path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, state.boundary)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        log.warning("uncommitted tail cut", truncated_bytes=len(tail), truncated_sha256=digest)
+        event = NewEvent(
+            type="ledger.recovered",
+            data={"truncated_bytes": len(tail), "truncated_sha256": digest},
+        )
+        (receipt,) = self._commit(prepare([event]), state.head_seq, state.head_hash)
+        return RepairReport(len(tail), digest, receipt)
+
+    def _commit(self, prepared: list[Prepared], seq: int, prev: str) -> list[Receipt]:
+        """Encode, write and durably commit ``prepared`` after ``seq``/``prev`` (lock held)."""
+        ts = utc_timestamp()
+        receipts: list[Receipt] = []
+        lines: list[bytes] = []
+        for item in prepared:
+            seq += 1
+            if item.cause is not None and item.cause >= seq:
+                raise InvalidEvent(
+                    f"event {len(lines) + 1}: cause {item.cause} does not name an earlier event"
+                )
+            line, prev = build_line(
+                seq, ts, item.type, item.version, item.batch, item.key, item.cause, item.data, prev
+            )
+            lines.append(line)
+            receipts.append(Receipt(seq, prev))
+        payload = b"".join(lines)
+        fd = os.open(self.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(payload)
+            for start in range(0, len(view), WRITE_CHUNK):
+                chunk = view[start : start + WRITE_CHUNK]
+                while chunk:
+                    chunk = chunk[os.write(fd, chunk) :]
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        append_commit(self.commits_path, receipts[-1].seq, receipts[-1].hash)
+        return receipts
+
+    def _finish_pending_seal(self) -> None:
+        from ledger.sealing import finish_pending_seal
+
+        finish_pending_seal(self)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read_raw(self, since: int = 0) -> Iterator[bytes]:
+        """Stored lines (newline stripped) of committed events with seq > ``since``."""
+        last_sealed = 0
+        for segment in list_segments(self.root):
+            last_sealed = segment.last_seq
+            if segment.last_seq > since:
+                yield from iter_raw(segment.path, since)
+        state = self.state()
+        if not state.boundary:
+            return
+        floor = max(since, last_sealed)
+        for _, line in iter_lines(self.live_path, state.start, state.boundary):
+            seq = line_seq(line)
+            if seq is not None and seq > floor:
+                yield line
+
+    def read(
+        self, since: int = 0, types: Iterable[str] | None = None, batch: str | None = None
+    ) -> Iterator[Event]:
+        """Stream committed events with seq > ``since``, optionally of ``types`` / ``batch``."""
+        wanted = set(types) if types is not None else None
+        needles = [b'"type":"%s"' % t.encode() for t in wanted] if wanted else None
+        for line in self.read_raw(since):
+            if needles is not None and not any(n in line for n in needles):
+                continue
+            event = decode_line(line)
+            if wanted is not None and event.type not in wanted:
+                continue
+            if batch is not None and event.batch != batch:
+                continue
+            yield event
+
+    def arrow(self, since: int = 0) -> pa.Table:
+        """Committed events with seq > ``since`` as an Arrow table (``EVENT_COLUMNS``)."""
+        import pyarrow as pa
+
+        from ledger.segments import events_table
+
+        tables = [
+            read_table(segment.path, since)
+            for segment in list_segments(self.root)
+            if segment.last_seq > since
+        ]
+        floor = max([since, *(s.last_seq for s in list_segments(self.root))])
+        tail = [line for line in self.read_raw(floor)] if self.exists() else []
+        tables.append(events_table(tail))
+        return pa.concat_tables(tables)
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of the committed event at ``seq``, or None when there is none."""
+        if seq < 1 or seq > self.head().seq:
+            return None
+        for segment in list_segments(self.root):
+            if segment.first_seq <= seq <= segment.last_seq:
+                return hash_at(segment.path, seq)
+        for line in self.read_raw(seq - 1):
+            return line[-66:-2].decode("ascii") if line_seq(line) == seq else None
+        return None
+
+    def verify(self, anchor: str | Head | None = None, deep: bool = False) -> VerifyReport:
+        """Check every committed byte; see ``ledger.verify.verify_ledger``."""
+        from ledger.verify import verify_ledger
+
+        return verify_ledger(self, anchor=anchor, deep=deep)
+
+    def last_commit(self) -> Commit | None:
+        return last_commit(self.commits_path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or creation in directory ``path`` durable."""
+    _fsync_dir(path)
+
+
+def _envelope(index: int, event: NewEvent | Mapping[str, Any]) -> tuple[str, Any, Any, Any, Any]:
+    if isinstance(event, NewEvent):
+        return event.type, event.data, event.batch, event.key, event.cause
+    if not isinstance(event, Mapping):
+        raise InvalidEvent(f"event {index + 1}: expected an object, got {type(event).__name__}")
+    unknown = set(event) - {"type", "data", "batch", "key", "cause"}
+    if unknown:
+        raise InvalidEvent(f"event {index + 1}: unknown field {sorted(unknown)[0]!r}")
+    kind = event.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise InvalidEvent(f"event {index + 1}: field 'type' must be a non-empty string")
+    batch, key, cause = event.get("batch"), event.get("key"), event.get("cause")
+    for name, value in (("batch", batch), ("key", key)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidEvent(f"event {index + 1}: field {name!r} must be a string or null")
+    if cause is not None and (not isinstance(cause, int) or isinstance(cause, bool) or cause < 1):
+        raise InvalidEvent(f"event {index + 1}: field 'cause' must be a positive seq or null")
+    return kind, event.get("data", {}), batch, key, cause
+
+
+def prepare(events: Sequence[NewEvent | Mapping[str, Any]]) -> list[Prepared]:
+    """Validate events and encode their payloads; the parts needing a seq come later.
+
+    Raises:
+        InvalidEvent: naming the 1-based index of the first refused event and the field.
+    """
+    envelopes = [_envelope(i, event) for i, event in enumerate(events)]
+    by_type: dict[str, list[int]] = {}
+    for index, (kind, *_rest) in enumerate(envelopes):
+        by_type.setdefault(kind, []).append(index)
+    datas: list[bytes] = [b""] * len(envelopes)
+    versions: dict[str, int] = {}
+    for kind, indexes in by_type.items():
+        try:
+            versions[kind] = version_for(kind)
+            validated = validate_payloads(kind, [envelopes[i][1] for i in indexes])
+        except SchemaError:
+            _raise_first_invalid(envelopes)
+            raise
+        for index, data in zip(indexes, validated, strict=True):
+            try:
+                datas[index] = canonical_json(data)
+            except InvalidEvent as e:
+                raise InvalidEvent(f"event {index + 1} ({kind}): {e}") from e
+    return [
+        Prepared(kind, versions[kind], encode_text(batch), encode_text(key), cause, datas[i])
+        for i, (kind, _data, batch, key, cause) in enumerate(envelopes)
+    ]
+
+
+def _raise_first_invalid(envelopes: list[tuple[str, Any, Any, Any, Any]]) -> None:
+    """Find the first refused event in call order and raise naming it."""
+    for index, (kind, data, *_rest) in enumerate(envelopes):
+        try:
+            version_for(kind)
+            validate_payloads(kind, [data])
+        except SchemaError as e:
+            error = InvalidEvent(f"event {index + 1} ({kind}): {e}")
+            error.index = index
+            raise error from e
