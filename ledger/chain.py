@@ -2,7 +2,8 @@
 
 A stored event is one line of UTF-8 JSON with the envelope keys in a fixed order::
 
-    {"seq":N,"ts":"…","type":"…","v":1,"batch":…,"key":…,"cause":…,"data":{…},"prev":"<64 hex>","hash":"<64 hex>"}\\n
+    {"seq":N,"ts":"…","type":"…","v":1,"batch":…,"key":…,"cause":…,"data":{…},
+     "prev":"<64 hex>","hash":"<64 hex>"}\\n      (one line; wrapped here)
 
 ``hash`` is the SHA-256 (lowercase hex) of every byte of the line before ``,"hash":"``, so
 the last ``SUFFIX_LEN`` bytes of a line (without its newline) are always

@@ -23,7 +23,9 @@ ENVELOPE_KEYS = ("seq", "ts", "type", "v", "batch", "key", "cause", "data", "pre
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 200
 _SORTED = orjson.OPT_SORT_KEYS
-_PREFIX = b'{"seq":%d,"ts":"%s","type":"%s","v":%d,"batch":%s,"key":%s,"cause":%s,"data":%s,"prev":"%s"'
+_PREFIX = (
+    b'{"seq":%d,"ts":"%s","type":"%s","v":%d,"batch":%s,"key":%s,"cause":%s,"data":%s,"prev":"%s"'
+)
 
 
 def utc_timestamp(now: dt.datetime | None = None) -> str:

@@ -40,7 +40,12 @@ def _parse_sums(text: str, report: EvidenceReport) -> dict[str, str]:
             continue
         digest, sep, name = raw.partition(" ")
         name = name[1:] if name[:1] in (" ", "*") else name
-        if not sep or len(digest) != 64 or not name or any(c not in "0123456789abcdef" for c in digest.lower()):
+        if (
+            not sep
+            or len(digest) != 64
+            or not name
+            or any(c not in "0123456789abcdef" for c in digest.lower())
+        ):
             report.problems.append(f"{SUMS_FILE} line {number}: not '<sha256>  <file>'")
             continue
         entries[name] = digest.lower()
@@ -81,9 +86,7 @@ def verify_evidence(path: Path | str) -> EvidenceReport:
         report.files_checked += 1
         if _digest(target) != entries[name]:
             report.problems.append(f"{name}: sha256 mismatch")
-    on_disk = {
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
-    } - {SUMS_FILE}
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {SUMS_FILE}
     for name in sorted(on_disk - set(entries)):
         report.problems.append(f"{name}: present but not listed in {SUMS_FILE}")
     return report

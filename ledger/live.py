@@ -47,11 +47,9 @@ def find_boundary(path: Path, commit: Commit | None) -> tuple[int, int | None]:
     Fast path: the file ends with the committed line. Otherwise the committed line is
     searched backwards (cost proportional to the uncommitted tail).
     """
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
+    if not path.exists():
         return 0, (0 if commit is None else None)
-    with f:
+    with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)
         if commit is None:
             return size, 0
@@ -72,7 +70,9 @@ def find_boundary(path: Path, commit: Commit | None) -> tuple[int, int | None]:
     return size, None
 
 
-def iter_lines(path: Path, start: int, stop: int, block: int = READ_BLOCK) -> Iterator[tuple[int, bytes]]:
+def iter_lines(
+    path: Path, start: int, stop: int, block: int = READ_BLOCK
+) -> Iterator[tuple[int, bytes]]:
     """Yield ``(offset, line)`` for each complete line in ``[start, stop)``, newline stripped.
 
     Bytes after the last newline before ``stop`` are not yielded.

@@ -94,9 +94,7 @@ def scan_range(
 
     def result(bad: Bad | None) -> RangeResult:
         last = (seq - 1) if seq is not None else 0
-        return RangeResult(
-            start, begin_seq, begin_prev, last, prev or "", count, bad, anchor_hash
-        )
+        return RangeResult(start, begin_seq, begin_prev, last, prev or "", count, bad, anchor_hash)
 
     with open(path, "rb", buffering=0) as f:
         f.seek(start)

@@ -23,7 +23,14 @@ import structlog
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, line_seq, sha256_hex
 from ledger.commits import Commit, append_commit, last_commit
-from ledger.encoding import build_line, canonical_json, decode_line, encode_text, utc_timestamp
+from ledger.encoding import (
+    build_line,
+    canonical_json,
+    decode_fields,
+    decode_line,
+    encode_text,
+    utc_timestamp,
+)
 from ledger.errors import InvalidEvent, LedgerCorrupt, LedgerNotFound
 from ledger.live import LiveState, find_boundary, first_seq, iter_lines, offset_of_seq
 from ledger.lock import FileLock
@@ -253,8 +260,22 @@ class Ledger:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read_raw(self, since: int = 0) -> Iterator[bytes]:
-        """Stored lines (newline stripped) of committed events with seq > ``since``."""
+    def read_raw(
+        self, since: int = 0, types: Iterable[str] | None = None, batch: str | None = None
+    ) -> Iterator[bytes]:
+        """Stored lines (newline stripped) of committed events with seq > ``since``, optionally
+        only of ``types`` and ``batch``, exactly as stored."""
+        wanted = set(types) if types is not None else None
+        for line in self._lines(since):
+            if wanted is not None or batch is not None:
+                fields = decode_fields(line)
+                if wanted is not None and fields["type"] not in wanted:
+                    continue
+                if batch is not None and fields["batch"] != batch:
+                    continue
+            yield line
+
+    def _lines(self, since: int) -> Iterator[bytes]:
         last_sealed = 0
         for segment in list_segments(self.root):
             last_sealed = segment.last_seq
@@ -273,17 +294,8 @@ class Ledger:
         self, since: int = 0, types: Iterable[str] | None = None, batch: str | None = None
     ) -> Iterator[Event]:
         """Stream committed events with seq > ``since``, optionally of ``types`` / ``batch``."""
-        wanted = set(types) if types is not None else None
-        needles = [b'"type":"%s"' % t.encode() for t in wanted] if wanted else None
-        for line in self.read_raw(since):
-            if needles is not None and not any(n in line for n in needles):
-                continue
-            event = decode_line(line)
-            if wanted is not None and event.type not in wanted:
-                continue
-            if batch is not None and event.batch != batch:
-                continue
-            yield event
+        for line in self.read_raw(since, types, batch):
+            yield decode_line(line)
 
     def arrow(self, since: int = 0) -> pa.Table:
         """Committed events with seq > ``since`` as an Arrow table (``EVENT_COLUMNS``)."""
@@ -297,7 +309,7 @@ class Ledger:
             if segment.last_seq > since
         ]
         floor = max([since, *(s.last_seq for s in list_segments(self.root))])
-        tail = [line for line in self.read_raw(floor)] if self.exists() else []
+        tail = list(self._lines(floor)) if self.exists() else []
         tables.append(events_table(tail))
         return pa.concat_tables(tables)
 

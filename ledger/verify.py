@@ -8,6 +8,7 @@ Memory use does not depend on the ledger's size.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -97,32 +98,32 @@ def _scan_live(
     with ProcessPoolExecutor(len(points) - 1, mp_context=get_context("fork")) as pool:
         futures = [
             pool.submit(scan_range, path, a, b, first_seq if i == 0 else None, anchor_seq)
-            for i, (a, b) in enumerate(zip(points, points[1:], strict=False))
+            for i, (a, b) in enumerate(itertools.pairwise(points))
         ]
         return [future.result() for future in futures]
 
 
 def _stitch(
-    report: VerifyReport, ranges: list[RangeResult], expect_seq: int, expect_prev: str | None, name: str
+    report: VerifyReport,
+    ranges: list[RangeResult],
+    expect_seq: int,
+    expect_prev: str | None,
+    name: str,
 ) -> tuple[int, str | None, str | None]:
     """Fold range results in order; returns (last seq, last hash, anchor hash seen)."""
     last_seq, last_hash, anchor_hash = expect_seq - 1, expect_prev, None
     for result in ranges:
         if result.first_seq is None and result.bad is None:
             continue
-        if result.first_seq is not None:
-            if result.first_seq != last_seq + 1:
-                return last_seq, last_hash, report.fail(
-                    last_seq + 1,
-                    f"expected seq {last_seq + 1}, found {result.first_seq}",
-                    f"{name} byte {result.start}",
-                ) and anchor_hash
-            if last_hash is not None and result.first_prev != last_hash:
-                return last_seq, last_hash, report.fail(
-                    last_seq + 1,
-                    "prev does not match the hash of the event before it",
-                    f"{name} byte {result.start}",
-                ) and anchor_hash
+        link_problem = None
+        if result.first_seq is not None and result.first_seq != last_seq + 1:
+            link_problem = f"expected seq {last_seq + 1}, found {result.first_seq}"
+        elif result.first_seq is not None and last_hash is not None:
+            if result.first_prev != last_hash:
+                link_problem = "prev does not match the hash of the event before it"
+        if link_problem is not None:
+            report.fail(last_seq + 1, link_problem, f"{name} byte {result.start}")
+            return last_seq, last_hash, anchor_hash
         report.events_checked += result.count
         anchor_hash = anchor_hash or result.anchor_hash
         if result.bad is not None:
@@ -158,7 +159,9 @@ def _verify_segments(
         location = f"segments/{name}"
         segment = on_disk.pop(name, None)
         if first != last_seq + 1:
-            report.fail(last_seq + 1, f"segment list skips from seq {last_seq} to {first}", location)
+            report.fail(
+                last_seq + 1, f"segment list skips from seq {last_seq} to {first}", location
+            )
             return last_seq, None
         if segment is None:
             report.fail(first, "sealed segment file is missing", location)
@@ -170,7 +173,11 @@ def _verify_segments(
                 report.fail(problem.seq, problem.problem, f"{location} row {problem.row}")
                 return last_seq, None
             if digest != entry["sha256"] or size != entry["size"]:
-                report.fail(first, "segment file bytes differ from the digest recorded when sealed", location)
+                report.fail(
+                    first,
+                    "segment file bytes differ from the digest recorded when sealed",
+                    location,
+                )
                 return last_seq, None
             last_hash = tail_hash
         else:
@@ -179,13 +186,21 @@ def _verify_segments(
         last_seq = last
     for name, segment in sorted(on_disk.items()):
         if segment.first_seq > last_seq:
-            report.warnings.append(f"segment {name} is from an interrupted seal; `repair` installs it")
+            report.warnings.append(
+                f"segment {name} is from an interrupted seal; `repair` installs it"
+            )
         else:
-            report.fail(segment.first_seq, "segment file not recorded by any ledger.sealed event", f"segments/{name}")
+            report.fail(
+                segment.first_seq,
+                "segment file not recorded by any ledger.sealed event",
+                f"segments/{name}",
+            )
     return last_seq, (last_hash or None)
 
 
-def verify_ledger(ledger: Ledger, anchor: str | Head | None = None, deep: bool = False) -> VerifyReport:
+def verify_ledger(
+    ledger: Ledger, anchor: str | Head | None = None, deep: bool = False
+) -> VerifyReport:
     """Verify ``ledger``; see the module docstring."""
     anchor_seq, anchor_digest = parse_anchor(str(anchor)) if anchor is not None else (None, None)
     if not ledger.exists():
@@ -194,8 +209,14 @@ def verify_ledger(ledger: Ledger, anchor: str | Head | None = None, deep: bool =
     commit = last_commit(ledger.commits_path)
     size, boundary = find_boundary(ledger.live_path, commit)
     stop = size if boundary is None else boundary
-    if list((ledger.root / "segments").glob(f"*{TMP_SUFFIX}")) if (ledger.root / "segments").is_dir() else []:
-        report.warnings.append("an interrupted seal left a temporary segment; `repair` cleans it up")
+    if (
+        list((ledger.root / "segments").glob(f"*{TMP_SUFFIX}"))
+        if (ledger.root / "segments").is_dir()
+        else []
+    ):
+        report.warnings.append(
+            "an interrupted seal left a temporary segment; `repair` cleans it up"
+        )
     manifest, _ = _manifest(ledger.live_path, stop)
     sealed_seq, sealed_hash = _verify_segments(ledger, report, manifest, deep)
     if not report.ok:
@@ -209,7 +230,9 @@ def verify_ledger(ledger: Ledger, anchor: str | Head | None = None, deep: bool =
         found = line_seq(first_live[1])
         if found is not None and found <= sealed_seq:
             live_first_seq = found  # interrupted seal: sealed lines are still in the live file
-            report.warnings.append("an interrupted seal left sealed lines in the live file; `repair` finishes it")
+            report.warnings.append(
+                "an interrupted seal left sealed lines in the live file; `repair` finishes it"
+            )
             report.events_checked -= sealed_seq - found + 1
     expect_prev = GENESIS_HASH if live_first_seq == 1 else sealed_hash
     ranges = _scan_live(ledger.live_path, 0, stop, live_first_seq, anchor_seq)
@@ -230,16 +253,26 @@ def _check_commit(
 ) -> None:
     if commit is None:
         if size:
-            report.warnings.append(f"{size} uncommitted bytes in {name} (never acknowledged; `repair` cuts them)")
+            report.warnings.append(
+                f"{size} uncommitted bytes in {name} (never acknowledged; `repair` cuts them)"
+            )
         return
     if boundary is None:
         if commit.seq > last_seq:
-            report.fail(last_seq + 1, f"committed events {last_seq + 1}..{commit.seq} are missing (truncated)", f"{name} byte {size}")
+            report.fail(
+                last_seq + 1,
+                f"committed events {last_seq + 1}..{commit.seq} are missing (truncated)",
+                f"{name} byte {size}",
+            )
         else:
             report.fail(commit.seq, "event differs from its commit record", name)
         return
     if commit.seq != last_seq:
-        report.fail(min(commit.seq, last_seq) + 1, f"commit record names seq {commit.seq} but the chain ends at {last_seq}", name)
+        report.fail(
+            min(commit.seq, last_seq) + 1,
+            f"commit record names seq {commit.seq} but the chain ends at {last_seq}",
+            name,
+        )
         return
     if size > boundary:
         report.warnings.append(
@@ -249,10 +282,19 @@ def _check_commit(
 
 
 def _check_anchor(
-    ledger: Ledger, report: VerifyReport, seq: int, digest: str, last_seq: int, live_hash: str | None
+    ledger: Ledger,
+    report: VerifyReport,
+    seq: int,
+    digest: str,
+    last_seq: int,
+    live_hash: str | None,
 ) -> None:
     if seq > last_seq:
-        report.fail(last_seq + 1, f"anchor seq {seq} is beyond the ledger's last event {last_seq} (events were removed)", None)
+        report.fail(
+            last_seq + 1,
+            f"anchor seq {seq} is beyond the ledger's last event {last_seq} (events were removed)",
+            None,
+        )
         return
     found = live_hash
     if found is None and seq >= 1:
@@ -262,4 +304,6 @@ def _check_anchor(
     if seq == 0:
         found = GENESIS_HASH
     if found != digest:
-        report.fail(seq, f"event at seq {seq} does not match the anchor (history was rewritten)", None)
+        report.fail(
+            seq, f"event at seq {seq} does not match the anchor (history was rewritten)", None
+        )

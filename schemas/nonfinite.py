@@ -41,9 +41,13 @@ def null_non_finite(obj: Any, path: str, found: list[str]) -> Any:
         found.append(path)
         return None
     if isinstance(obj, dict):
-        return {k: null_non_finite(v, f"{path}.{k}" if path else str(k), found) for k, v in obj.items()}
+        return {
+            k: null_non_finite(v, f"{path}.{k}" if path else str(k), found) for k, v in obj.items()
+        }
     if isinstance(obj, list | tuple):
-        return [null_non_finite(v, f"{path}.{i}" if path else str(i), found) for i, v in enumerate(obj)]
+        return [
+            null_non_finite(v, f"{path}.{i}" if path else str(i), found) for i, v in enumerate(obj)
+        ]
     return obj
 
 

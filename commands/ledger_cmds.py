@@ -1,0 +1,245 @@
+"""Ledger commands: init, append, log, head, verify, repair, seal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from commands.context import AppContext
+from commands.render import InputError, echo_json, note, write_raw_line
+from ledger import InvalidEvent, Ledger
+
+JSONL_BATCH = 100_000
+
+
+def _ledger(ctx: click.Context, create: bool = False) -> Ledger:
+    app: AppContext = ctx.obj
+    return Ledger.open(app.root, create=create)
+
+
+@click.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create an empty ledger at the root (writes no event).
+
+    \b
+    Example:
+      sweepledger --root ./artifacts init
+    """
+    ledger = _ledger(ctx, create=True)
+    click.echo(str(ledger.root))
+
+
+def _read_data(value: str) -> Any:
+    text = value
+    if value.startswith("@"):
+        try:
+            text = Path(value[1:]).read_text(encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"--data: cannot read {value[1:]}: {e.strerror}") from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"--data: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+        ) from e
+
+
+def _read_jsonl(stream: IO[str], name: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{name} line {number}: invalid JSON ({e.msg})") from e
+        if not isinstance(obj, dict):
+            raise InputError(f"{name} line {number}: expected a JSON object")
+        obj["__line__"] = number
+        events.append(obj)
+    return events
+
+
+@click.command()
+@click.argument("event_type", required=False)
+@click.option("--data", "data", help="Payload as JSON, or @FILE to read it from a file.")
+@click.option("--batch", help="Batch id the event belongs to.")
+@click.option("--key", help="Subject key, e.g. trial/abc123.")
+@click.option("--cause", type=click.IntRange(min=1), help="Seq of the intent this answers.")
+@click.option(
+    "--jsonl",
+    type=click.File("r", encoding="utf-8"),
+    help='Append many events, one {"type","data","batch"?,"key"?,"cause"?} per line (- for stdin).',
+)
+@click.pass_context
+def append(
+    ctx: click.Context,
+    event_type: str | None,
+    data: str | None,
+    batch: str | None,
+    key: str | None,
+    cause: int | None,
+    jsonl: IO[str] | None,
+) -> None:
+    """Append one event, or every line of a JSONL file as one all-or-nothing commit.
+
+    Prints SEQ:HASH of each event once it is durable.
+
+    \b
+    Examples:
+      sweepledger append x.note --data '{"text": "hello"}'
+      sweepledger append trial.outcome --data @outcome.json --batch b1 --cause 12
+      cat events.jsonl | sweepledger append --jsonl -
+    """
+    if jsonl is not None:
+        if event_type or data or batch or key or cause:
+            raise InputError("--jsonl takes no TYPE, --data, --batch, --key or --cause")
+        events = _read_jsonl(jsonl, "stdin" if jsonl.name == "<stdin>" else jsonl.name)
+        lines = [event.pop("__line__") for event in events]
+        try:
+            receipts = _ledger(ctx, create=True).append(events)
+        except InvalidEvent as e:
+            if e.index is None:
+                raise
+            detail = str(e).split(": ", 1)[-1] if ": " in str(e) else str(e)
+            raise InputError(f"line {lines[e.index]}: {detail}") from e
+    else:
+        if not event_type:
+            raise InputError("missing TYPE (or use --jsonl FILE)")
+        payload = _read_data(data) if data is not None else {}
+        receipts = _ledger(ctx, create=True).append(
+            [{"type": event_type, "data": payload, "batch": batch, "key": key, "cause": cause}]
+        )
+    out = sys.stdout
+    out.write("".join(f"{r.seq}:{r.hash}\n" for r in receipts))
+
+
+@click.command()
+@click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
+@click.option("--batch", help="Only events of this batch.")
+@click.option("--since", type=click.IntRange(min=0), default=0, help="Only events with seq > N.")
+@click.option("--json", "as_json", is_flag=True, help="One event per line, exactly as stored.")
+@click.pass_context
+def log(
+    ctx: click.Context, types: tuple[str, ...], batch: str | None, since: int, as_json: bool
+) -> None:
+    """List committed events.
+
+    \b
+    Examples:
+      sweepledger log --type trial.outcome --batch b1
+      sweepledger log --since 100 --json | jq .data
+    """
+    ledger = _ledger(ctx)
+    if as_json:
+        for line in ledger.read_raw(since, types or None, batch):
+            write_raw_line(line)
+        return
+    for event in ledger.read(since=since, types=types or None, batch=batch):
+        subject = f" {event.key}" if event.key else ""
+        scope = f" [{event.batch}]" if event.batch else ""
+        cause = f" <- {event.cause}" if event.cause else ""
+        click.echo(f"{event.seq:>8} {event.ts} {event.type}{scope}{subject}{cause}")
+
+
+@click.command()
+@click.pass_context
+def head(ctx: click.Context) -> None:
+    """Print the last committed event as SEQ:HASH (0: and 64 zeros when empty).
+
+    \b
+    Example:
+      sweepledger head > ledger.anchor    # commit it; later: verify --anchor-file ledger.anchor
+    """
+    click.echo(str(_ledger(ctx).head()))
+
+
+@click.command()
+@click.option("--anchor", help="SEQ:HASH that the ledger must still contain.")
+@click.option(
+    "--anchor-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding SEQ:HASH (the saved output of `head`).",
+)
+@click.option("--deep", is_flag=True, help="Also re-check every row of sealed segments.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def verify(
+    ctx: click.Context, anchor: str | None, anchor_file: Path | None, deep: bool, as_json: bool
+) -> None:
+    """Check every committed event: seq continuity, prev links, hashes, sealed segments.
+
+    Exit 0 intact, 1 damaged (naming the first bad seq and where), 2 bad usage.
+
+    \b
+    Examples:
+      sweepledger verify
+      sweepledger verify --anchor-file ledger.anchor --json
+    """
+    if anchor and anchor_file:
+        raise InputError("give --anchor or --anchor-file, not both")
+    if anchor_file is not None:
+        try:
+            anchor = anchor_file.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise InputError(f"--anchor-file: cannot read {anchor_file}: {e.strerror}") from e
+    report = _ledger(ctx).verify(anchor=anchor, deep=deep)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        for warning in report.warnings:
+            note(f"warning: {warning}")
+        if report.ok:
+            click.echo(f"ok: {report.events_checked} events checked, head {report.head}")
+        else:
+            where = f" ({report.location})" if report.location else ""
+            click.echo(
+                f"DAMAGED: seq {report.first_bad_seq}: {report.problem}{where}; "
+                f"{report.events_checked} events checked before it"
+            )
+    ctx.exit(0 if report.ok else 1)
+
+
+@click.command()
+@click.pass_context
+def repair(ctx: click.Context) -> None:
+    """Cut bytes after the last commit (recording ledger.recovered) and finish an interrupted seal.
+
+    Damage to committed bytes is never repaired: `verify` reports it.
+
+    \b
+    Example:
+      sweepledger repair
+    """
+    report = _ledger(ctx).repair()
+    if report.recorded is None:
+        click.echo("nothing to repair")
+    else:
+        click.echo(
+            f"cut {report.truncated_bytes} uncommitted bytes (sha256 {report.truncated_sha256}); "
+            f"recorded as seq {report.recorded.seq}"
+        )
+
+
+@click.command()
+@click.pass_context
+def seal(ctx: click.Context) -> None:
+    """Move the committed live events into an immutable Parquet segment.
+
+    \b
+    Example:
+      sweepledger seal && sweepledger verify --deep
+    """
+    report = _ledger(ctx).seal()
+    if report is None:
+        click.echo("nothing to seal")
+    else:
+        click.echo(
+            f"sealed seq {report.first_seq}..{report.last_seq} into {report.segment} "
+            f"({report.size} bytes, sha256 {report.sha256}); recorded as seq {report.sealed_event}"
+        )
