@@ -118,9 +118,8 @@ def _stitch(
         link_problem = None
         if result.first_seq is not None and result.first_seq != last_seq + 1:
             link_problem = f"expected seq {last_seq + 1}, found {result.first_seq}"
-        elif result.first_seq is not None and last_hash is not None:
-            if result.first_prev != last_hash:
-                link_problem = "prev does not match the hash of the event before it"
+        elif result.first_seq is not None and last_hash not in (None, result.first_prev):
+            link_problem = "prev does not match the hash of the event before it"
         if link_problem is not None:
             report.fail(last_seq + 1, link_problem, f"{name} byte {result.start}")
             return last_seq, last_hash, anchor_hash
