@@ -1,0 +1,251 @@
+"""Loading a manifest: YAML -> ``schemas.Manifest`` -> the expanded, ordered list of jobs.
+
+Every problem is a ``schemas.ManifestInvalid`` (exit 2) whose one-line message names the file
+and the offending key or callable, raised before anything is written to the ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from schemas import Manifest, ManifestInvalid
+
+JOB_ID_HEX = 16
+DEFAULT_KIND = "job"
+USERS_KIND = "scan"
+USER_PARAM = "user"
+MATRIX_PREFIX = "matrix"
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """One expanded job: its position in the manifest, unique name, parameters and stable id."""
+
+    index: int
+    name: str
+    params: dict[str, Any]
+    job_id: str
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """A validated manifest with its jobs expanded in manifest order."""
+
+    path: Path
+    manifest: Manifest
+    kind: str
+    jobs: list[JobPlan]
+    users_file: Path | None
+
+    @property
+    def folder(self) -> Path:
+        """The manifest's own folder, importable for its callable and setup."""
+        return self.path.parent
+
+    def expanded(self, jobs: list[JobPlan] | None = None) -> dict[str, Any]:
+        """The fully expanded manifest as recorded in ``batch.started``."""
+        m = self.manifest
+        return {
+            "name": m.name,
+            "callable": m.callable,
+            "kind": self.kind,
+            "setup": m.setup,
+            "params": m.params,
+            "config": m.config.model_dump(exclude_none=True),
+            "users_file": str(self.users_file) if self.users_file else None,
+            "jobs": [
+                {"index": j.index, "name": j.name, "job_id": j.job_id, "params": j.params}
+                for j in (self.jobs if jobs is None else jobs)
+            ],
+        }
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted-key, compact JSON: the form ids and digests are computed over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def job_id_of(callable_ref: str, params: dict[str, Any]) -> str:
+    """A stable id for (callable, params): the same job has the same id in every batch."""
+    text = canonical_json({"callable": callable_ref, "params": params})
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:JOB_ID_HEX]
+
+
+def job_seed(base_seed: int, job_id: str) -> int:
+    """The seed a job gets: derived from the batch seed and the job id, not its position."""
+    digest = hashlib.sha256(f"{base_seed}:{job_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def manifest_sha256(expanded: dict[str, Any]) -> str:
+    """The digest of an expanded manifest's canonical JSON."""
+    return hashlib.sha256(canonical_json(expanded).encode("utf-8")).hexdigest()
+
+
+def _check_json(value: Any, where: str) -> None:
+    """Refuse values the ledger cannot carry (YAML dates, sets, NaN, non-string keys)."""
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ManifestInvalid(f"{where}: non-finite number is not allowed")
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}.{i}")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ManifestInvalid(f"{where}: key {key!r} must be a string")
+            _check_json(item, f"{where}.{key}")
+        return
+    raise ManifestInvalid(f"{where}: {type(value).__name__} values are not allowed")
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "manifest"
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    if first["type"] == "missing":
+        return f"{where}: required key is missing"
+    return f"{where}: {first['msg']}"
+
+
+def _format_axis_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def matrix_name(combo: dict[str, Any]) -> str:
+    """A matrix job's name from its axes: ``matrix_min_leaf_size20_semantic_threshold0.1``."""
+    parts = [f"{axis}{_format_axis_value(value)}" for axis, value in combo.items()]
+    return "_".join([MATRIX_PREFIX, *parts])
+
+
+def read_users(path: Path) -> list[str]:
+    """Handles from a users file: one per non-blank line, ``#`` lines are comments."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ManifestInvalid(f"users file {path}: {e.strerror or e}") from e
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def expand_jobs(manifest: Manifest, users: list[str] | None = None) -> list[JobPlan]:
+    """Explicit jobs, then the matrix (first axis slowest), then one job per user handle."""
+    named: list[tuple[str, dict[str, Any]]] = []
+    for job in manifest.jobs:
+        named.append((job.name, {**manifest.params, **job.params}))
+    if manifest.matrix is not None:
+        base = {**manifest.params, **manifest.matrix.base_params}
+        axes = manifest.matrix.axes
+        for axis, values in axes.items():
+            if not values:
+                raise ManifestInvalid(f"matrix.axes.{axis}: needs at least one value")
+        for values in itertools.product(*axes.values()):
+            combo = dict(zip(axes, values, strict=True))
+            named.append((matrix_name(combo), {**base, **combo}))
+    for handle in users or []:
+        named.append((handle, {**manifest.params, USER_PARAM: handle}))
+    jobs: list[JobPlan] = []
+    names: dict[str, int] = {}
+    ids: dict[str, str] = {}
+    for index, (name, params) in enumerate(named):
+        _check_json(params, f"jobs.{name}.params")
+        if name in names:
+            raise ManifestInvalid(
+                f"job name {name!r} is used twice (jobs {names[name]} and {index})"
+            )
+        job_id = job_id_of(manifest.callable, params)
+        if job_id in ids:
+            raise ManifestInvalid(f"jobs {ids[job_id]!r} and {name!r} have the same params")
+        names[name] = index
+        ids[job_id] = name
+        jobs.append(JobPlan(index=index, name=name, params=params, job_id=job_id))
+    return jobs
+
+
+def ensure_importable(folder: Path) -> None:
+    """Put the manifest's folder first on ``sys.path`` (once)."""
+    entry = str(folder.resolve())
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+
+def resolve_callable(ref: str, what: str = "callable") -> Callable[..., Any]:
+    """Import ``module:function``; a failure is one line naming the reference.
+
+    Raises:
+        ManifestInvalid: the module cannot be imported or has no such callable attribute.
+    """
+    module_name, _, attr = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ManifestInvalid(f"{what} {ref!r}: cannot import {module_name!r}: {detail}") from e
+    target = getattr(module, attr, None)
+    if target is None:
+        raise ManifestInvalid(f"{what} {ref!r}: module {module_name!r} has no {attr!r}")
+    if not callable(target):
+        raise ManifestInvalid(f"{what} {ref!r}: {attr!r} is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+def parse_manifest(path: Path) -> Manifest:
+    """Read and validate a manifest file (no expansion, no imports)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ManifestInvalid(f"manifest {path}: {e.strerror or e}") from e
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ManifestInvalid(f"manifest {path}:{where}: {problem}") from e
+    if not isinstance(raw, dict):
+        raise ManifestInvalid(f"manifest {path}: expected a mapping at the top level")
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as e:
+        raise ManifestInvalid(f"manifest {path}: {_describe(e)}") from e
+
+
+def load_manifest(path: Path, users_file: Path | None = None) -> LoadedManifest:
+    """Validate, expand and import-check a manifest; ``users_file`` overrides the manifest's.
+
+    Raises:
+        ManifestInvalid: bad YAML, unknown key, wrong type, unimportable callable, no jobs.
+    """
+    path = Path(path)
+    manifest = parse_manifest(path)
+    for key, value in manifest.params.items():
+        _check_json(value, f"params.{key}")
+    if users_file is None and manifest.users_file is not None:
+        users_file = path.parent / manifest.users_file
+    users = read_users(users_file) if users_file is not None else None
+    jobs = expand_jobs(manifest, users)
+    if not jobs:
+        raise ManifestInvalid(f"manifest {path}: no jobs (give jobs, matrix or users_file)")
+    kind = manifest.kind or (USERS_KIND if users_file is not None else DEFAULT_KIND)
+    ensure_importable(path.parent)
+    resolve_callable(manifest.callable)
+    if manifest.setup is not None:
+        resolve_callable(manifest.setup, "setup")
+    return LoadedManifest(path=path, manifest=manifest, kind=kind, jobs=jobs, users_file=users_file)
