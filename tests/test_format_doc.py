@@ -1,0 +1,105 @@
+"""The stdlib verifier printed in docs/FORMAT.md agrees with `verify` on real ledgers."""
+
+from __future__ import annotations
+
+import re
+import types
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "FORMAT.md"
+
+
+def _doc_verifier() -> types.ModuleType:
+    text = DOC.read_text(encoding="utf-8")
+    (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(code.strip().splitlines()) <= 40
+    module = types.ModuleType("format_doc_verifier")
+    exec(compile(code, str(DOC), "exec"), module.__dict__)
+    return module
+
+
+def _ledger(root: Path, events: int = 30) -> Ledger:
+    ledger = Ledger.open(root, create=True)
+    for start in range(0, events, 10):
+        ledger.append(
+            [
+                {"type": "x.item", "data": {"i": i, "hash": "decoy", "text": "é✓"}}
+                for i in range(start, start + 10)
+            ]
+        )
+    return ledger
+
+
+def _lines(root: Path) -> list[bytes]:
+    return (root / "ledger.jsonl").read_bytes().splitlines(keepends=True)
+
+
+def _flip(root: Path, seq: int, offset: int) -> None:
+    lines = _lines(root)
+    line = bytearray(lines[seq - 1])
+    line[offset] ^= 0x01
+    lines[seq - 1] = bytes(line)
+    (root / "ledger.jsonl").write_bytes(b"".join(lines))
+
+
+def _delete(root: Path, seq: int) -> None:
+    lines = _lines(root)
+    del lines[seq - 1]
+    (root / "ledger.jsonl").write_bytes(b"".join(lines))
+
+
+def _swap(root: Path, seq: int) -> None:
+    lines = _lines(root)
+    lines[seq - 1], lines[seq] = lines[seq], lines[seq - 1]
+    (root / "ledger.jsonl").write_bytes(b"".join(lines))
+
+
+def _truncate(root: Path, seq: int) -> None:
+    (root / "ledger.jsonl").write_bytes(b"".join(_lines(root)[: seq - 1]))
+
+
+DAMAGE = [
+    ("clean", lambda root: None, None),
+    ("flip data byte of 7", lambda root: _flip(root, 7, 60), 7),
+    ("flip hash hex of 12", lambda root: _flip(root, 12, -10), 12),
+    ("flip prev of 20", lambda root: _flip(root, 20, -100), 20),
+    ("delete 5", lambda root: _delete(root, 5), 5),
+    ("swap 9 and 10", lambda root: _swap(root, 9), 9),
+    ("truncate from 25", lambda root: _truncate(root, 25), 25),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "bad_seq"), DAMAGE, ids=[d[0] for d in DAMAGE])
+def test_doc_verifier_agrees_with_verify(tmp_path: Path, name: str, damage, bad_seq) -> None:
+    ledger = _ledger(tmp_path / "root")
+    damage(ledger.root)
+    doc_ok, doc_seq, _ = _doc_verifier().verify(str(ledger.root))
+    report = ledger.verify()
+    assert (doc_ok, doc_seq) == (report.ok, report.first_bad_seq) == (bad_seq is None, bad_seq)
+
+
+def test_doc_verifier_checks_sealed_segments_by_digest(tmp_path: Path) -> None:
+    ledger = _ledger(tmp_path / "root")
+    ledger.seal()
+    ledger.append([{"type": "x.after", "data": {}}])
+    verifier = _doc_verifier()
+    assert verifier.verify(str(ledger.root)) == (True, None, None)
+    (segment,) = (ledger.root / "segments").glob("*.parquet")
+    blob = bytearray(segment.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    segment.write_bytes(bytes(blob))
+    assert verifier.verify(str(ledger.root))[:2] == (False, 1)
+    assert ledger.verify().ok is False and ledger.verify().first_bad_seq is not None
+
+
+def test_doc_verifier_checks_anchor(tmp_path: Path) -> None:
+    ledger = _ledger(tmp_path / "root")
+    seq, digest = 10, ledger.hash_at(10)
+    verifier = _doc_verifier()
+    assert verifier.verify(str(ledger.root), (seq, digest))[0] is True
+    assert verifier.verify(str(ledger.root), (seq, "0" * 64))[:2] == (False, 10)
+    assert ledger.verify(anchor=f"{seq}:{'0' * 64}").first_bad_seq == 10
