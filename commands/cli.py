@@ -27,6 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.schema_cmd": ("schema",),
     "commands.evidence_cmd": ("verify_evidence",),
     "commands.demo_cmd": ("demo",),
+    "commands.run_cmd": ("run",),
 }
 
 

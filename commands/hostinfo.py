@@ -47,15 +47,24 @@ def host_name() -> str:
 
 def process_start() -> str:
     """When this process started, UTC RFC 3339 (from /proc where available)."""
-    started = _IMPORTED_AT
+    found = pid_started(os.getpid())
+    if found is not None:
+        return found
+    return datetime.fromtimestamp(_IMPORTED_AT, UTC).isoformat(timespec="microseconds")
+
+
+def pid_started(pid: int) -> str | None:
+    """The start time of a live process ``pid`` as ``process_start`` formats it; None if gone."""
     try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         boot = next(
             int(line.split()[1])
             for line in Path("/proc/stat").read_text().splitlines()
             if line.startswith("btime ")
         )
-        started = boot + ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
-        pass
+        return None
+    if fields[0] == "Z":
+        return None
+    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     return datetime.fromtimestamp(started, UTC).isoformat(timespec="microseconds")

@@ -1,0 +1,132 @@
+"""``run --resume BATCH``: read a batch's history, check the manifest still matches it, pick
+the jobs to run again, and answer the intents a killed driver left open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from commands import hostinfo
+from commands.manifest_loader import JobPlan, LoadedManifest
+from commands.run_errors import BatchNotFound, BatchStillRunning, ResumeMismatch
+from ledger import Ledger
+from schemas import BatchResumed, NewEvent
+
+# Outcomes a resume keeps by default; ``--retry-failed`` keeps only ``ok`` and ``empty``.
+FINAL = frozenset({"ok", "empty", "error", "timeout", "crashed"})
+FINAL_RETRYING = frozenset({"ok", "empty"})
+INTERRUPTED_MESSAGE = "the batch's driver stopped before this job was answered"
+
+
+@dataclass
+class BatchHistory:
+    """What the ledger holds about one batch."""
+
+    batch: str
+    started_seq: int
+    started: dict[str, Any]
+    latest: dict[str, str] = field(default_factory=dict)  # job_id -> last outcome status
+    open_intents: list[tuple[int, str, str]] = field(default_factory=list)  # seq, kind, job_id
+
+
+def find_batch(ledger: Ledger, batch: str) -> BatchHistory:
+    """Read every event of ``batch``.
+
+    Raises:
+        BatchNotFound: the ledger has no ``batch.started`` for it.
+        BatchStillRunning: the process that started it is alive on this host.
+    """
+    history: BatchHistory | None = None
+    intents: dict[int, tuple[str, str]] = {}
+    for event in ledger.read(batch=batch):
+        if event.type == "batch.started" and history is None:
+            history = BatchHistory(batch, event.seq, event.data)
+        elif event.type.endswith(".intent"):
+            intents[event.seq] = (event.type.split(".", 1)[0], event.data["job_id"])
+        elif event.type.endswith(".outcome") and history is not None:
+            if event.cause is not None:
+                intents.pop(event.cause, None)
+            history.latest[event.data["job_id"]] = event.data["status"]
+    if history is None:
+        raise BatchNotFound(f"no batch {batch!r} in this ledger")
+    history.open_intents = [(seq, kind, job_id) for seq, (kind, job_id) in sorted(intents.items())]
+    for _, _, job_id in history.open_intents:
+        history.latest[job_id] = "interrupted"  # what resume_events will record for them
+    _refuse_if_running(history)
+    return history
+
+
+def _refuse_if_running(history: BatchHistory) -> None:
+    started = history.started
+    if started.get("host") != hostinfo.host_name() or not started.get("pid"):
+        return
+    alive_since = hostinfo.pid_started(int(started["pid"]))
+    if alive_since is not None and alive_since == started.get("process_start"):
+        raise BatchStillRunning(
+            f"batch {history.batch!r} is still running (pid {started['pid']}); stop it first"
+        )
+
+
+def _describe_difference(recorded: list[dict[str, Any]], jobs: list[JobPlan]) -> str | None:
+    recorded_ids = {job["job_id"]: job for job in recorded}
+    current_ids = {job.job_id: job for job in jobs}
+    for job in jobs:
+        if job.job_id not in recorded_ids:
+            return f"job {job.index} {job.name!r} ({job.job_id}) is not in the batch"
+    for job in recorded:
+        if job["job_id"] not in current_ids:
+            return f"batch job {job['index']} {job['name']!r} ({job['job_id']}) is not in the manifest"
+    return None
+
+
+def check_match(
+    history: BatchHistory, loaded: LoadedManifest, jobs: list[JobPlan], force: bool
+) -> None:
+    """Refuse a resume whose manifest does not expand to the batch's jobs (unless ``force``).
+
+    Raises:
+        ResumeMismatch: naming the first difference.
+    """
+    recorded = history.started.get("manifest", {})
+    problem: str | None = None
+    if recorded.get("callable") != loaded.manifest.callable:
+        problem = f"callable {loaded.manifest.callable!r} differs from {recorded.get('callable')!r}"
+    elif recorded.get("kind") != loaded.kind:
+        problem = f"kind {loaded.kind!r} differs from {recorded.get('kind')!r}"
+    else:
+        problem = _describe_difference(recorded.get("jobs", []), jobs)
+    if problem is not None and not force:
+        raise ResumeMismatch(
+            f"cannot resume {history.batch!r}: {problem} (use --force to accept)"
+        )
+
+
+def select_jobs(jobs: list[JobPlan], history: BatchHistory, retry_failed: bool) -> list[JobPlan]:
+    """The jobs to run again: no final outcome yet (and failed ones with ``retry_failed``)."""
+    keep = FINAL_RETRYING if retry_failed else FINAL
+    return [job for job in jobs if history.latest.get(job.job_id) not in keep]
+
+
+def resume_events(history: BatchHistory, to_run: list[JobPlan], total: int) -> list[NewEvent]:
+    """``interrupted`` outcomes for the intents left open, then ``batch.resumed``."""
+    events = [
+        NewEvent(
+            type=f"{kind}.outcome",
+            data={
+                "job_id": job_id,
+                "status": "interrupted",
+                "duration_s": 0.0,
+                "error": {"type": "interrupted", "message": INTERRUPTED_MESSAGE},
+            },
+            batch=history.batch,
+            key=f"{kind}/{job_id}",
+            cause=seq,
+        )
+        for seq, kind, job_id in history.open_intents
+    ]
+    resumed = BatchResumed(
+        resumed_from=history.started_seq, skipped=total - len(to_run), remaining=len(to_run)
+    )
+    events.append(NewEvent(type="batch.resumed", data=resumed, batch=history.batch))
+    return events

@@ -1,0 +1,247 @@
+"""``run_batch``: a manifest in, a recorded batch out.
+
+``plan_run`` does every check that can fail on the user's input (manifest, settings, batch id,
+resume match, executor availability) before a single event is written; ``execute`` then
+appends ``batch.started`` (or ``batch.resumed``), drives the jobs and appends ``batch.finished``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from commands import hostinfo
+from commands.driver import Driver, StopFlag, Tally
+from commands.executors import make_executor
+from commands.jobctx import WorkerSpec
+from commands.manifest_loader import JobPlan, LoadedManifest, job_seed, load_manifest, manifest_sha256
+from commands.progress import Progress, make_progress
+from commands.resume import BatchHistory, check_match, find_batch, resume_events, select_jobs
+from commands.run_errors import BatchExists, ExecutorUnavailable, RunRefused
+from commands.settings import Settings, resolve_settings
+from ledger import Ledger, LedgerNotFound
+from schemas import BatchFinished, BatchStarted, NewEvent
+
+BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What ``sweepledger run`` was asked to do."""
+
+    manifest: Path
+    root: Path
+    cli_settings: dict[str, Any] = field(default_factory=dict)
+    batch_id: str | None = None
+    resume: str | None = None
+    force: bool = False
+    retry_failed: bool = False
+    users_file: Path | None = None
+    argv: tuple[str, ...] = ()
+    progress: bool | None = None
+
+
+@dataclass
+class RunPlan:
+    """A checked run, ready to execute: nothing has been written yet."""
+
+    request: RunRequest
+    loaded: LoadedManifest
+    settings: Settings
+    jobs: list[JobPlan]
+    batch: str
+    ledger: Ledger
+    history: BatchHistory | None = None
+    to_run: list[JobPlan] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The result of a run: its batch, per-status counts and exit code."""
+
+    batch: str
+    jobs: int
+    ran: int
+    statuses: dict[str, int]
+    interrupted: bool
+    exit_code: int
+
+
+def _new_batch_id(name: str) -> str:
+    return f"{name[:80]}-{secrets.token_hex(4)}"
+
+
+def _batch_exists(ledger: Ledger, batch: str) -> bool:
+    return any(True for _ in ledger.read(types=["batch.started"], batch=batch))
+
+
+def _check_executor(settings: Settings) -> None:
+    if settings.executor == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError as e:
+            raise ExecutorUnavailable(
+                "executor 'ray' needs Ray: pip install 'sweepledger[ray]'"
+            ) from e
+
+
+def plan_run(request: RunRequest) -> RunPlan:
+    """Check everything about a run that depends on the user's input; write nothing.
+
+    Raises:
+        ManifestInvalid, SettingInvalid, RunRefused: exit 2, one line naming the problem.
+    """
+    loaded = load_manifest(request.manifest, request.users_file)
+    settings = resolve_settings(request.cli_settings, loaded.manifest.config)
+    jobs = loaded.jobs[: settings.max_jobs] if settings.max_jobs else list(loaded.jobs)
+    _check_executor(settings)
+    if request.resume is not None:
+        try:
+            ledger = Ledger.open(request.root)
+        except LedgerNotFound as e:
+            raise RunRefused(f"cannot resume {request.resume!r}: {e}") from e
+        history = find_batch(ledger, request.resume)
+        check_match(history, loaded, jobs, request.force)
+        to_run = select_jobs(jobs, history, request.retry_failed)
+        return RunPlan(request, loaded, settings, jobs, request.resume, ledger, history, to_run)
+    batch = request.batch_id or _new_batch_id(loaded.manifest.name)
+    if not BATCH_ID_PATTERN.match(batch):
+        raise RunRefused(f"batch id {batch!r}: use letters, digits, '_', '.', '-' (max 100)")
+    ledger = Ledger(request.root)
+    if ledger.exists() and _batch_exists(ledger, batch):
+        raise BatchExists(f"batch {batch!r} already exists (use --resume {batch} to continue it)")
+    return RunPlan(request, loaded, settings, jobs, batch, ledger, None, list(jobs))
+
+
+def _started_event(plan: RunPlan) -> NewEvent:
+    expanded = plan.loaded.expanded(plan.jobs)
+    data = BatchStarted(
+        name=plan.loaded.manifest.name,
+        manifest=expanded,
+        manifest_sha256=manifest_sha256(expanded),
+        jobs=len(plan.jobs),
+        executor=plan.settings.executor,
+        workers=plan.settings.workers,
+        code=hostinfo.code_version(),
+        argv=list(plan.request.argv),
+        host=hostinfo.host_name(),
+        pid=_pid(),
+        process_start=hostinfo.process_start(),
+        settings=plan.settings.as_dict(),
+        sources=plan.settings.source_list(),
+    )
+    return NewEvent(type="batch.started", data=data, batch=plan.batch)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+@contextmanager
+def _stop_on_signals(flag: StopFlag) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``flag`` (a second one aborts at once); restored on exit."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if flag.requested:
+            raise KeyboardInterrupt
+        flag.requested = True
+        flag.signal_name = signal.Signals(signum).name
+        log.warning("stopping: recording running jobs as interrupted", signal=flag.signal_name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _exit_code(tally: Tally, plan: RunPlan) -> int:
+    if tally.interrupted:
+        return EXIT_INTERRUPTED
+    final = dict(plan.history.latest) if plan.history else {}
+    final.update(tally.by_job)
+    every_ok = all(final.get(job.job_id) == "ok" for job in plan.jobs)
+    return EXIT_OK if every_ok else EXIT_FAILED
+
+
+def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
+    """Record and run a planned batch; returns once ``batch.finished`` is committed."""
+    settings = plan.settings
+    if plan.history is None:
+        plan.ledger = Ledger.open(plan.request.root, create=True)
+        plan.ledger.append([_started_event(plan)])
+    else:
+        plan.ledger.append(resume_events(plan.history, plan.to_run, len(plan.jobs)))
+    log.info("batch started", batch=plan.batch, jobs=len(plan.to_run), executor=settings.executor)
+    spec = WorkerSpec(
+        callable_ref=plan.loaded.manifest.callable,
+        setup_ref=plan.loaded.manifest.setup,
+        kind=plan.loaded.kind,
+        batch=plan.batch,
+        root=str(plan.request.root.resolve()),
+        sys_path=(str(plan.loaded.folder.resolve()),),
+    )
+    executor = make_executor(
+        settings.executor, spec, settings.workers, settings.timeout_s, settings.ray_address
+    )
+    if progress is None:
+        progress = make_progress(len(plan.to_run), plan.batch)
+    stop = StopFlag()
+    started = time.monotonic()
+    with _stop_on_signals(stop):
+        if plan.to_run:
+            executor.start()
+        try:
+            driver = Driver(
+                plan.ledger,
+                plan.batch,
+                plan.loaded.kind,
+                plan.loaded.manifest.callable,
+                executor,
+                plan.to_run,
+                lambda job: job_seed(settings.seed, job.job_id),
+                not settings.continue_on_error,
+                progress,
+                stop,
+            )
+            tally = driver.run()
+        finally:
+            executor.stop()
+            progress.close()
+        finished = BatchFinished(
+            attempted=tally.attempted,
+            succeeded=tally.succeeded,
+            failed=tally.failed,
+            duration_s=time.monotonic() - started,
+            interrupted=tally.interrupted,
+        )
+        plan.ledger.append([NewEvent(type="batch.finished", data=finished, batch=plan.batch)])
+    return RunSummary(
+        batch=plan.batch,
+        jobs=len(plan.jobs),
+        ran=tally.attempted,
+        statuses=dict(sorted(tally.statuses.items())),
+        interrupted=tally.interrupted,
+        exit_code=_exit_code(tally, plan),
+    )
+
+
+def run_batch(request: RunRequest) -> RunSummary:
+    """Plan and execute a run (the library entry point behind ``sweepledger run``)."""
+    return execute(plan_run(request))
