@@ -1,0 +1,5 @@
+NAME="gaps"
+DDL: tuple[str, ...] = ()
+TABLES: tuple[str, ...] = ()
+def update(con, root, batches):
+    return []

@@ -1,0 +1,5 @@
+NAME="leaderboard"
+DDL: tuple[str, ...] = ()
+TABLES: tuple[str, ...] = ()
+def update(con, root, batches):
+    return []

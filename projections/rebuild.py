@@ -1,0 +1,164 @@
+"""``rebuild``: catch the base tables up, then bring each projection up to the same cursor.
+
+Each projection keeps its own cursor. When it is behind, only the batches touched by the
+events after it are recomputed and their files rewritten; when its hash no longer matches the
+events (or it was never built) everything is. Tables and cursor commit together, after the
+files are written, so an interrupted rebuild simply redoes that work next time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from projections import gaps, leaderboard, report
+from projections.engine import (
+    BASE_CURSOR,
+    Cursor,
+    catch_up,
+    clear_tables,
+    connect,
+    ensure_schema,
+    get_cursor,
+    hash_in_db,
+    set_cursor,
+)
+from projections.errors import UnknownProjection
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ledger import Ledger
+
+PROJECTIONS: dict[str, ModuleType] = {
+    report.NAME: report,
+    leaderboard.NAME: leaderboard,
+    gaps.NAME: gaps,
+}
+PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)
+
+
+@dataclass
+class RebuildResult:
+    """What a rebuild did: the cursor reached, events applied, and files written."""
+
+    cursor: Cursor
+    events: int
+    full: bool
+    updated: dict[str, list[str] | None] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+
+def check_names(names: list[str] | None) -> list[str]:
+    """The projections to build (all when ``names`` is empty), in catalog order.
+
+    Raises:
+        UnknownProjection: a name is not a projection.
+    """
+    if not names:
+        return list(PROJECTIONS)
+    unknown = [n for n in names if n not in PROJECTIONS]
+    if unknown:
+        raise UnknownProjection(
+            f"unknown projection {unknown[0]!r} (choose from {', '.join(PROJECTIONS)})"
+        )
+    return [n for n in PROJECTIONS if n in names]
+
+
+def _touched_since(con: duckdb.DuckDBPyConnection, seq: int) -> list[str]:
+    rows = con.execute(
+        "SELECT DISTINCT batch FROM events WHERE seq > ? AND batch IS NOT NULL ORDER BY batch",
+        [seq],
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def update_projection(
+    con: duckdb.DuckDBPyConnection, root: Path, name: str, head: Cursor, full: bool
+) -> tuple[list[str] | None, list[Path]] | None:
+    """Bring one projection to ``head``; returns (batches redone or None for all, files)."""
+    module = PROJECTIONS[name]
+    cursor = get_cursor(con, name)
+    redo_all = full or cursor is None or cursor.seq > head.seq
+    if not redo_all and cursor is not None:
+        if cursor == head:
+            return None
+        redo_all = hash_in_db(con, cursor.seq) != cursor.hash
+    scope = None if redo_all or cursor is None else _touched_since(con, cursor.seq)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if redo_all:
+            clear_tables(con, module.TABLES)
+        written: list[Path] = module.update(con, root, scope)
+        set_cursor(con, name, head)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return scope, written
+
+
+def rebuild_open(
+    con: duckdb.DuckDBPyConnection,
+    ledger: Ledger,
+    root: Path,
+    names: list[str] | None = None,
+    full: bool = False,
+) -> RebuildResult:
+    """``rebuild`` on an open read-write connection."""
+    chosen = check_names(names)
+    ensure_schema(con, PROJECTION_DDL)
+    delta = catch_up(con, ledger, full=full)
+    result = RebuildResult(cursor=delta.cursor, events=delta.events, full=delta.full)
+    for name in chosen:
+        done = update_projection(con, root, name, delta.cursor, full or delta.full)
+        if done is not None:
+            result.updated[name] = done[0]
+            result.written.extend(done[1])
+    return result
+
+
+def rebuild(
+    root: Path,
+    names: list[str] | None = None,
+    threads: int | None = None,
+    full: bool = False,
+) -> RebuildResult:
+    """Rebuild the projection database and the files of ``names`` (all when empty).
+
+    Raises:
+        LedgerNotFound: no ledger at ``root``.
+        UnknownProjection: a name is not a projection.
+        ProjectionBusy: another process held the database too long.
+    """
+    from ledger import Ledger
+
+    chosen = check_names(names)
+    ledger = Ledger.open(root)
+    con = connect(root, threads=threads)
+    try:
+        con.execute("SET preserve_insertion_order = false")
+        return rebuild_open(con, ledger, root, chosen, full=full)
+    finally:
+        con.close()
+
+
+def is_current(root: Path) -> bool:
+    """True when the database exists and its base cursor is the ledger's head (cheap)."""
+    from ledger import Ledger
+
+    from projections.engine import db_path
+
+    if not db_path(root).exists():
+        return False
+    head = Ledger.open(root).head()
+    con = connect(root, read_only=True)
+    try:
+        cursor = get_cursor(con, BASE_CURSOR)
+    except Exception:
+        return False
+    finally:
+        con.close()
+    return cursor is not None and cursor.seq == head.seq and cursor.hash == head.hash

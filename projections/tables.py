@@ -1,0 +1,164 @@
+"""The base tables of the projection database and the SQL that fills them from new events.
+
+Every statement reads the new events from the Arrow table registered as ``_new`` (seq > the
+cursor), so a catch-up only touches what is new; ``batches`` is re-aggregated for the batches
+the new events touched (listed in the temporary table ``_touched``).
+"""
+
+from __future__ import annotations
+
+from schemas import KINDS
+
+INTENT_TYPES: tuple[str, ...] = tuple(f"{kind}.intent" for kind in KINDS)
+OUTCOME_TYPES: tuple[str, ...] = tuple(f"{kind}.outcome" for kind in KINDS)
+BATCH_TYPES: tuple[str, ...] = ("batch.started", "batch.finished", "batch.resumed")
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+INTENTS_IN = _in_list(INTENT_TYPES)
+OUTCOMES_IN = _in_list(OUTCOME_TYPES)
+
+DDL: tuple[str, ...] = (
+    "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS _cursors (name VARCHAR PRIMARY KEY, seq BIGINT, hash VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS events (
+        seq BIGINT, ts VARCHAR, type VARCHAR, v INTEGER, batch VARCHAR, key VARCHAR,
+        cause BIGINT, data JSON, prev VARCHAR, hash VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS intents (
+        seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
+        job_id VARCHAR, "index" BIGINT, name VARCHAR, callable VARCHAR, params JSON, seed BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS outcomes (
+        seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
+        cause BIGINT, job_id VARCHAR, status VARCHAR, duration_s DOUBLE,
+        metrics MAP(VARCHAR, DOUBLE), non_finite VARCHAR[], result JSON, artifacts VARCHAR[],
+        error_type VARCHAR, error_message VARCHAR, error_traceback VARCHAR,
+        "index" BIGINT, name VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS metrics (
+        seq BIGINT, batch VARCHAR, kind VARCHAR, job_id VARCHAR, name VARCHAR, value DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS artifacts (
+        seq BIGINT, ts VARCHAR, batch VARCHAR, sha256 VARCHAR, size BIGINT, name VARCHAR,
+        media_type VARCHAR, job_id VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS batches (
+        batch VARCHAR, name VARCHAR, created_at VARCHAR, started_seq BIGINT, jobs BIGINT,
+        executor VARCHAR, workers BIGINT, host VARCHAR, pid BIGINT, process_start VARCHAR,
+        finished_seq BIGINT, finished_at VARCHAR, attempted BIGINT, succeeded BIGINT,
+        failed BIGINT, duration_s DOUBLE, interrupted BOOLEAN, resumed BIGINT,
+        last_resumed_seq BIGINT, state VARCHAR, intents BIGINT, outcomes BIGINT, ok BIGINT,
+        first_seq BIGINT, last_seq BIGINT)""",
+)
+
+BASE_TABLES: tuple[str, ...] = (
+    "events",
+    "intents",
+    "outcomes",
+    "metrics",
+    "artifacts",
+    "batches",
+)
+
+INSERT_EVENTS = """
+INSERT INTO events
+SELECT seq, ts, type, v, batch, key, cause, data, prev, hash FROM _raw
+"""
+
+INSERT_INTENTS = f"""
+INSERT INTO intents
+SELECT seq, ts, type, split_part(type, '.', 1), batch, key,
+       j.job_id, j."index", j.name, j.callable, j.params, j.seed
+FROM (
+    SELECT *, json_transform(data, '{{"job_id": "VARCHAR", "index": "BIGINT",
+        "name": "VARCHAR", "callable": "VARCHAR", "params": "JSON", "seed": "BIGINT"}}') AS j
+    FROM _new WHERE type IN {INTENTS_IN}
+)
+"""
+
+INSERT_OUTCOMES = f"""
+INSERT INTO outcomes
+SELECT n.seq, n.ts, n.type, split_part(n.type, '.', 1), n.batch, n.key, n.cause,
+       n.j.job_id, n.j.status, n.j.duration_s, n.j.metrics, n.j.non_finite, n.j.result,
+       n.j.artifacts, n.j.error.type, n.j.error.message, n.j.error.traceback,
+       i."index", i.name
+FROM (
+    SELECT *, json_transform(data, '{{"job_id": "VARCHAR", "status": "VARCHAR",
+        "duration_s": "DOUBLE", "metrics": "MAP(VARCHAR, DOUBLE)", "non_finite": ["VARCHAR"],
+        "result": "JSON", "artifacts": ["VARCHAR"],
+        "error": {{"type": "VARCHAR", "message": "VARCHAR", "traceback": "VARCHAR"}}}}') AS j
+    FROM _new WHERE type IN {OUTCOMES_IN}
+) AS n
+LEFT JOIN intents AS i ON i.seq = n.cause AND i.type IN {INTENTS_IN}
+"""
+
+INSERT_METRICS = """
+INSERT INTO metrics
+SELECT seq, batch, kind, job_id, e.key, e.value
+FROM (SELECT seq, batch, kind, job_id, unnest(map_entries(metrics)) AS e
+      FROM outcomes WHERE seq > $since AND metrics IS NOT NULL)
+"""
+
+INSERT_ARTIFACTS = """
+INSERT INTO artifacts
+SELECT seq, ts, batch, j.sha256, j.size, j.name, j.media_type, j.job_id
+FROM (
+    SELECT *, json_transform(data, '{"sha256": "VARCHAR", "size": "BIGINT", "name": "VARCHAR",
+        "media_type": "VARCHAR", "job_id": "VARCHAR"}') AS j
+    FROM _new WHERE type = 'artifact.recorded'
+)
+"""
+
+TOUCHED = """
+CREATE OR REPLACE TEMP TABLE _touched AS
+SELECT DISTINCT batch FROM events WHERE seq > $since AND batch IS NOT NULL
+"""
+
+REFRESH_BATCHES = f"""
+DELETE FROM batches WHERE batch IN (SELECT batch FROM _touched);
+INSERT INTO batches
+WITH ev AS (
+    SELECT seq, ts, type, batch, data FROM events
+    WHERE batch IN (SELECT batch FROM _touched)
+),
+span AS (SELECT batch, min(seq) AS first_seq, max(seq) AS last_seq FROM ev GROUP BY batch),
+st AS (
+    SELECT batch, min(seq) AS started_seq, arg_min(ts, seq) AS created_at,
+           arg_min(data, seq) AS first_data, arg_max(data, seq) AS last_data
+    FROM ev WHERE type = 'batch.started' GROUP BY batch
+),
+fin AS (
+    SELECT batch, max(seq) AS finished_seq, arg_max(ts, seq) AS finished_at,
+           arg_max(data, seq) AS data
+    FROM ev WHERE type = 'batch.finished' GROUP BY batch
+),
+res AS (
+    SELECT batch, count(*) AS resumed, max(seq) AS last_resumed_seq
+    FROM ev WHERE type = 'batch.resumed' GROUP BY batch
+),
+ic AS (
+    SELECT batch, count(*) AS n FROM intents
+    WHERE batch IN (SELECT batch FROM _touched) GROUP BY batch
+),
+oc AS (
+    SELECT batch, count(*) AS n, count(*) FILTER (WHERE status = 'ok') AS ok FROM outcomes
+    WHERE batch IN (SELECT batch FROM _touched) GROUP BY batch
+)
+SELECT span.batch,
+       st.first_data->>'name', st.created_at, st.started_seq,
+       CAST(st.first_data->>'jobs' AS BIGINT), st.last_data->>'executor',
+       CAST(st.last_data->>'workers' AS BIGINT), st.last_data->>'host',
+       TRY_CAST(st.last_data->>'pid' AS BIGINT), st.last_data->>'process_start',
+       fin.finished_seq, fin.finished_at,
+       CAST(fin.data->>'attempted' AS BIGINT), CAST(fin.data->>'succeeded' AS BIGINT),
+       CAST(fin.data->>'failed' AS BIGINT), CAST(fin.data->>'duration_s' AS DOUBLE),
+       CAST(fin.data->>'interrupted' AS BOOLEAN),
+       coalesce(res.resumed, 0), res.last_resumed_seq,
+       CASE WHEN fin.finished_seq IS NOT NULL
+                 AND fin.finished_seq > coalesce(res.last_resumed_seq, 0)
+            THEN 'finished' ELSE 'open' END,
+       coalesce(ic.n, 0), coalesce(oc.n, 0), coalesce(oc.ok, 0),
+       span.first_seq, span.last_seq
+FROM span
+LEFT JOIN st USING (batch) LEFT JOIN fin USING (batch) LEFT JOIN res USING (batch)
+LEFT JOIN ic USING (batch) LEFT JOIN oc USING (batch)
+"""
