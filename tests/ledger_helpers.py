@@ -1,0 +1,103 @@
+"""Plain helpers for the ledger tests: reading and rewriting the on-disk files by hand.
+
+Everything here re-implements the documented format independently (hashlib, zlib), so a test
+that rewrites history does not lean on the code it checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+LIVE = "ledger.jsonl"
+COMMITS = "ledger.commits"
+GENESIS = "0" * 64
+HASH_FIELD = b',"hash":"'
+SUFFIX_LEN = len(HASH_FIELD) + 64 + 2  # ,"hash":"<64 hex>"}
+
+
+def sweepledger_executable() -> str:
+    """The installed ``sweepledger`` console script (next to this interpreter, else on PATH)."""
+    candidate = Path(sys.executable).parent / "sweepledger"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("sweepledger")
+    assert found is not None, "the sweepledger entry point is not installed"
+    return found
+
+
+def example_events(count: int, start: int = 0, batch: str | None = None) -> list[dict[str, Any]]:
+    """``count`` small ``x.item`` events with unique ids ``start..start+count-1``."""
+    return [
+        {"type": "x.item", "data": {"i": i, "text": f"item {i} é✓"}, "batch": batch}
+        for i in range(start, start + count)
+    ]
+
+
+def live_lines(root: Path) -> list[bytes]:
+    """Lines of the live file, newlines kept."""
+    return (root / LIVE).read_bytes().splitlines(keepends=True)
+
+
+def write_live(root: Path, lines: list[bytes]) -> None:
+    (root / LIVE).write_bytes(b"".join(lines))
+
+
+def stored_hash(line: bytes) -> str:
+    """The ``hash`` field of a stored line (newline optional)."""
+    return line.rstrip(b"\n")[-66:-2].decode()
+
+
+def stored_seq(line: bytes) -> int:
+    return int(json.loads(line)["seq"])
+
+
+def expected_hash(line: bytes) -> str:
+    """SHA-256 of the bytes before ``,"hash":"`` (the documented hashed region)."""
+    body = line.rstrip(b"\n")
+    return hashlib.sha256(body[: body.rindex(HASH_FIELD)]).hexdigest()
+
+
+def relink(line: bytes, prev: str, seq: int | None = None) -> bytes:
+    """``line`` with its ``prev`` (and optionally ``seq``) replaced and its hash recomputed."""
+    body = line.rstrip(b"\n")
+    prefix = body[: body.rindex(HASH_FIELD)]  # ... ,"prev":"<64>"
+    prefix = prefix[:-65] + prev.encode() + b'"'
+    if seq is not None:
+        comma = prefix.index(b",")
+        prefix = b'{"seq":%d' % seq + prefix[comma:]
+    digest = hashlib.sha256(prefix).hexdigest()
+    return prefix + HASH_FIELD + digest.encode() + b'"}\n'
+
+
+def commit_record(seq: int, digest: str) -> bytes:
+    """One 97-byte commit-log record naming ``seq``/``digest`` as the last committed event."""
+    body = b"C %020d %s" % (seq, digest.encode())
+    return b"%s %08x\n" % (body, zlib.crc32(body))
+
+
+def head_of(root: Path) -> str:
+    """``SEQ:HASH`` of the last line of the live file."""
+    last = live_lines(root)[-1]
+    return f"{stored_seq(last)}:{stored_hash(last)}"
+
+
+def flip(path: Path, offset: int, mask: int = 0x01) -> None:
+    """XOR one byte of ``path`` at ``offset`` (negative counts from the end)."""
+    data = bytearray(path.read_bytes())
+    data[offset] ^= mask
+    path.write_bytes(bytes(data))
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (except the lock file) -> its bytes."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "ledger.lock"
+    }
