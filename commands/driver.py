@@ -89,7 +89,8 @@ class Driver:
         self._groups: list[list[NewEvent]] = []
         self._group_jobs: list[tuple[int, JobPlan]] = []
         self._last_flush = time.monotonic()
-        self._start = time.monotonic()
+        self._chunk = 2 * executor.workers
+        self._last_issue: float | None = None
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -116,22 +117,26 @@ class Driver:
         self.tally.interrupted = self.stop.requested
         return self.tally
 
-    def _rate(self) -> float:
-        elapsed = time.monotonic() - self._start
-        return self.tally.attempted / elapsed if elapsed > 0.5 and self.tally.attempted else 0.0
-
     def _low_water(self) -> int:
-        return 2 * self.executor.workers + int(self._rate() * FLUSH_S)
+        return max(self.executor.workers, self._chunk // 4)
 
-    def _chunk(self) -> int:
-        wanted = max(4 * self.executor.workers, int(self._rate() * INTENT_LOOKAHEAD_S))
-        return min(wanted, MAX_INTENT_CHUNK)
+    def _adapt_chunk(self) -> None:
+        """Double the intent chunk while chunks drain fast, halve it when they drain slowly."""
+        now = time.monotonic()
+        if self._last_issue is not None:
+            took = now - self._last_issue
+            if took < INTENT_LOOKAHEAD_S:
+                self._chunk = min(MAX_INTENT_CHUNK, self._chunk * 2)
+            elif took > 4 * INTENT_LOOKAHEAD_S:
+                self._chunk = max(2 * self.executor.workers, self._chunk // 2)
+        self._last_issue = now
 
     # -- writing ---------------------------------------------------------------------------
 
     def _issue_intents(self) -> None:
         """Append the next chunk of intents (with any buffered outcomes), then submit it."""
-        chunk = [self.todo.popleft() for _ in range(min(self._chunk(), len(self.todo)))]
+        self._adapt_chunk()
+        chunk = [self.todo.popleft() for _ in range(min(self._chunk, len(self.todo)))]
         intent_type = f"{self.kind}.intent"
         seeds = [self.seeds(job) for job in chunk]
         intents = [

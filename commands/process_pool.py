@@ -30,6 +30,7 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     """A worker process: set up once, then run task lists until told to stop or orphaned."""
     # The driver owns Ctrl-C: it kills workers and records their jobs ``interrupted``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     runner = JobRunner(spec)
     runner.prepare()
     conn.send(READY)

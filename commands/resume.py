@@ -4,6 +4,7 @@ the jobs to run again, and answer the intents a killed driver left open.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +60,10 @@ def find_batch(ledger: Ledger, batch: str) -> BatchHistory:
 
 def _refuse_if_running(history: BatchHistory) -> None:
     started = history.started
-    if started.get("host") != hostinfo.host_name() or not started.get("pid"):
+    pid = started.get("pid")
+    if started.get("host") != hostinfo.host_name() or not pid or pid == os.getpid():
         return
-    alive_since = hostinfo.pid_started(int(started["pid"]))
+    alive_since = hostinfo.pid_started(int(pid))
     if alive_since is not None and alive_since == started.get("process_start"):
         raise BatchStillRunning(
             f"batch {history.batch!r} is still running (pid {started['pid']}); stop it first"

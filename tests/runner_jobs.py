@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from typing import Any
 
-SETUP_CALLS: list[int] = []
 
 
 def setup() -> dict[str, Any]:
-    """Per-worker state: records which process (and how often) set up."""
-    SETUP_CALLS.append(os.getpid())
-    return {"pid": os.getpid(), "calls": len(SETUP_CALLS)}
+    """Per-worker state: a token unique to this call, so tests can count set-ups."""
+    return {"pid": os.getpid(), "token": uuid.uuid4().hex}
 
 
 def failing_setup() -> None:
@@ -54,7 +53,7 @@ def work(params: dict[str, Any], ctx: Any) -> Any:
         ctx.artifact(path, name="out.txt", media_type="text/plain")
         return {"metrics": {"n": 1}}
     if do == "state":
-        return {"metrics": {"pid": ctx.state["pid"]}, "result": {"pid": ctx.state["pid"]}}
+        return {"result": {"pid": ctx.state["pid"], "token": ctx.state["token"]}}
     if do == "bad_return":
         return [1, 2, 3]
     raise AssertionError(f"unknown do={do}")

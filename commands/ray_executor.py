@@ -1,0 +1,178 @@
+"""The ``ray`` executor: one Ray actor per worker (``setup`` runs once per actor).
+
+Joins the cluster at ``ray_address`` (or ``RAY_ADDRESS``), else starts a local Ray instance,
+which it shuts down when done; a Ray already initialised by the caller is reused and left up.
+A job past ``timeout_s`` has its actor killed (``timeout``); an actor that dies under a job
+(``os._exit``, OOM) makes it ``crashed``; either way a fresh actor takes its place. Jobs run
+the same ``JobRunner`` as the other executors, so events and results are the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+import ray
+
+from commands.executors import crashed_done, queue_depth, timeout_done
+from commands.jobctx import Done, JobRunner, Task, WorkerSpec
+
+ACTOR_CPUS = 1
+
+
+class _RayWorker:
+    """The actor body: a ``JobRunner`` kept for the actor's life."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.runner = JobRunner(spec)
+
+    def ready(self) -> bool:
+        self.runner.prepare()
+        return True
+
+    def run(self, task: Task) -> Done:
+        return self.runner.run(task)
+
+
+class _Actor:
+    __slots__ = ("handle", "ready", "ready_ref", "started", "tasks")
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.ready_ref: Any = handle.ready.remote()
+        self.ready = False
+        self.tasks: deque[tuple[Task, Any]] = deque()
+        self.started: float | None = None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+class RayExecutor:
+    """Jobs on Ray actors, local or on a cluster."""
+
+    name = "ray"
+
+    def __init__(
+        self, spec: WorkerSpec, workers: int, timeout_s: float | None, address: str | None
+    ) -> None:
+        self.spec = spec
+        self.workers = workers
+        self.timeout_s = timeout_s
+        self.address = address
+        self._owns_ray = False
+        self._remote: Any = None
+        self._actors: list[_Actor] = []
+        self._backlog: deque[Task] = deque()
+        self._load = 0
+        self._mean_s: float | None = None
+
+    def start(self) -> None:
+        if not ray.is_initialized():
+            ray.init(
+                address=self.address,
+                include_dashboard=False,
+                log_to_driver=True,
+                configure_logging=False,
+            )
+            self._owns_ray = True
+        self._remote = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=0)(_RayWorker)
+        self._actors = [self._spawn() for _ in range(self.workers)]
+
+    def _spawn(self) -> _Actor:
+        return _Actor(self._remote.remote(self.spec))
+
+    def submit(self, tasks: list[Task]) -> None:
+        self._backlog.extend(tasks)
+        self._load += len(tasks)
+        self._dispatch()
+
+    def load(self) -> int:
+        return self._load
+
+    def _dispatch(self) -> None:
+        depth = queue_depth(self._mean_s)
+        for actor in self._actors:
+            while self._backlog and len(actor.tasks) < depth:
+                task = self._backlog.popleft()
+                if not actor.tasks and actor.ready:
+                    actor.started = time.monotonic()
+                actor.tasks.append((task, actor.handle.run.remote(task)))
+
+    def _replace(self, actor: _Actor, first: Done, out: list[Done]) -> None:
+        actor.tasks.popleft()
+        out.append(first)
+        self._backlog.extendleft(reversed([task for task, _ in actor.tasks]))
+        actor.tasks.clear()
+        ray.kill(actor.handle, no_restart=True)
+        self._actors[self._actors.index(actor)] = self._spawn()
+
+    def _collect(self, actor: _Actor, ready: set[Any], out: list[Done]) -> None:
+        if not actor.ready and actor.ready_ref in ready:
+            actor.ready = True
+            try:
+                ray.get(actor.ready_ref)
+            except ray.exceptions.RayError as e:
+                if actor.tasks:
+                    first = crashed_done(actor.tasks[0][0], _first_line(e), 0.0)
+                    self._replace(actor, first, out)
+                return
+            if actor.tasks:
+                actor.started = time.monotonic()
+        while actor.tasks and actor.tasks[0][1] in ready:
+            task, ref = actor.tasks[0]
+            try:
+                done: Done = ray.get(ref)
+            except ray.exceptions.RayError as e:
+                elapsed = time.monotonic() - actor.started if actor.started else 0.0
+                self._replace(actor, crashed_done(task, _first_line(e), elapsed), out)
+                return
+            actor.tasks.popleft()
+            out.append(done)
+            duration = done[1]["duration_s"]
+            mean = self._mean_s
+            self._mean_s = duration if mean is None else mean + 0.1 * (duration - mean)
+            actor.started = time.monotonic() if actor.tasks else None
+
+    def _expire(self, out: list[Done]) -> None:
+        if self.timeout_s is None:
+            return
+        now = time.monotonic()
+        for actor in list(self._actors):
+            if actor.started is not None and now - actor.started > self.timeout_s:
+                first = timeout_done(actor.tasks[0][0], self.timeout_s, now - actor.started)
+                self._replace(actor, first, out)
+
+    def wait(self, timeout: float) -> list[Done]:
+        refs = [a.ready_ref for a in self._actors if not a.ready]
+        refs += [ref for a in self._actors for _, ref in a.tasks]
+        if self.timeout_s is not None:
+            now = time.monotonic()
+            for actor in self._actors:
+                if actor.started is not None:
+                    timeout = min(timeout, actor.started + self.timeout_s - now + 0.001)
+        out: list[Done] = []
+        if refs:
+            ready, _ = ray.wait(refs, num_returns=1, timeout=max(0.0, timeout))
+            if ready:
+                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+            ready_set = set(ready)
+            for actor in list(self._actors):
+                self._collect(actor, ready_set, out)
+        else:
+            time.sleep(max(0.0, min(timeout, 0.05)))
+        self._expire(out)
+        self._load -= len(out)
+        self._dispatch()
+        return out
+
+    def stop(self) -> None:
+        for actor in self._actors:
+            ray.kill(actor.handle, no_restart=True)
+        self._actors = []
+        if self._owns_ray:
+            ray.shutdown()
+            self._owns_ray = False
