@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -11,7 +12,7 @@ import click
 
 from commands.context import AppContext
 from commands.render import InputError, echo_json, note, write_raw_line
-from ledger import InvalidEvent, Ledger
+from ledger import InvalidEvent, Ledger, loads
 
 JSONL_BATCH = 100_000
 
@@ -49,20 +50,19 @@ def _read_data(value: str) -> Any:
         ) from e
 
 
-def _read_jsonl(stream: IO[str], name: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
+def _read_jsonl(stream: IO[bytes], name: str, numbers: list[int]) -> Iterator[Any]:
+    """Events from a JSONL stream; records each event's line number in ``numbers``."""
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{name} line {number}: invalid JSON ({e.msg})") from e
+            obj = loads(line)
+        except ValueError as e:
+            raise InputError(f"{name} line {number}: invalid JSON ({e})") from e
         if not isinstance(obj, dict):
             raise InputError(f"{name} line {number}: expected a JSON object")
-        obj["__line__"] = number
-        events.append(obj)
-    return events
+        numbers.append(number)
+        yield obj
 
 
 @click.command()
@@ -73,7 +73,7 @@ def _read_jsonl(stream: IO[str], name: str) -> list[dict[str, Any]]:
 @click.option("--cause", type=click.IntRange(min=1), help="Seq of the intent this answers.")
 @click.option(
     "--jsonl",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     help='Append many events, one {"type","data","batch"?,"key"?,"cause"?} per line (- for stdin).',
 )
 @click.pass_context
@@ -84,7 +84,7 @@ def append(
     batch: str | None,
     key: str | None,
     cause: int | None,
-    jsonl: IO[str] | None,
+    jsonl: IO[bytes] | None,
 ) -> None:
     """Append one event, or every line of a JSONL file as one all-or-nothing commit.
 
@@ -99,15 +99,15 @@ def append(
     if jsonl is not None:
         if event_type or data or batch or key or cause:
             raise InputError("--jsonl takes no TYPE, --data, --batch, --key or --cause")
-        events = _read_jsonl(jsonl, "stdin" if jsonl.name == "<stdin>" else jsonl.name)
-        lines = [event.pop("__line__") for event in events]
+        name = "stdin" if jsonl.name == "<stdin>" else str(jsonl.name)
+        numbers: list[int] = []
         try:
-            receipts = _ledger(ctx, create=True).append(events)
+            receipts = _ledger(ctx, create=True).append(_read_jsonl(jsonl, name, numbers))
         except InvalidEvent as e:
             if e.index is None:
                 raise
             detail = str(e).split(": ", 1)[-1] if ": " in str(e) else str(e)
-            raise InputError(f"line {lines[e.index]}: {detail}") from e
+            raise InputError(f"{name} line {numbers[e.index]}: {detail}") from e
     else:
         if not event_type:
             raise InputError("missing TYPE (or use --jsonl FILE)")
@@ -115,8 +115,7 @@ def append(
         receipts = _ledger(ctx, create=True).append(
             [{"type": event_type, "data": payload, "batch": batch, "key": key, "cause": cause}]
         )
-    out = sys.stdout
-    out.write("".join(f"{r.seq}:{r.hash}\n" for r in receipts))
+    sys.stdout.write("".join(f"{seq}:{digest}\n" for seq, digest in receipts))
 
 
 @click.command()

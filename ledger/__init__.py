@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH
-from ledger.encoding import MAX_EVENT_BYTES, canonical_json
+from ledger.encoding import MAX_EVENT_BYTES, canonical_json, loads
 from ledger.errors import (
     BadAnchor,
     BlobNotFound,
@@ -44,6 +44,7 @@ __all__ = [
     "SealReport",
     "VerifyReport",
     "canonical_json",
+    "loads",
     "parse_anchor",
     "verify_evidence",
 ]

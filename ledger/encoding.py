@@ -8,24 +8,26 @@ keys come in the fixed order of ``ENVELOPE_KEYS``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 import pydantic_core
 
-from ledger.chain import DATA_FIELD, PREV_START, SUFFIX_LEN, seal_line
+from ledger.chain import DATA_FIELD, PREV_START, SUFFIX_LEN
 from ledger.errors import EventTooLarge, InvalidEvent
-from schemas import Event
+
+if TYPE_CHECKING:
+    from schemas import Event
 
 ENVELOPE_KEYS = ("seq", "ts", "type", "v", "batch", "key", "cause", "data", "prev", "hash")
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 200
 _SORTED = orjson.OPT_SORT_KEYS
-_PREFIX = (
-    b'{"seq":%d,"ts":"%s","type":"%s","v":%d,"batch":%s,"key":%s,"cause":%s,"data":%s,"prev":"%s"'
-)
+_MIDDLE = b'%s","v":%d,"batch":%s,"key":%s,"cause":%s,"data":%s,"prev":"'
+_MAX_PREFIX = MAX_EVENT_BYTES - SUFFIX_LEN - 1
 
 
 def utc_timestamp(now: dt.datetime | None = None) -> str:
@@ -71,39 +73,62 @@ def encode_text(value: str | None) -> bytes:
     return b"null" if value is None else orjson.dumps(value)
 
 
-def build_line(
-    seq: int,
-    ts: str,
-    event_type: str,
-    version: int,
-    batch: bytes,
-    key: bytes,
-    cause: int | None,
-    data: bytes,
-    prev: str,
-) -> tuple[bytes, str]:
-    """Assemble and hash one event line. ``batch``/``key`` are pre-encoded JSON literals.
+class Prepared(NamedTuple):
+    """An event encoded up to the parts that need its seq, commit time and ``prev``.
 
-    Raises:
-        EventTooLarge: the line would exceed ``MAX_EVENT_BYTES``.
+    ``middle`` is the line from the type's value up to the opening quote of ``prev``.
     """
-    prefix = _PREFIX % (
-        seq,
-        ts.encode(),
+
+    cause: int | None
+    middle: bytes
+
+
+def prepare_event(
+    event_type: str, version: int, batch: bytes, key: bytes, cause: int | None, data: bytes
+) -> Prepared:
+    """Encode the seq-independent part of an event. ``batch``/``key`` are JSON literals."""
+    middle = _MIDDLE % (
         event_type.encode(),
         version,
         batch,
         key,
         b"null" if cause is None else b"%d" % cause,
         data,
-        prev.encode(),
     )
-    if len(prefix) + SUFFIX_LEN + 1 > MAX_EVENT_BYTES:
-        raise EventTooLarge(
-            f"event of type {event_type} is {len(prefix) + SUFFIX_LEN + 1} bytes encoded; "
-            f"the limit is {MAX_EVENT_BYTES} bytes (store large outputs as artifacts)"
-        )
-    return seal_line(prefix)
+    return Prepared(cause, middle)
+
+
+def encode_lines(
+    prepared: list[Prepared], seq: int, prev: str, ts: str
+) -> tuple[list[bytes], list[tuple[int, str]]]:
+    """Chain ``prepared`` after the event ``seq``/``prev``: the lines and (seq, hash) of each.
+
+    Raises:
+        InvalidEvent: a ``cause`` does not name an earlier event.
+        EventTooLarge: a line would exceed ``MAX_EVENT_BYTES``.
+    """
+    head = b'{"seq":%d,"ts":"' + ts.encode() + b'","type":"'
+    sha256 = hashlib.sha256
+    lines: list[bytes] = []
+    acks: list[tuple[int, str]] = []
+    link = prev.encode()
+    first = seq + 1
+    for cause, middle in prepared:
+        seq += 1
+        if cause is not None and cause >= seq:
+            raise InvalidEvent.at(seq - first, f"cause {cause} does not name an earlier event")
+        prefix = b"%s%s%s%s" % (head % seq, middle, link, b'"')
+        if len(prefix) > _MAX_PREFIX:
+            raise EventTooLarge.at(
+                seq - first,
+                f"{len(prefix) + SUFFIX_LEN + 1} bytes encoded; the limit is "
+                f"{MAX_EVENT_BYTES} bytes (store large outputs as artifacts)",
+            )
+        digest = sha256(prefix).hexdigest()
+        link = digest.encode()
+        lines.append(b'%s,"hash":"%s"}\n' % (prefix, link))
+        acks.append((seq, digest))
+    return lines, acks
 
 
 def data_text(line: bytes) -> bytes:
@@ -116,6 +141,11 @@ def data_text(line: bytes) -> bytes:
 _HUGE_INT = re.compile(rb"\d{19,}")
 
 
+def loads(text: bytes) -> Any:
+    """Parse JSON exactly: integers of any size stay integers."""
+    return json.loads(text) if _HUGE_INT.search(text) else orjson.loads(text)
+
+
 def decode_fields(line: bytes) -> dict[str, Any]:
     """Parse a stored line into a plain dict of its envelope fields (unvalidated)."""
     parsed: dict[str, Any] = (
@@ -126,4 +156,6 @@ def decode_fields(line: bytes) -> dict[str, Any]:
 
 def decode_line(line: bytes) -> Event:
     """Parse a stored line (with or without newline) into an ``Event``."""
+    from schemas import Event
+
     return Event.model_validate(decode_fields(line))

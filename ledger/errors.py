@@ -34,6 +34,13 @@ class InvalidEvent(LedgerError):
 
     index: int | None = None  # 0-based position of the refused event in the call
 
+    @classmethod
+    def at(cls, index: int, detail: str) -> InvalidEvent:
+        """An error about the event at 0-based ``index`` of the call: ``event N: detail``."""
+        error = cls(f"event {index + 1}: {detail}")
+        error.index = index
+        return error
+
 
 class EventTooLarge(InvalidEvent):
     """An encoded event is larger than the documented limit."""

@@ -37,7 +37,6 @@ from ledger.segments import (
     rows_from_lines,
     segment_name,
 )
-from schemas import NewEvent
 
 if TYPE_CHECKING:
     from ledger.store import Ledger
@@ -125,7 +124,7 @@ def seal_live(ledger: Ledger, state: LiveState) -> SealReport | None:
     os.replace(staging, tmp)
     digest, size = file_sha256(tmp)
     info = {"segment": name, "first_seq": first, "last_seq": last, "sha256": digest, "size": size}
-    event = NewEvent(type="ledger.sealed", data={**info, "segments": [*previous, info]})
+    event = {"type": "ledger.sealed", "data": {**info, "segments": [*previous, info]}}
     (receipt,) = ledger._commit(prepare([event]), state.head_seq, state.head_hash)
     _cut_live(ledger, last)
     fsync_dir(directory)

@@ -12,54 +12,53 @@ The contract, for the rest of the project and users' own code:
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import structlog
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, line_seq, sha256_hex
 from ledger.commits import Commit, append_commit, last_commit
 from ledger.encoding import (
-    build_line,
+    Prepared,
     canonical_json,
     decode_fields,
     decode_line,
+    encode_lines,
     encode_text,
+    prepare_event,
     utc_timestamp,
 )
 from ledger.errors import InvalidEvent, LedgerCorrupt, LedgerNotFound
 from ledger.live import LiveState, find_boundary, first_seq, iter_lines, offset_of_seq
 from ledger.lock import FileLock
 from ledger.segments import hash_at, iter_raw, list_segments, read_table
-from schemas import Event, NewEvent, SchemaError, validate_payloads, version_for
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from ledger.verify import VerifyReport
+    from schemas import Event, NewEvent
 
 LIVE_FILE = "ledger.jsonl"
 COMMITS_FILE = "ledger.commits"
 LOCK_FILE = "ledger.lock"
 WRITE_CHUNK = 8 << 20
+PREPARE_CHUNK = 10_000
 
-log = structlog.get_logger("sweepledger.ledger")
 
-
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(NamedTuple):
     """Acknowledgement of one durably committed event."""
 
     seq: int
     hash: str
 
 
-@dataclass(frozen=True)
-class Head:
+class Head(NamedTuple):
     """The last committed event, printed as ``SEQ:HASH``."""
 
     seq: int
@@ -67,18 +66,6 @@ class Head:
 
     def __str__(self) -> str:
         return f"{self.seq}:{self.hash}"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An event validated and encoded up to the parts that need its seq."""
-
-    type: str
-    version: int
-    batch: bytes
-    key: bytes
-    cause: int | None
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -153,20 +140,31 @@ class Ledger:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(self, events: Sequence[NewEvent | Mapping[str, Any]]) -> list[Receipt]:
+    def append(self, events: Iterable[NewEvent | Mapping[str, Any]]) -> list[Receipt]:
         """Append ``events`` as one durable commit and return their receipts, in order.
+
+        ``events`` may be any iterable (a generator keeps memory small for huge calls).
 
         Raises:
             InvalidEvent: an event is refused (its index is in the message); nothing written.
             LedgerCorrupt: committed bytes are damaged; nothing written.
             LockTimeout: another writer held the lock too long.
         """
-        if not events:
-            return []
-        prepared = prepare(events)
-        with self._lock.held():
-            state = self._writable_state()
-            return self._commit(prepared, state.head_seq, state.head_hash)
+        with _gc_paused():
+            prepared: list[Prepared] = []
+            chunk: list[Any] = []
+            for event in events:
+                chunk.append(event)
+                if len(chunk) == PREPARE_CHUNK:
+                    prepared += prepare(chunk, offset=len(prepared))
+                    chunk = []
+            if chunk:
+                prepared += prepare(chunk, offset=len(prepared))
+            if not prepared:
+                return []
+            with self._lock.held():
+                state = self._writable_state()
+                return self._commit(prepared, state.head_seq, state.head_hash)
 
     def repair(self) -> RepairReport:
         """Cut an uncommitted tail now (recording ``ledger.recovered``) and finish a seal."""
@@ -215,30 +213,22 @@ class Ledger:
             os.fsync(fd)
         finally:
             os.close(fd)
-        log.warning("uncommitted tail cut", truncated_bytes=len(tail), truncated_sha256=digest)
-        event = NewEvent(
-            type="ledger.recovered",
-            data={"truncated_bytes": len(tail), "truncated_sha256": digest},
+        import structlog
+
+        structlog.get_logger("sweepledger.ledger").warning(
+            "uncommitted tail cut", truncated_bytes=len(tail), truncated_sha256=digest
         )
+        event = {
+            "type": "ledger.recovered",
+            "data": {"truncated_bytes": len(tail), "truncated_sha256": digest},
+        }
         (receipt,) = self._commit(prepare([event]), state.head_seq, state.head_hash)
         return RepairReport(len(tail), digest, receipt)
 
     def _commit(self, prepared: list[Prepared], seq: int, prev: str) -> list[Receipt]:
         """Encode, write and durably commit ``prepared`` after ``seq``/``prev`` (lock held)."""
-        ts = utc_timestamp()
-        receipts: list[Receipt] = []
-        lines: list[bytes] = []
-        for item in prepared:
-            seq += 1
-            if item.cause is not None and item.cause >= seq:
-                raise InvalidEvent(
-                    f"event {len(lines) + 1}: cause {item.cause} does not name an earlier event"
-                )
-            line, prev = build_line(
-                seq, ts, item.type, item.version, item.batch, item.key, item.cause, item.data, prev
-            )
-            lines.append(line)
-            receipts.append(Receipt(seq, prev))
+        lines, acks = encode_lines(prepared, seq, prev, utc_timestamp())
+        receipts = list(map(Receipt._make, acks))
         payload = b"".join(lines)
         fd = os.open(self.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -334,6 +324,23 @@ class Ledger:
         return last_commit(self.commits_path)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a bulk append.
+
+    An append allocates many short-lived, acyclic objects; letting the collector rescan the
+    heap for each generation it fills costs more than the append itself. Reference counting
+    still frees everything; the collector runs again as soon as the call returns.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -347,32 +354,61 @@ def fsync_dir(path: Path) -> None:
     _fsync_dir(path)
 
 
-def _envelope(index: int, event: NewEvent | Mapping[str, Any]) -> tuple[str, Any, Any, Any, Any]:
-    if isinstance(event, NewEvent):
-        return event.type, event.data, event.batch, event.key, event.cause
-    if not isinstance(event, Mapping):
-        raise InvalidEvent(f"event {index + 1}: expected an object, got {type(event).__name__}")
-    unknown = set(event) - {"type", "data", "batch", "key", "cause"}
-    if unknown:
-        raise InvalidEvent(f"event {index + 1}: unknown field {sorted(unknown)[0]!r}")
+_ENVELOPE_FIELDS = frozenset({"type", "data", "batch", "key", "cause"})
+
+
+def _envelope(index: int, event: Any) -> tuple[str, Any, Any, Any, Any]:
+    """The envelope fields of a ``NewEvent`` or a plain mapping, checked."""
+    if type(event) is not dict:
+        from schemas import NewEvent
+
+        if isinstance(event, NewEvent):
+            return event.type, event.data, event.batch, event.key, event.cause
+        if not isinstance(event, Mapping):
+            raise InvalidEvent.at(index, f"expected an object, got {type(event).__name__}")
+        event = dict(event)
+    if not event.keys() <= _ENVELOPE_FIELDS:
+        unknown = sorted(event.keys() - _ENVELOPE_FIELDS)[0]
+        raise InvalidEvent.at(index, f"unknown field {unknown!r}")
     kind = event.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise InvalidEvent(f"event {index + 1}: field 'type' must be a non-empty string")
     batch, key, cause = event.get("batch"), event.get("key"), event.get("cause")
-    for name, value in (("batch", batch), ("key", key)):
-        if value is not None and not isinstance(value, str):
-            raise InvalidEvent(f"event {index + 1}: field {name!r} must be a string or null")
-    if cause is not None and (not isinstance(cause, int) or isinstance(cause, bool) or cause < 1):
-        raise InvalidEvent(f"event {index + 1}: field 'cause' must be a positive seq or null")
+    if type(kind) is not str or not kind:
+        raise InvalidEvent.at(index, "field 'type' must be a non-empty string")
+    if (batch is not None and type(batch) is not str) or (key is not None and type(key) is not str):
+        name = "batch" if batch is not None and type(batch) is not str else "key"
+        raise InvalidEvent.at(index, f"field {name!r} must be a string or null")
+    if cause is not None and (type(cause) is not int or cause < 1):
+        raise InvalidEvent.at(index, "field 'cause' must be a positive seq or null")
     return kind, event.get("data", {}), batch, key, cause
 
 
-def prepare(events: Sequence[NewEvent | Mapping[str, Any]]) -> list[Prepared]:
+def prepare(events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0) -> list[Prepared]:
     """Validate events and encode their payloads; the parts needing a seq come later.
+
+    ``offset`` is the position of ``events[0]`` in the caller's whole call, for messages.
 
     Raises:
         InvalidEvent: naming the 1-based index of the first refused event and the field.
     """
+    from schemas import SchemaError, validate_payloads, version_for
+
+    try:
+        return _prepare(events, validate_payloads, version_for, SchemaError)
+    except InvalidEvent as e:
+        if offset and e.index is not None:
+            raise _renumbered(e, offset) from e
+        raise
+
+
+def _renumbered(error: InvalidEvent, offset: int) -> InvalidEvent:
+    assert error.index is not None
+    detail = str(error).split(": ", 1)[1] if ": " in str(error) else str(error)
+    return InvalidEvent.at(error.index + offset, detail)
+
+
+def _prepare(
+    events: Sequence[Any], validate_payloads: Any, version_for: Any, schema_error: Any
+) -> list[Prepared]:
     envelopes = [_envelope(i, event) for i, event in enumerate(events)]
     by_type: dict[str, list[int]] = {}
     for index, (kind, *_rest) in enumerate(envelopes):
@@ -383,27 +419,28 @@ def prepare(events: Sequence[NewEvent | Mapping[str, Any]]) -> list[Prepared]:
         try:
             versions[kind] = version_for(kind)
             validated = validate_payloads(kind, [envelopes[i][1] for i in indexes])
-        except SchemaError:
+        except schema_error:
             _raise_first_invalid(envelopes)
             raise
         for index, data in zip(indexes, validated, strict=True):
             try:
                 datas[index] = canonical_json(data)
             except InvalidEvent as e:
-                raise InvalidEvent(f"event {index + 1} ({kind}): {e}") from e
+                raise InvalidEvent.at(index, f"({kind}) {e}") from e
+    batches = {batch: encode_text(batch) for _kind, _data, batch, _key, _cause in envelopes}
     return [
-        Prepared(kind, versions[kind], encode_text(batch), encode_text(key), cause, datas[i])
+        prepare_event(kind, versions[kind], batches[batch], encode_text(key), cause, datas[i])
         for i, (kind, _data, batch, key, cause) in enumerate(envelopes)
     ]
 
 
 def _raise_first_invalid(envelopes: list[tuple[str, Any, Any, Any, Any]]) -> None:
     """Find the first refused event in call order and raise naming it."""
+    from schemas import SchemaError, validate_payloads, version_for
+
     for index, (kind, data, *_rest) in enumerate(envelopes):
         try:
             version_for(kind)
             validate_payloads(kind, [data])
         except SchemaError as e:
-            error = InvalidEvent(f"event {index + 1} ({kind}): {e}")
-            error.index = index
-            raise error from e
+            raise InvalidEvent.at(index, f"({kind}) {e}") from e
