@@ -28,7 +28,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import Ledger  # noqa: E402
+from ledger import Ledger
 
 CLI = str(Path(sys.executable).with_name("sweepledger"))
 CALL = 10_000
@@ -38,13 +38,13 @@ def event(i: int) -> dict[str, Any]:
     """A representative typed event of about 300 bytes stored (a trial.intent)."""
     return {
         "type": "trial.intent",
-        "batch": "bench",
+        "batch": "b1",
         "data": {
             "job_id": f"{i * 2654435761 % 2**64:016x}",
             "index": i,
             "name": f"job{i}",
-            "callable": "examples.work:evaluate",
-            "params": {"lr": i % 10 / 100},
+            "callable": "work:f",
+            "params": {"x": i % 10},
             "seed": i,
         },
     }
