@@ -14,7 +14,6 @@ import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
-import pydantic_core
 
 from ledger.chain import DATA_FIELD, PREV_START, SUFFIX_LEN
 from ledger.errors import EventTooLarge, InvalidEvent
@@ -62,6 +61,8 @@ def canonical_json(obj: Any) -> bytes:
             raise InvalidEvent(f"data: not representable as JSON ({e})") from e
         if "recursion" in str(e):
             raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels") from e
+    import pydantic_core
+
     try:
         return pydantic_core.to_json(_sort_keys(obj))
     except (pydantic_core.PydanticSerializationError, ValueError, RecursionError) as e:

@@ -12,9 +12,7 @@ import itertools
 import os
 import re
 import threading
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +92,9 @@ def _scan_live(
     # fork is only safe while this process runs a single thread.
     if size < PARALLEL_MIN_BYTES or workers < 2 or threading.active_count() > 1:
         return [scan_range(path, start, stop, first_seq, anchor_seq)]
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     points = _split_points(path, start, stop, workers)
     with ProcessPoolExecutor(len(points) - 1, mp_context=get_context("fork")) as pool:
         futures = [
