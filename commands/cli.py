@@ -28,6 +28,12 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.evidence_cmd": ("verify_evidence",),
     "commands.demo_cmd": ("demo",),
     "commands.run_cmd": ("run",),
+    "commands.rebuild_cmd": ("rebuild",),
+    "commands.query_cmd": ("query",),
+    "commands.gaps_cmd": ("gaps",),
+    "commands.report_cmd": ("report",),
+    "commands.leaderboard_cmd": ("leaderboard",),
+    "commands.ingest_cmd": ("ingest",),
 }
 
 

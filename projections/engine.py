@@ -122,9 +122,7 @@ def get_cursor(con: duckdb.DuckDBPyConnection, name: str) -> Cursor | None:
 
 def set_cursor(con: duckdb.DuckDBPyConnection, name: str, cursor: Cursor) -> None:
     """Record ``cursor`` for ``name`` (inside the caller's transaction)."""
-    con.execute(
-        "INSERT OR REPLACE INTO _cursors VALUES (?, ?, ?)", [name, cursor.seq, cursor.hash]
-    )
+    con.execute("INSERT OR REPLACE INTO _cursors VALUES (?, ?, ?)", [name, cursor.seq, cursor.hash])
 
 
 def hash_in_db(con: duckdb.DuckDBPyConnection, seq: int) -> str | None:

@@ -1,5 +1,180 @@
-NAME="leaderboard"
-DDL: tuple[str, ...] = ()
-TABLES: tuple[str, ...] = ()
-def update(con, root, batches):
-    return []
+"""The ``leaderboard`` projection (seed 000): hypothesis segments combined across users.
+
+Per batch with scan outcomes: the latest ok outcome of each user contributes its
+``result.hypothesis_candidates`` entries. Per segment, notional-weighted combines use entries
+with ``weighting="notional"`` and ``weight_used > 0``, count-weighted ones ``weighting="count"``
+and ``count_used > 0``, each ``sum(v*w)/sum(w)`` over the entries whose value is not null.
+Every float sum is exact (``math.fsum``), so no thread count or row order can change a bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from projections import leaderboard_docs
+from projections.leaderboard_sql import (
+    CONTRIBUTIONS,
+    DDL,
+    REFRESH_ENTRIES,
+    REFRESH_USERS,
+    SEGMENT_FACTS,
+    TABLES,
+)
+from projections.scope import set_scope
+
+if TYPE_CHECKING:
+    import duckdb
+    import numpy as np
+
+NAME = "leaderboard"
+DEFAULT_TOP = 20
+__all__ = ["DDL", "NAME", "TABLES", "compute_segments", "update"]
+
+
+def _group_fsums(
+    groups: np.ndarray, values: np.ndarray, mask: np.ndarray, n_groups: int
+) -> list[float | None]:
+    """Exact sum of ``values[mask]`` per group (groups sorted); None for an empty group."""
+    import numpy as np
+
+    keep = mask & ~np.isnan(values)
+    picked_groups = groups[keep]
+    picked = values[keep].tolist()
+    ids = np.arange(n_groups)
+    starts = np.searchsorted(picked_groups, ids, "left").tolist()
+    ends = np.searchsorted(picked_groups, ids, "right").tolist()
+    return [math.fsum(picked[a:b]) if b > a else None for a, b in zip(starts, ends, strict=True)]
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return num / den if num is not None and den is not None and den > 0 else None
+
+
+def _quantile(point: dict[str, Any] | None) -> float | None:
+    if point is None or point["lo"] is None:
+        return None
+    lo, hi, frac = float(point["lo"]), float(point["hi"]), float(point["frac"])
+    return lo if frac == 0 else lo + (hi - lo) * frac
+
+
+def compute_segments(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[str, Any]]:
+    """Aggregate the segments of ``batch`` from ``leaderboard_entries``, in segment_key order."""
+    import numpy as np
+
+    facts = con.execute(SEGMENT_FACTS, {"batch": batch}).fetchall()
+    keys = [str(f[0]) for f in facts]
+    table: Any = con.execute(CONTRIBUTIONS, [batch]).to_arrow_table()
+    index = {k: i for i, k in enumerate(keys)}
+    groups = np.array([index[k] for k in table["segment_key"].to_pylist()], dtype=np.int64)
+
+    def col(name: str) -> np.ndarray:
+        return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
+
+    def flag(name: str) -> np.ndarray:
+        return np.asarray(table[name].fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+    w, c = col("weight_used"), col("count_used")
+    notional, counted = flag("notional"), flag("counted")
+    n = len(keys)
+    sums = {
+        "total_count": _group_fsums(groups, c, np.ones(len(c), dtype=bool), n),
+        "total_notional_weight_used": _group_fsums(groups, w, notional, n),
+    }
+    for metric in ("avg_clv_pct", "beat_close_rate"):
+        v = col(metric)
+        has = ~np.isnan(v)
+        for mode, mask, weight in (("notional", notional, w), ("count", counted, c)):
+            num = _group_fsums(groups, v * weight, mask & has, n)
+            den = _group_fsums(groups, weight, mask & has, n)
+            sums[f"{mode}_weighted_{metric}"] = [
+                _ratio(a, b) for a, b in zip(num, den, strict=True)
+            ]
+    segments: list[dict[str, Any]] = []
+    for i, (key, users, points, examples) in enumerate(facts):
+        p25, median, p75 = (_quantile(p) for p in (points or [None, None, None]))
+        total_count = sums["total_count"][i]
+        segments.append(
+            {
+                "segment_key": key,
+                "users_with_segment": int(users),
+                "total_count": _integral(total_count if total_count is not None else 0.0),
+                "total_notional_weight_used": sums["total_notional_weight_used"][i] or 0.0,
+                "notional_weighted_avg_clv_pct": sums["notional_weighted_avg_clv_pct"][i],
+                "notional_weighted_beat_close_rate": sums["notional_weighted_beat_close_rate"][i],
+                "count_weighted_avg_clv_pct": sums["count_weighted_avg_clv_pct"][i],
+                "count_weighted_beat_close_rate": sums["count_weighted_beat_close_rate"][i],
+                "robust_avg_clv_pct": {
+                    "median": median,
+                    "p25": p25,
+                    "p75": p75,
+                    "iqr": None if p25 is None or p75 is None else p75 - p25,
+                },
+                "examples": _flatten_examples(examples),
+            }
+        )
+    segments.sort(key=lambda s: s["segment_key"])
+    return segments
+
+
+def _integral(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
+
+
+def _flatten_examples(lists: list[str] | None, limit: int = 3) -> list[Any]:
+    out: list[Any] = []
+    for text in lists or []:
+        items = json.loads(text)
+        out.extend(items if isinstance(items, list) else [items])
+        if len(out) >= limit:
+            break
+    return out[:limit]
+
+
+def _store_segments(
+    con: duckdb.DuckDBPyConnection, batch: str, segments: list[dict[str, Any]]
+) -> None:
+    con.execute("DELETE FROM leaderboard_segments WHERE batch = ?", [batch])
+    rows = [
+        [
+            batch,
+            s["segment_key"],
+            s["users_with_segment"],
+            float(s["total_count"]),
+            s["total_notional_weight_used"],
+            s["notional_weighted_avg_clv_pct"],
+            s["notional_weighted_beat_close_rate"],
+            s["count_weighted_avg_clv_pct"],
+            s["count_weighted_beat_close_rate"],
+            s["robust_avg_clv_pct"]["median"],
+            s["robust_avg_clv_pct"]["p25"],
+            s["robust_avg_clv_pct"]["p75"],
+            s["robust_avg_clv_pct"]["iqr"],
+            json.dumps(s["examples"], sort_keys=True),
+        ]
+        for s in segments
+    ]
+    if rows:
+        con.executemany(
+            "INSERT INTO leaderboard_segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
+    """Recompute the leaderboard tables for ``batches`` (None: all) and write their files."""
+    scope = set_scope(con, batches)
+    con.execute("DELETE FROM leaderboard_segments WHERE batch IN (SELECT batch FROM _scope)")
+    con.execute(REFRESH_USERS)
+    con.execute(REFRESH_ENTRIES)
+    have = {r[0] for r in con.execute("SELECT DISTINCT batch FROM leaderboard_users").fetchall()}
+    written: list[Path] = []
+    for batch in scope:
+        if batch not in have:
+            continue
+        segments = compute_segments(con, batch)
+        _store_segments(con, batch, segments)
+        written.extend(leaderboard_docs.write_batch(con, root, batch, segments, DEFAULT_TOP))
+    return written

@@ -148,7 +148,6 @@ def rebuild(
 def is_current(root: Path) -> bool:
     """True when the database exists and its base cursor is the ledger's head (cheap)."""
     from ledger import Ledger
-
     from projections.engine import db_path
 
     if not db_path(root).exists():

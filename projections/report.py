@@ -166,7 +166,10 @@ def report_markdown(con: duckdb.DuckDBPyConnection, batch: str) -> str:
         parts.append(
             markdown_table(
                 ["metric", "count", "nulls", "min", "median", "max"],
-                [(n, c, z, fmt_number(lo), fmt_number(md), fmt_number(hi)) for n, c, z, lo, md, hi in stats],
+                [
+                    (n, c, z, fmt_number(lo), fmt_number(md), fmt_number(hi))
+                    for n, c, z, lo, md, hi in stats
+                ],
             )
         )
     else:

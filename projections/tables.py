@@ -29,7 +29,8 @@ DDL: tuple[str, ...] = (
         cause BIGINT, data JSON, prev VARCHAR, hash VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS intents (
         seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
-        job_id VARCHAR, "index" BIGINT, name VARCHAR, callable VARCHAR, params JSON, seed BIGINT)""",
+        job_id VARCHAR, "index" BIGINT, name VARCHAR, callable VARCHAR, params JSON,
+        seed BIGINT)""",
     """CREATE TABLE IF NOT EXISTS outcomes (
         seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
         cause BIGINT, job_id VARCHAR, status VARCHAR, duration_s DOUBLE,
@@ -113,7 +114,7 @@ CREATE OR REPLACE TEMP TABLE _touched AS
 SELECT DISTINCT batch FROM events WHERE seq > $since AND batch IS NOT NULL
 """
 
-REFRESH_BATCHES = f"""
+REFRESH_BATCHES = """
 DELETE FROM batches WHERE batch IN (SELECT batch FROM _touched);
 INSERT INTO batches
 WITH ev AS (

@@ -67,7 +67,9 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     out.append("  ".join("-" * w for w in widths))
-    out.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+    out.extend(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
     return "\n".join(out) + "\n"
 
 

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from schemas.envelope import Event, NewEvent
 from schemas.errors import ManifestInvalid, PayloadInvalid, SchemaError, UnknownEventType
+from schemas.leaderboard import (
+    Denominators,
+    HypothesisCandidatesFile,
+    HypothesisEntry,
+)
 from schemas.manifest import EXECUTORS, JobSpec, Manifest, ManifestConfig, MatrixSpec
 from schemas.payloads import (
     KINDS,
@@ -48,8 +53,11 @@ __all__ = [
     "BatchStarted",
     "CandidateProposed",
     "CodeVersion",
+    "Denominators",
     "ErrorInfo",
     "Event",
+    "HypothesisCandidatesFile",
+    "HypothesisEntry",
     "Intent",
     "JobSpec",
     "LedgerRecovered",

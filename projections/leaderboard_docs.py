@@ -1,0 +1,276 @@
+"""The leaderboard's documents: the JSON envelope, per-user results, manifest and Markdown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from projections.writers import fmt_number, json_text, markdown_table, safe_dir_name, write_atomic
+
+if TYPE_CHECKING:
+    import duckdb
+
+WEIGHTED_METRICS: tuple[str, ...] = (
+    "notional_weighted_avg_clv_pct",
+    "notional_weighted_beat_close_rate",
+    "count_weighted_avg_clv_pct",
+    "count_weighted_beat_close_rate",
+)
+TOP_PER_USER = 3
+FILES = {
+    "hypothesis_leaderboard_json": "hypothesis_leaderboard.json",
+    "hypothesis_leaderboard_md": "hypothesis_leaderboard.md",
+    "per_user_results_json": "per_user_results.json",
+    "batch_manifest_json": "batch_manifest.json",
+}
+
+PER_USER = f"""
+WITH cov AS (
+    SELECT "index", count(*) AS candidates, count(DISTINCT segment_key) AS segments,
+           count(*) FILTER (WHERE weighting = 'notional' AND weight_used > 0) AS notional_usable,
+           count(*) FILTER (WHERE weighting = 'count' AND count_used > 0) AS count_usable
+    FROM leaderboard_entries WHERE batch = $batch GROUP BY "index"
+),
+ranked AS (
+    SELECT "index", segment_key, weighting, avg_clv_pct, beat_close_rate, weight_used,
+           count_used,
+           row_number() OVER (PARTITION BY "index"
+                              ORDER BY avg_clv_pct DESC NULLS LAST, segment_key, entry) AS rank
+    FROM leaderboard_entries WHERE batch = $batch
+),
+top AS (
+    SELECT "index", list(struct_pack(segment_key, weighting, avg_clv_pct, beat_close_rate,
+                                     weight_used, count_used) ORDER BY rank) AS top
+    FROM ranked WHERE rank <= {TOP_PER_USER} GROUP BY "index"
+)
+SELECT u."index", u."user", u.job_id, u.status, u.run_root, u.error_type, u.error_message,
+       u.coverage, cov.candidates, cov.segments, cov.notional_usable, cov.count_usable, top.top
+FROM leaderboard_users AS u LEFT JOIN cov USING ("index") LEFT JOIN top USING ("index")
+WHERE u.batch = $batch ORDER BY u."index", u.outcome_seq
+"""
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def per_user(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[str, Any]]:
+    """One object per user (scan job) of ``batch``, in manifest order."""
+    out: list[dict[str, Any]] = []
+    for row in con.execute(PER_USER, {"batch": batch}).fetchall():
+        index, user, job_id, status, run_root, etype, emsg, reported, *cov, top = row
+        item: dict[str, Any] = {
+            "index": index,
+            "user": user,
+            "job_id": job_id,
+            "status": status,
+            "run_root": run_root,
+            "coverage": {
+                "candidates": cov[0] or 0,
+                "segments": cov[1] or 0,
+                "notional_usable": cov[2] or 0,
+                "count_usable": cov[3] or 0,
+            },
+            "top_candidates": [
+                {k: _number(v) if k in ("count_used",) else v for k, v in t.items()}
+                for t in (top or [])
+            ],
+        }
+        if reported is not None:
+            item["coverage"]["reported"] = json.loads(reported)
+        if status != "ok":
+            item["error"] = {"type": etype, "message": emsg}
+        out.append(item)
+    return out
+
+
+def top_lists(segments: list[dict[str, Any]], top: int) -> dict[str, list[str]]:
+    """Segment keys by each weighted metric (desc, then key; nulls left out) and persistence."""
+    lists: dict[str, list[str]] = {}
+    for metric in WEIGHTED_METRICS:
+        ranked = sorted(
+            (s for s in segments if s[metric] is not None),
+            key=lambda s: (-s[metric], s["segment_key"]),
+        )
+        lists[metric] = [s["segment_key"] for s in ranked[:top]]
+    persistent = sorted(segments, key=lambda s: (-s["users_with_segment"], s["segment_key"]))
+    lists["persistence"] = [s["segment_key"] for s in persistent[:top]]
+    return lists
+
+
+def _inputs(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, Any]:
+    row = con.execute(
+        """SELECT arg_min(data, seq) FROM events
+           WHERE batch = ? AND type = 'batch.started'""",
+        [batch],
+    ).fetchone()
+    if row is None or row[0] is None:
+        return {}
+    started = json.loads(row[0])
+    manifest = started.get("manifest") or {}
+    return {
+        "name": started.get("name"),
+        "users_file": manifest.get("users_file"),
+        "manifest_sha256": started.get("manifest_sha256"),
+        "argv": started.get("argv", []),
+        "settings": started.get("settings", {}),
+        "sources": started.get("sources", []),
+    }
+
+
+def document(
+    con: duckdb.DuckDBPyConnection, batch: str, segments: list[dict[str, Any]], top: int
+) -> dict[str, Any]:
+    """The ``hypothesis_leaderboard.json`` object of ``batch``."""
+    row = con.execute("SELECT created_at FROM batches WHERE batch = ?", [batch]).fetchone()
+    users = per_user(con, batch)
+    attempted = sum(1 for u in users if u["status"] != "missing")
+    succeeded = sum(1 for u in users if u["status"] == "ok")
+    return {
+        "batch_id": batch,
+        "created_at": row[0] if row else None,
+        "attempted": attempted,
+        "succeeded": succeeded,
+        "failed": attempted - succeeded,
+        "inputs": _inputs(con, batch),
+        "per_user": users,
+        "segments": segments,
+        "top_lists": top_lists(segments, top),
+    }
+
+
+def markdown(doc: dict[str, Any], top: int) -> str:
+    """``hypothesis_leaderboard.md``: top lists, segment table, robust CLV stats, users."""
+    by_key = {s["segment_key"]: s for s in doc["segments"]}
+    rows: list[tuple[Any, ...]]
+    parts = [f"# Hypothesis leaderboard: {doc['batch_id']}\n"]
+    parts.append(
+        f"- created_at: {doc['created_at'] or '-'}\n- users: {doc['attempted']} attempted, "
+        f"{doc['succeeded']} succeeded, {doc['failed']} failed\n"
+        f"- segments: {len(doc['segments'])}\n"
+    )
+    for metric in WEIGHTED_METRICS:
+        parts.append(f"## Top by {metric} (top {top})\n")
+        rows = [
+            (rank, key, fmt_number(by_key[key][metric]), by_key[key]["users_with_segment"])
+            for rank, key in enumerate(doc["top_lists"][metric], 1)
+        ]
+        parts.append(
+            markdown_table(["rank", "segment_key", metric, "users"], rows) if rows else "None.\n"
+        )
+    parts.append(f"## Persistence (top {top})\n")
+    rows = [
+        (rank, key, by_key[key]["users_with_segment"])
+        for rank, key in enumerate(doc["top_lists"]["persistence"], 1)
+    ]
+    parts.append(
+        markdown_table(["rank", "segment_key", "users_with_segment"], rows) if rows else "None.\n"
+    )
+    parts.append("## Robust CLV stats (per-user avg_clv_pct)\n")
+    rows = [
+        (
+            s["segment_key"],
+            s["users_with_segment"],
+            fmt_number(s["robust_avg_clv_pct"]["median"]),
+            fmt_number(s["robust_avg_clv_pct"]["p25"]),
+            fmt_number(s["robust_avg_clv_pct"]["p75"]),
+            fmt_number(s["robust_avg_clv_pct"]["iqr"]),
+        )
+        for s in doc["segments"]
+    ]
+    header = ["segment_key", "users", "median", "p25", "p75", "IQR"]
+    parts.append(markdown_table(header, rows) if rows else "None.\n")
+    parts.append("## Segments\n")
+    rows = [
+        (
+            s["segment_key"],
+            s["users_with_segment"],
+            fmt_number(s["total_count"]),
+            fmt_number(s["total_notional_weight_used"]),
+            *(fmt_number(s[m]) for m in WEIGHTED_METRICS),
+        )
+        for s in doc["segments"]
+    ]
+    header = [
+        "segment_key",
+        "users",
+        "total_count",
+        "total_notional_weight_used",
+        *WEIGHTED_METRICS,
+    ]
+    parts.append(markdown_table(header, rows) if rows else "None.\n")
+    parts.append("## Users\n")
+    rows = [
+        (u["index"], u["user"], u["status"], u["coverage"]["candidates"], u["run_root"] or "-")
+        for u in doc["per_user"]
+    ]
+    parts.append(markdown_table(["index", "user", "status", "candidates", "run_root"], rows))
+    return "\n".join(parts)
+
+
+def batch_folder(root: Path, batch: str) -> Path:
+    """``<root>/batches/<batch>`` (batch ids that are not plain names are sanitized)."""
+    return root / "batches" / safe_dir_name(batch)
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    batch: str,
+    segments: list[dict[str, Any]],
+    top: int,
+) -> list[Path]:
+    """Write the four leaderboard files of ``batch``."""
+    folder = batch_folder(root, batch)
+    doc = document(con, batch, segments, top)
+    relative = {k: (folder / v).relative_to(root).as_posix() for k, v in FILES.items()}
+    manifest = {
+        "batch_id": batch,
+        "created_at": doc["created_at"],
+        "outputs": relative,
+        "users": [
+            {
+                "index": u["index"],
+                "user": u["user"],
+                "status": u["status"],
+                "run_root": u["run_root"],
+            }
+            for u in doc["per_user"]
+        ],
+    }
+    results = {"batch_id": batch, "created_at": doc["created_at"], "users": doc["per_user"]}
+    return [
+        write_atomic(folder / FILES["hypothesis_leaderboard_json"], json_text(doc)),
+        write_atomic(folder / FILES["hypothesis_leaderboard_md"], markdown(doc, top)),
+        write_atomic(folder / FILES["per_user_results_json"], json_text(results)),
+        write_atomic(folder / FILES["batch_manifest_json"], json_text(manifest)),
+    ]
+
+
+def segments_from_table(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[str, Any]]:
+    """The stored ``leaderboard_segments`` rows of ``batch`` as segment objects."""
+    rows = con.execute(
+        "SELECT * EXCLUDE (batch) FROM leaderboard_segments WHERE batch = ? ORDER BY segment_key",
+        [batch],
+    ).fetchall()
+    out = []
+    for key, users, total, notional, nac, nbc, cac, cbc, med, p25, p75, iqr, ex in rows:
+        out.append(
+            {
+                "segment_key": key,
+                "users_with_segment": users,
+                "total_count": int(total) if float(total).is_integer() else total,
+                "total_notional_weight_used": notional,
+                "notional_weighted_avg_clv_pct": nac,
+                "notional_weighted_beat_close_rate": nbc,
+                "count_weighted_avg_clv_pct": cac,
+                "count_weighted_beat_close_rate": cbc,
+                "robust_avg_clv_pct": {"median": med, "p25": p25, "p75": p75, "iqr": iqr},
+                "examples": json.loads(ex),
+            }
+        )
+    out.sort(key=lambda s: s["segment_key"])
+    return out

@@ -1,0 +1,114 @@
+"""SQL of the ``leaderboard`` projection: entries of the latest ok scan per user, per batch."""
+
+from __future__ import annotations
+
+ENTRY_SHAPE = (
+    '{"segment_key": "VARCHAR", "weighting": "VARCHAR", '
+    '"denominators": {"weight_used": "DOUBLE", "count_used": "DOUBLE"}, '
+    '"metrics": {"avg_clv_pct": "DOUBLE", "beat_close_rate": "DOUBLE"}, "examples": "JSON"}'
+)
+
+DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS leaderboard_users (
+        batch VARCHAR, "index" BIGINT, outcome_seq BIGINT, job_id VARCHAR, "user" VARCHAR,
+        status VARCHAR, run_root VARCHAR, error_type VARCHAR, error_message VARCHAR,
+        coverage JSON)""",
+    """CREATE TABLE IF NOT EXISTS leaderboard_entries (
+        batch VARCHAR, "index" BIGINT, entry BIGINT, "user" VARCHAR, segment_key VARCHAR,
+        weighting VARCHAR, weight_used DOUBLE, count_used DOUBLE, avg_clv_pct DOUBLE,
+        beat_close_rate DOUBLE, examples JSON)""",
+    """CREATE TABLE IF NOT EXISTS leaderboard_segments (
+        batch VARCHAR, segment_key VARCHAR, users_with_segment BIGINT, total_count DOUBLE,
+        total_notional_weight_used DOUBLE, notional_weighted_avg_clv_pct DOUBLE,
+        notional_weighted_beat_close_rate DOUBLE, count_weighted_avg_clv_pct DOUBLE,
+        count_weighted_beat_close_rate DOUBLE, median_avg_clv_pct DOUBLE,
+        p25_avg_clv_pct DOUBLE, p75_avg_clv_pct DOUBLE, iqr_avg_clv_pct DOUBLE,
+        examples JSON)""",
+)
+TABLES: tuple[str, ...] = ("leaderboard_users", "leaderboard_entries", "leaderboard_segments")
+
+REFRESH_USERS = """
+DELETE FROM leaderboard_users WHERE batch IN (SELECT batch FROM _scope);
+INSERT INTO leaderboard_users
+WITH last AS (
+    SELECT batch, "index", max(seq) AS seq FROM outcomes
+    WHERE kind = 'scan' AND batch IN (SELECT batch FROM _scope) AND "index" IS NOT NULL
+    GROUP BY batch, "index"
+)
+SELECT o.batch, o."index", o.seq, o.job_id,
+       coalesce(o.result->>'user', i.params->>'user', o.name, o.job_id),
+       o.status, coalesce(o.result->>'run_root', i.params->>'run_root'),
+       o.error_type, o.error_message, o.result->'coverage'
+FROM last JOIN outcomes AS o ON o.seq = last.seq LEFT JOIN intents AS i ON i.seq = o.cause
+"""
+
+REFRESH_ENTRIES = f"""
+DELETE FROM leaderboard_entries WHERE batch IN (SELECT batch FROM _scope);
+INSERT INTO leaderboard_entries
+WITH lists AS (
+    SELECT u.batch, u."index", u."user",
+           json_transform(o.result->'hypothesis_candidates', '["JSON"]') AS items
+    FROM leaderboard_users AS u JOIN outcomes AS o ON o.seq = u.outcome_seq
+    WHERE u.batch IN (SELECT batch FROM _scope) AND u.status = 'ok'
+),
+flat AS (
+    SELECT batch, "index", "user", unnest(items) AS item,
+           generate_subscripts(items, 1) AS entry
+    FROM lists WHERE items IS NOT NULL
+),
+typed AS (SELECT *, json_transform(item, '{ENTRY_SHAPE}') AS e FROM flat)
+SELECT batch, "index", entry, "user", e.segment_key, e.weighting,
+       e.denominators.weight_used, e.denominators.count_used,
+       e.metrics.avg_clv_pct, e.metrics.beat_close_rate, e.examples
+FROM typed WHERE e.segment_key IS NOT NULL
+"""
+
+# Contributors to the weighted combines, ordered; sums are taken exactly in Python (fsum).
+CONTRIBUTIONS = """
+SELECT segment_key,
+       weighting = 'notional' AND weight_used > 0 AS notional,
+       weighting = 'count' AND count_used > 0 AS counted,
+       weight_used, count_used, avg_clv_pct, beat_close_rate
+FROM leaderboard_entries WHERE batch = ?
+ORDER BY segment_key, "index", entry
+"""
+
+# Everything per segment that needs no float sum across users: distinct users, examples, and
+# the two neighbours (and the fraction between them) of each quantile of the per-user
+# avg_clv_pct (a user's value: the mean of its entries' values, summed in sorted order).
+QUANTILES: tuple[float, ...] = (0.25, 0.5, 0.75)
+
+SEGMENT_FACTS = """
+WITH per_user AS (
+    SELECT segment_key, "user",
+           list_sum(list_sort(list(avg_clv_pct))) / count(avg_clv_pct) AS v
+    FROM leaderboard_entries WHERE batch = $batch AND avg_clv_pct IS NOT NULL
+    GROUP BY segment_key, "user"
+),
+sorted AS (
+    SELECT segment_key, list_sort(list(v)) AS vs, count(*) AS n FROM per_user GROUP BY segment_key
+),
+picks AS (
+    SELECT segment_key, n, vs, q, (n - 1) * q AS pos, floor((n - 1) * q)::BIGINT AS k
+    FROM sorted, (SELECT unnest([0.25, 0.5, 0.75]) AS q)
+),
+quant AS (
+    SELECT segment_key,
+           list(struct_pack(lo := vs[k + 1], hi := vs[least(k + 2, n)], frac := pos - k)
+                ORDER BY q) AS qs
+    FROM picks GROUP BY segment_key
+),
+ex AS (
+    SELECT segment_key,
+           list_slice(list(examples ORDER BY "index", entry)
+                      FILTER (WHERE json_array_length(examples) > 0), 1, 3) AS examples
+    FROM leaderboard_entries WHERE batch = $batch GROUP BY segment_key
+),
+users AS (
+    SELECT segment_key, count(DISTINCT "user") AS users
+    FROM leaderboard_entries WHERE batch = $batch GROUP BY segment_key
+)
+SELECT users.segment_key, users.users, quant.qs, ex.examples
+FROM users LEFT JOIN quant USING (segment_key) LEFT JOIN ex USING (segment_key)
+ORDER BY users.segment_key
+"""
