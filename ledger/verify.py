@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger.chain import GENESIS_HASH
+from ledger.chain import GENESIS_HASH, check_line, line_prev, line_seq
 from ledger.commits import last_commit
 from ledger.errors import BadAnchor, LedgerNotFound
 from ledger.live import find_boundary, iter_lines
@@ -134,17 +134,26 @@ def _stitch(
     return last_seq, last_hash, anchor_hash
 
 
-def _manifest(path: Path, stop: int) -> tuple[list[dict[str, Any]], int | None]:
-    """The segment list in the ``ledger.sealed`` event opening the live file, and its seq."""
+def _manifest(path: Path, stop: int, report: VerifyReport) -> list[dict[str, Any]]:
+    """The segment list in the ``ledger.sealed`` event opening the live file.
+
+    That event is checked against its own hash first: the digests it records are trusted
+    only if its bytes are intact.
+    """
     for _, line in iter_lines(path, 0, stop):
         if b'"type":"ledger.sealed"' not in line:
-            return [], None
+            return []
+        seq = line_seq(line) or 0
+        problem = check_line(line, seq, line_prev(line))
+        if problem is not None:
+            report.fail(seq, f"ledger.sealed event: {problem}", f"{path.name} byte 0")
+            return []
         try:
-            event = orjson.loads(line)
-            return list(event["data"]["segments"]), int(event["seq"])
+            return list(orjson.loads(line)["data"]["segments"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return [], None
-    return [], None
+            report.fail(seq, "ledger.sealed event has no segment list", f"{path.name} byte 0")
+            return []
+    return []
 
 
 def _verify_segments(
@@ -217,7 +226,9 @@ def verify_ledger(
         report.warnings.append(
             "an interrupted seal left a temporary segment; `repair` cleans it up"
         )
-    manifest, _ = _manifest(ledger.live_path, stop)
+    manifest = _manifest(ledger.live_path, stop, report)
+    if not report.ok:
+        return report
     sealed_seq, sealed_hash = _verify_segments(ledger, report, manifest, deep)
     if not report.ok:
         return report
@@ -225,8 +236,6 @@ def verify_ledger(
     name = ledger.live_path.name
     live_first_seq = sealed_seq + 1
     if first_live is not None and sealed_seq and first_live[1].startswith(b'{"seq":'):
-        from ledger.chain import line_seq
-
         found = line_seq(first_live[1])
         if found is not None and found <= sealed_seq:
             live_first_seq = found  # interrupted seal: sealed lines are still in the live file
