@@ -32,9 +32,9 @@ from ledger.segments import (
     SEGMENT_NAME,
     TMP_SUFFIX,
     arrow_schema,
+    events_table,
     file_sha256,
     list_segments,
-    rows_from_lines,
     segment_name,
 )
 
@@ -69,7 +69,6 @@ def _previous_segments(ledger: Ledger, state: LiveState) -> list[dict[str, Any]]
 
 def _write_checked(path: Path, ledger: Ledger, state: LiveState) -> tuple[int, int]:
     """Stream the committed live lines into a segment, checking the chain; return seq range."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     assert state.boundary is not None
@@ -82,7 +81,7 @@ def _write_checked(path: Path, ledger: Ledger, state: LiveState) -> tuple[int, i
 
         def flush() -> None:
             if pending:
-                writer.write_table(pa.table(rows_from_lines(pending), schema=schema))
+                writer.write_table(events_table(pending, with_raw=True))
                 pending.clear()
 
         for offset, line in iter_lines(ledger.live_path, state.start, state.boundary):

@@ -106,16 +106,39 @@ def rows_from_lines(lines: Iterable[bytes]) -> dict[str, list[Any]]:
     return columns
 
 
+def _envelope_table(lines: list[bytes]) -> pa.Table:
+    """Envelope columns parsed by Arrow's C++ JSON reader; ``data`` is sliced from the bytes."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    schema = arrow_schema()
+    envelope = pa.schema([f for f in schema if f.name not in ("data", "raw")])
+    parsed = pj.read_json(
+        pa.BufferReader(b"\n".join(lines)),
+        read_options=pj.ReadOptions(block_size=1 << 24, use_threads=False),
+        parse_options=pj.ParseOptions(explicit_schema=envelope, unexpected_field_behavior="ignore"),
+    )
+    data = pa.array([data_text(line).decode("utf-8") for line in lines], pa.string())
+    return parsed.add_column(EVENT_COLUMNS.index("data"), "data", data).select(EVENT_COLUMNS)
+
+
 def events_table(lines: list[bytes], with_raw: bool = False) -> pa.Table:
     """An Arrow table of events from stored lines (the ``raw`` column only on request)."""
     import pyarrow as pa
 
-    columns = rows_from_lines(lines)
     schema = arrow_schema()
-    if not with_raw:
+    if not lines:
+        table = schema.empty_table()
+        return table if with_raw else table.drop_columns(["raw"])
+    try:
+        table = _envelope_table(lines).cast(schema.remove(schema.get_field_index("raw")))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        columns = rows_from_lines(lines)
         del columns["raw"]
-        schema = schema.remove(schema.get_field_index("raw"))
-    return pa.table(columns, schema=schema)
+        table = pa.table(columns, schema=schema.remove(schema.get_field_index("raw")))
+    if with_raw:
+        table = table.append_column(schema.field("raw"), pa.array(lines, pa.binary()))
+    return table
 
 
 def write_segment(path: Path, lines: list[bytes]) -> None:
