@@ -43,7 +43,9 @@ def finish_batch(led: Ledger, batch: str, attempted: int, succeeded: int) -> int
     return led.append([NewEvent(type="batch.finished", data=data, batch=batch)])[0].seq
 
 
-def intent(led: Ledger, batch: str, index: int, name: str, kind: str = "trial", **params: Any) -> int:
+def intent(
+    led: Ledger, batch: str, index: int, name: str, kind: str = "trial", **params: Any
+) -> int:
     data = {
         "job_id": job_id_of(name, params),
         "index": index,
@@ -119,3 +121,41 @@ def run_batch(
 
 def open_ledger(root: Path) -> Ledger:
     return Ledger.open(root, create=True)
+
+
+def run_main(capsys: Any, *args: str) -> tuple[int, str, str]:
+    """Run the CLI's ``main`` in-process: (exit code, stdout, stderr)."""
+    from commands.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = int(e.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every projection output file under ``root`` (batches/, gaps/) by relative path."""
+    files: dict[str, bytes] = {}
+    for folder in ("batches", "gaps"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file():
+                files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def scan_jobs(users: list[tuple[str, str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Job dicts for ``run_batch(kind="scan")`` from (user, status, entries) triples."""
+    return [
+        {
+            "name": user,
+            "params": {"user": user},
+            "status": status,
+            "result": {"user": user, "hypothesis_candidates": entries},
+            "error": ("ScanFailed", f"scan of {user} failed") if status != "ok" else None,
+        }
+        for user, status, entries in users
+    ]
