@@ -105,9 +105,7 @@ class Driver:
             wait_s = FLUSH_S if self._groups else IDLE_WAIT_S
             for done in executor.wait(wait_s):
                 self._complete(done)
-            if self._groups and (
-                time.monotonic() - self._last_flush >= FLUSH_S or not self._open
-            ):
+            if self._groups and (time.monotonic() - self._last_flush >= FLUSH_S or not self._open):
                 self._flush()
             self.progress.refresh()
         if self._open:
@@ -232,7 +230,11 @@ class Driver:
                 outcome["duration_s"] = group[-1].data.get("duration_s", 0.0)
                 key = f"{self.kind}/{job.job_id}"
                 event = NewEvent(
-                    type=f"{self.kind}.outcome", data=outcome, batch=self.batch, key=key, cause=cause
+                    type=f"{self.kind}.outcome",
+                    data=outcome,
+                    batch=self.batch,
+                    key=key,
+                    cause=cause,
                 )
                 self.ledger.append([event])
                 previous = self.tally.by_job.get(job.job_id)

@@ -97,7 +97,7 @@ class JobContext:
     def artifact(
         self, path: str | Path, name: str | None = None, media_type: str | None = None
     ) -> str:
-        """Store a file in the blob store; it is recorded as ``artifact.recorded``. Returns its sha256."""
+        """Store a file in the blob store (recorded as ``artifact.recorded``); returns sha256."""
         from ledger import Ledger
 
         source = Path(path)

@@ -156,8 +156,8 @@ def expand_jobs(manifest: Manifest, users: list[str] | None = None) -> list[JobP
         for axis, values in axes.items():
             if not values:
                 raise ManifestInvalid(f"matrix.axes.{axis}: needs at least one value")
-        for values in itertools.product(*axes.values()):
-            combo = dict(zip(axes, values, strict=True))
+        for combination in itertools.product(*axes.values()):
+            combo = dict(zip(axes, combination, strict=True))
             named.append((matrix_name(combo), {**base, **combo}))
     for handle in users or []:
         named.append((handle, {**manifest.params, USER_PARAM: handle}))

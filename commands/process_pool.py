@@ -9,6 +9,7 @@ jobs go back to the backlog and a fresh worker takes the dead one's place.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import signal
 import sys
@@ -126,10 +127,8 @@ class ProcessExecutor:
             if not worker.tasks and worker.ready:
                 worker.started = time.monotonic()
             worker.tasks.extend(chunk)
-            try:
+            with contextlib.suppress(OSError):  # a dead worker's sentinel reports it
                 worker.conn.send(chunk)
-            except OSError:
-                pass  # the worker is dead; its sentinel reports it
 
     def _read(self, worker: _Worker, out: list[Done]) -> None:
         """Take every message waiting on a worker's pipe."""
@@ -145,7 +144,9 @@ class ProcessExecutor:
                     out.append(message)
                     duration = message[1]["duration_s"]
                     mean = self._mean_s
-                    self._mean_s = duration if mean is None else mean + EMA_WEIGHT * (duration - mean)
+                    self._mean_s = (
+                        duration if mean is None else mean + EMA_WEIGHT * (duration - mean)
+                    )
                 worker.started = now if worker.tasks and worker.ready else None
         except (EOFError, OSError):
             pass
@@ -204,7 +205,7 @@ class ProcessExecutor:
             if worker is not None:
                 self._read(worker, out)
         for obj in ready:
-            dead = by_sentinel.get(obj)  # type: ignore[call-overload]
+            dead = by_sentinel.get(obj)
             if dead is not None:
                 self._reap(dead, out)
         self._expire(out)
@@ -218,10 +219,8 @@ class ProcessExecutor:
             if busy:
                 worker.process.kill()
             else:
-                try:
+                with contextlib.suppress(OSError):
                     worker.conn.send(None)
-                except OSError:
-                    pass
         for worker in self._pool:
             worker.process.join(JOIN_TIMEOUT_S)
             if worker.process.is_alive():

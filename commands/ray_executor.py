@@ -15,10 +15,11 @@ from typing import Any
 
 import ray
 
-from commands.executors import crashed_done, queue_depth, timeout_done
+from commands.executors import crashed_done, timeout_done
 from commands.jobctx import Done, JobRunner, Task, WorkerSpec
 
 ACTOR_CPUS = 1
+CALLS_IN_FLIGHT = 1
 
 
 class _RayWorker:
@@ -68,7 +69,6 @@ class RayExecutor:
         self._actors: list[_Actor] = []
         self._backlog: deque[Task] = deque()
         self._load = 0
-        self._mean_s: float | None = None
 
     def start(self) -> None:
         if not ray.is_initialized():
@@ -94,9 +94,10 @@ class RayExecutor:
         return self._load
 
     def _dispatch(self) -> None:
-        depth = queue_depth(self._mean_s)
+        # One call in flight per actor: Ray may lose a finished call's reply when the actor
+        # dies during the next call, which would turn a good job into ``crashed``.
         for actor in self._actors:
-            while self._backlog and len(actor.tasks) < depth:
+            while self._backlog and len(actor.tasks) < CALLS_IN_FLIGHT:
                 task = self._backlog.popleft()
                 if not actor.tasks and actor.ready:
                     actor.started = time.monotonic()
@@ -132,9 +133,6 @@ class RayExecutor:
                 return
             actor.tasks.popleft()
             out.append(done)
-            duration = done[1]["duration_s"]
-            mean = self._mean_s
-            self._mean_s = duration if mean is None else mean + 0.1 * (duration - mean)
             actor.started = time.monotonic() if actor.tasks else None
 
     def _expire(self, out: list[Done]) -> None:

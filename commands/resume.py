@@ -76,9 +76,11 @@ def _describe_difference(recorded: list[dict[str, Any]], jobs: list[JobPlan]) ->
     for job in jobs:
         if job.job_id not in recorded_ids:
             return f"job {job.index} {job.name!r} ({job.job_id}) is not in the batch"
-    for job in recorded:
-        if job["job_id"] not in current_ids:
-            return f"batch job {job['index']} {job['name']!r} ({job['job_id']}) is not in the manifest"
+    for old in recorded:
+        if old["job_id"] not in current_ids:
+            return (
+                f"batch job {old['index']} {old['name']!r} ({old['job_id']}) is not in the manifest"
+            )
     return None
 
 
@@ -99,9 +101,7 @@ def check_match(
     else:
         problem = _describe_difference(recorded.get("jobs", []), jobs)
     if problem is not None and not force:
-        raise ResumeMismatch(
-            f"cannot resume {history.batch!r}: {problem} (use --force to accept)"
-        )
+        raise ResumeMismatch(f"cannot resume {history.batch!r}: {problem} (use --force to accept)")
 
 
 def select_jobs(jobs: list[JobPlan], history: BatchHistory, retry_failed: bool) -> list[JobPlan]:

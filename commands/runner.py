@@ -7,6 +7,7 @@ appends ``batch.started`` (or ``batch.resumed``), drives the jobs and appends ``
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import signal
@@ -24,7 +25,13 @@ from commands import hostinfo
 from commands.driver import Driver, StopFlag, Tally
 from commands.executors import make_executor
 from commands.jobctx import WorkerSpec
-from commands.manifest_loader import JobPlan, LoadedManifest, job_seed, load_manifest, manifest_sha256
+from commands.manifest_loader import (
+    JobPlan,
+    LoadedManifest,
+    job_seed,
+    load_manifest,
+    manifest_sha256,
+)
 from commands.progress import Progress, make_progress
 from commands.resume import BatchHistory, check_match, find_batch, resume_events, select_jobs
 from commands.run_errors import BatchExists, ExecutorUnavailable, RunRefused
@@ -138,18 +145,12 @@ def _started_event(plan: RunPlan) -> NewEvent:
         code=hostinfo.code_version(),
         argv=list(plan.request.argv),
         host=hostinfo.host_name(),
-        pid=_pid(),
+        pid=os.getpid(),
         process_start=hostinfo.process_start(),
         settings=plan.settings.as_dict(),
         sources=plan.settings.source_list(),
     )
     return NewEvent(type="batch.started", data=data, batch=plan.batch)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Run settings and their precedence: CLI flags > ``SWEEPLEDGER_*`` env > manifest config > defaults.
+"""Run settings and their precedence: CLI > ``SWEEPLEDGER_*`` env > manifest config > defaults.
 
 ``resolve_settings`` returns the values and, for each, where it came from, so that
 ``batch.started`` can record both.

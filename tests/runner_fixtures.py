@@ -77,7 +77,8 @@ def outcome_set(root: Path, batch: str) -> set[tuple[Any, ...]]:
                 repr(data["result"]),
                 tuple(data["non_finite"]),
                 error.get("type"),
-                error.get("message"),
+                # How a worker died is told differently by each executor; all else must match.
+                None if data["status"] == "crashed" else error.get("message"),
             )
         )
     return rows

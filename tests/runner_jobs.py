@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 
-
 def setup() -> dict[str, Any]:
     """Per-worker state: a token unique to this call, so tests can count set-ups."""
     return {"pid": os.getpid(), "token": uuid.uuid4().hex}

@@ -152,7 +152,9 @@ def test_bad_manifest_creates_no_ledger(tmp_path: Path, capsys: pytest.CaptureFi
     assert not root.exists() and events(root) == []
 
 
-def test_missing_manifest_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_manifest_file_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = cli(["--root", str(tmp_path), "run", str(tmp_path / "nope.yaml")], capsys)
     assert code == 2 and "nope.yaml" in err
 
@@ -227,9 +229,7 @@ def test_batch_started_records_settings_and_sources(
     no_runner_env: None,
 ) -> None:
     monkeypatch.setenv("SWEEPLEDGER_SEED", "11")
-    body = manifest_of(
-        [{"name": "a", "params": {"x": 1}}], config={"workers": 2, "timeout_s": 30}
-    )
+    body = manifest_of([{"name": "a", "params": {"x": 1}}], config={"workers": 2, "timeout_s": 30})
     path = write_manifest(tmp_path, body)
     root = tmp_path / "root"
     code, out, _ = cli(

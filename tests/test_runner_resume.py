@@ -114,10 +114,12 @@ def test_resume_keeps_failed_jobs_unless_retry_failed(
 def test_resume_mismatch_exits_2_naming_the_job_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
 ) -> None:
-    path, root = _killed_batch(tmp_path, capsys)
+    _, root = _killed_batch(tmp_path, capsys)
     changed = write_manifest(
         tmp_path / "m2",
-        manifest_of([{"name": "bad", "params": {"do": "error"}}, {"name": "new", "params": {"x": 2}}]),
+        manifest_of(
+            [{"name": "bad", "params": {"do": "error"}}, {"name": "new", "params": {"x": 2}}]
+        ),
     )
     head = Ledger.open(root).head()
     code, _, err = cli(["--root", str(root), "run", str(changed), "--resume", "r"], capsys)

@@ -105,7 +105,8 @@ def test_setup_runs_once_per_worker_process(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
 ) -> None:
     body = manifest_of(
-        setup="runner_jobs:setup", matrix={"base_params": {"do": "state"}, "axes": {"i": list(range(12))}}
+        setup="runner_jobs:setup",
+        matrix={"base_params": {"do": "state"}, "axes": {"i": list(range(12))}},
     )
     code, _, _, root = _run(tmp_path, capsys, body, "--batch-id", "s", "--workers", "2")
     assert code == 0
@@ -132,7 +133,10 @@ def test_worker_count_does_not_change_outcomes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None, executor: str
 ) -> None:
     body = manifest_of(
-        [{"name": "err", "params": {"do": "error", "x": 1}}, {"name": "nan", "params": {"do": "nan"}}],
+        [
+            {"name": "err", "params": {"do": "error", "x": 1}},
+            {"name": "nan", "params": {"do": "nan"}},
+        ],
         matrix={"axes": {"x": list(range(10)), "sleep": [0, 0.01]}},
     )
     path = write_manifest(tmp_path / "m", body)
@@ -186,7 +190,10 @@ def test_emitted_events_and_artifacts_are_recorded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
 ) -> None:
     body = manifest_of(
-        [{"name": "emit", "params": {"do": "emit", "x": 5}}, {"name": "art", "params": {"do": "artifact"}}]
+        [
+            {"name": "emit", "params": {"do": "emit", "x": 5}},
+            {"name": "art", "params": {"do": "artifact"}},
+        ]
     )
     code, _, _, root = _run(tmp_path, capsys, body, "--batch-id", "ea", "--workers", "2")
     assert code == 0
