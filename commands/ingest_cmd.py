@@ -12,7 +12,12 @@ from commands.render import note
 
 @click.group()
 def ingest() -> None:
-    """Record existing results in the ledger as a new batch."""
+    """Record existing results in the ledger as a new batch.
+
+    \b
+    Example:
+      sweepledger --root ./artifacts ingest run-roots runs/2026-02-20/
+    """
 
 
 @ingest.command("run-roots")

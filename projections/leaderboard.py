@@ -66,7 +66,7 @@ def compute_segments(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[st
 
     facts = con.execute(SEGMENT_FACTS, {"batch": batch}).fetchall()
     keys = [str(f[0]) for f in facts]
-    table: Any = con.execute(CONTRIBUTIONS, [batch]).to_arrow_table()
+    table: Any = con.sql(CONTRIBUTIONS, params=[batch]).to_arrow_table()
     index = {k: i for i, k in enumerate(keys)}
     groups = np.array([index[k] for k in table["segment_key"].to_pylist()], dtype=np.int64)
 
@@ -157,10 +157,15 @@ def _store_segments(
         for s in segments
     ]
     if rows:
-        con.executemany(
-            "INSERT INTO leaderboard_segments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        import pyarrow as pa
+
+        names = [f"c{i}" for i in range(len(rows[0]))]
+        staged = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows])
+        con.register("_segments", staged)
+        try:
+            con.execute("INSERT INTO leaderboard_segments SELECT * FROM _segments")
+        finally:
+            con.unregister("_segments")
 
 
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
