@@ -14,9 +14,12 @@ Origin = Literal["random", "mutation", "screen"]
 
 
 class Payload(BaseModel):
-    """Base of every payload model: unknown fields are refused."""
+    """Base of every payload model: unknown fields and loosely typed values are refused.
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    Strict mode: ``true`` or ``"5"`` is not a number (an int is still a valid float).
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class CodeVersion(Payload):
