@@ -15,9 +15,10 @@ from typing import Protocol
 
 from commands.jobctx import Done, JobRunner, Task, WorkerSpec, failed_outcome
 
-# Jobs shorter than this get several queued per worker, to hide the dispatch round trip.
-SHORT_JOB_S = 0.05
-SHORT_JOB_DEPTH = 8
+# Each worker gets about this much work queued (by the jobs' mean duration), so a driver busy
+# with an fsync never leaves it idle, yet a batch's tail stays short.
+QUEUED_WORK_S = 0.1
+MAX_DEPTH = 64
 
 
 class Executor(Protocol):
@@ -44,10 +45,12 @@ class Executor(Protocol):
 
 
 def queue_depth(mean_duration_s: float | None) -> int:
-    """Tasks queued per worker: several for short jobs, one for long ones (fair tails)."""
+    """Tasks queued per worker: many for short jobs, one for long ones (fair tails)."""
     if mean_duration_s is None:
         return 2
-    return SHORT_JOB_DEPTH if mean_duration_s < SHORT_JOB_S else 1
+    if mean_duration_s <= QUEUED_WORK_S / MAX_DEPTH:
+        return MAX_DEPTH
+    return max(1, min(MAX_DEPTH, int(QUEUED_WORK_S / mean_duration_s)))
 
 
 def timeout_done(task: Task, timeout_s: float, elapsed: float) -> Done:

@@ -27,6 +27,7 @@ DEFAULT_KIND = "job"
 USERS_KIND = "scan"
 USER_PARAM = "user"
 MATRIX_PREFIX = "matrix"
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +214,7 @@ def parse_manifest(path: Path) -> Manifest:
     except OSError as e:
         raise ManifestInvalid(f"manifest {path}: {e.strerror or e}") from e
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -25,6 +25,9 @@ from commands.jobctx import Done, JobRunner, Task, WorkerSpec
 READY = "ready"
 JOIN_TIMEOUT_S = 2.0
 EMA_WEIGHT = 0.1
+# Napping before a wait is safe while each worker still has this many jobs queued.
+NAP_MIN_QUEUED = 4
+MAX_NAP_S = 0.02
 
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
@@ -195,10 +198,24 @@ class ProcessExecutor:
                 timeout = min(timeout, worker.started + self.timeout_s - now + 0.001)
         return max(0.0, timeout)
 
+    def _nap(self, timeout: float) -> float:
+        """While every worker has plenty queued, let results pile up (fewer driver wake-ups)."""
+        mean = self._mean_s
+        if mean is None or not self._pool:
+            return 0.0
+        queued = min(len(worker.tasks) for worker in self._pool)
+        if queued < NAP_MIN_QUEUED:
+            return 0.0
+        nap = min(timeout, MAX_NAP_S, mean * (queued - NAP_MIN_QUEUED + 1))
+        time.sleep(nap)
+        return nap
+
     def wait(self, timeout: float) -> list[Done]:
+        timeout = self._wait_timeout(timeout)
+        timeout -= self._nap(timeout)
         by_conn = {worker.conn: worker for worker in self._pool}
         by_sentinel = {worker.process.sentinel: worker for worker in self._pool}
-        ready = wait([*by_conn, *by_sentinel], self._wait_timeout(timeout))
+        ready = wait([*by_conn, *by_sentinel], max(0.0, timeout))
         out: list[Done] = []
         for obj in ready:
             worker = by_conn.get(obj)  # type: ignore[call-overload]

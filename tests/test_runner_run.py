@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from runner_fixtures import (
+    SWEEPLEDGER,
     assert_every_intent_answered,
     by_name,
     cli,
@@ -18,6 +21,7 @@ from runner_fixtures import (
     write_manifest,
 )
 
+from commands.progress import PlainProgress
 from ledger import Ledger
 
 __all__ = ["no_runner_env"]
@@ -244,3 +248,35 @@ def test_max_jobs_and_users_flag(
     assert code == 0 and summary["jobs"] == 2
     assert sorted(by_name(root, "u")) == ["ann", "ben"]
     assert {e.type for e in events(root, "u")} >= {"scan.intent", "scan.outcome"}
+
+
+def test_plain_progress_reports_counts_rate_and_eta() -> None:
+    stream = io.StringIO()
+    progress = PlainProgress(total=3, stream=stream, every_s=0.0)
+    for status in ("ok", "error"):
+        progress.advance(status)
+        progress.refresh()
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[-1].startswith("progress: 2/3 done, 1 ok, 1 failed, ")
+    assert "jobs/s, eta " in lines[-1]
+
+
+def test_example_manifest_runs_as_a_new_user_would(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "sweep.yaml"
+    root = tmp_path / "artifacts"
+    done = subprocess.run(
+        [str(SWEEPLEDGER), "--root", str(root), "run", str(example), "--batch-id", "ex"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("batch ex: 7 jobs, ran 7 (ok 7)")
+    recorded = by_name(root, "ex")
+    assert set(recorded) >= {"baseline", "matrix_window10_threshold0.5"}
+    assert all(data["status"] == "ok" for data in recorded.values())
+    assert len(recorded["baseline"]["artifacts"]) == 1
+    assert Ledger.open(root).verify().ok
