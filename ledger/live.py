@@ -6,11 +6,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ledger.chain import GENESIS_HASH, commit_marker, line_seq
 from ledger.commits import Commit
 
 READ_BLOCK = 1 << 20
+MAX_LINE_PROBE = 17 << 20  # longer than the largest event
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,55 @@ def iter_lines(
                 offset += len(line) + 1
 
 
+LINEAR_SCAN_BYTES = 1 << 16
+_PROBE = 1 << 20
+
+
+def _line_after(f: BinaryIO, offset: int, stop: int) -> tuple[int, int | None] | None:
+    """Start offset and seq of the first line starting after ``offset`` (None if none/unclear)."""
+    f.seek(offset)
+    block = f.read(min(_PROBE, stop - offset))
+    newline = block.find(b"\n")
+    if newline < 0:
+        return None
+    begin = offset + newline + 1
+    if begin >= stop:
+        return None
+    f.seek(begin)
+    return begin, line_seq(f.read(40))
+
+
+def seek_seq(path: Path, start: int, stop: int, seq: int) -> int:
+    """Offset of the first line in ``[start, stop)`` whose seq is >= ``seq`` (``stop`` if none).
+
+    Lines are in seq order, so this bisects over byte offsets: O(log n) small reads instead of
+    reading everything before it. ``start`` must be a line start.
+    """
+    lo, hi = start, stop
+    with open(path, "rb") as f:
+        while hi - lo > LINEAR_SCAN_BYTES:
+            probe = _line_after(f, (lo + hi) // 2, hi)
+            if probe is None:
+                break
+            begin, found = probe
+            if found is None:
+                break
+            if found < seq:
+                lo = begin
+            else:
+                hi = begin
+    for offset, line in iter_lines(path, lo, stop):
+        found_seq = line_seq(line)
+        if found_seq is not None and found_seq >= seq:
+            return offset
+    return stop
+
+
 def offset_of_seq(path: Path, start: int, stop: int, seq: int) -> int | None:
     """Byte offset of the line holding ``seq`` in ``[start, stop)``, or None."""
-    for offset, line in iter_lines(path, start, stop):
-        if line_seq(line) == seq:
-            return offset
+    offset = seek_seq(path, start, stop, seq)
+    for _, line in iter_lines(path, offset, min(stop, offset + MAX_LINE_PROBE)):
+        return offset if line_seq(line) == seq else None
     return None
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.blobs import BlobStore
-from ledger.chain import GENESIS_HASH, line_seq, sha256_hex
+from ledger.chain import GENESIS_HASH, line_hash, line_seq, sha256_hex
 from ledger.commits import Commit, append_commit, last_commit
 from ledger.encoding import (
     Prepared,
@@ -34,7 +34,14 @@ from ledger.encoding import (
     utc_timestamp,
 )
 from ledger.errors import InvalidEvent, LedgerCorrupt, LedgerNotFound
-from ledger.live import LiveState, find_boundary, first_seq, iter_lines, offset_of_seq
+from ledger.live import (
+    LiveState,
+    find_boundary,
+    first_seq,
+    iter_lines,
+    offset_of_seq,
+    seek_seq,
+)
 from ledger.lock import FileLock
 from ledger.segments import hash_at, iter_raw, list_segments, read_table
 
@@ -275,7 +282,8 @@ class Ledger:
         if not state.boundary:
             return
         floor = max(since, last_sealed)
-        for _, line in iter_lines(self.live_path, state.start, state.boundary):
+        begin = seek_seq(self.live_path, state.start, state.boundary, floor + 1)
+        for _, line in iter_lines(self.live_path, begin, state.boundary):
             seq = line_seq(line)
             if seq is not None and seq > floor:
                 yield line
@@ -310,8 +318,14 @@ class Ledger:
         for segment in list_segments(self.root):
             if segment.first_seq <= seq <= segment.last_seq:
                 return hash_at(segment.path, seq)
-        for line in self.read_raw(seq - 1):
-            return line[-66:-2].decode("ascii") if line_seq(line) == seq else None
+        state = self.state()
+        if not state.boundary:
+            return None
+        offset = offset_of_seq(self.live_path, state.start, state.boundary, seq)
+        if offset is None:
+            return None
+        for _, line in iter_lines(self.live_path, offset, state.boundary):
+            return line_hash(line)
         return None
 
     def verify(self, anchor: str | Head | None = None, deep: bool = False) -> VerifyReport:
