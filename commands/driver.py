@@ -102,7 +102,9 @@ class Driver:
                 self._issue_intents()
             if not self._open and not self.todo:
                 break
-            wait_s = FLUSH_S if self._groups else IDLE_WAIT_S
+            wait_s = IDLE_WAIT_S
+            if self._groups:
+                wait_s = max(0.0, self._last_flush + FLUSH_S - time.monotonic())
             for done in executor.wait(wait_s):
                 self._complete(done)
             if self._groups and (time.monotonic() - self._last_flush >= FLUSH_S or not self._open):
@@ -167,6 +169,11 @@ class Driver:
         if entry is None:
             return  # a late answer for a job already recorded (e.g. after a timeout)
         cause, job = entry
+        if self.stop.requested and outcome["status"] == "crashed":
+            # Ctrl-C reaches the whole process group: Ray's workers die of it, ours ignore it.
+            outcome = failed_outcome(
+                job.job_id, "interrupted", f"stopped by {self.stop.signal_name}"
+            )
         key = f"{self.kind}/{job.job_id}"
         group = [
             NewEvent(type="artifact.recorded", data=a, batch=self.batch, key=key, cause=cause)
@@ -196,7 +203,7 @@ class Driver:
         if self.stop.requested:
             status, message = "interrupted", f"batch stopped by {self.stop.signal_name}"
         else:
-            status, message = "skipped", "not run: the batch stopped after a failure (--fail-fast)"
+            status, message = "skipped", "the batch stopped after a failure (--fail-fast)"
         for index in sorted(self._open):
             _, job = self._open[index]
             self._complete((index, failed_outcome(job.job_id, status, message), [], []))

@@ -53,9 +53,9 @@ def queue_depth(mean_duration_s: float | None) -> int:
     return max(1, min(MAX_DEPTH, int(QUEUED_WORK_S / mean_duration_s)))
 
 
-def timeout_done(task: Task, timeout_s: float, elapsed: float) -> Done:
-    """The ``Done`` of a task killed for running past ``timeout_s``."""
-    message = f"job ran past timeout_s={timeout_s:g} and was killed"
+def timeout_done(task: Task, timeout_s: float, elapsed: float, fate: str = "was killed") -> Done:
+    """The ``Done`` of a task stopped for running past ``timeout_s``."""
+    message = f"job ran past timeout_s={timeout_s:g} and {fate}"
     return task[0], failed_outcome(task[1], "timeout", message, elapsed), [], []
 
 
@@ -131,7 +131,8 @@ class ThreadExecutor:
                 if now - started > self.timeout_s:
                     del self._running[thread_id]
                     self._abandoned.add(thread_id)
-                    expired.append(timeout_done(task, self.timeout_s, now - started))
+                    fate = "its thread was abandoned"
+                    expired.append(timeout_done(task, self.timeout_s, now - started, fate))
         for _ in expired:
             self._spawn()
         return expired

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import signal
 import sys
 import threading
@@ -35,6 +36,7 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     # The driver owns Ctrl-C: it kills workers and records their jobs ``interrupted``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.dup2(2, 1)  # stdout carries the driver's results: a job's prints go to stderr
     runner = JobRunner(spec)
     runner.prepare()
     conn.send(READY)

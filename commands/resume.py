@@ -85,7 +85,7 @@ def _describe_difference(recorded: list[dict[str, Any]], jobs: list[JobPlan]) ->
 
 
 def check_match(
-    history: BatchHistory, loaded: LoadedManifest, jobs: list[JobPlan], force: bool
+    history: BatchHistory, loaded: LoadedManifest, jobs: list[JobPlan], seed: int, force: bool
 ) -> None:
     """Refuse a resume whose manifest does not expand to the batch's jobs (unless ``force``).
 
@@ -98,6 +98,8 @@ def check_match(
         problem = f"callable {loaded.manifest.callable!r} differs from {recorded.get('callable')!r}"
     elif recorded.get("kind") != loaded.kind:
         problem = f"kind {loaded.kind!r} differs from {recorded.get('kind')!r}"
+    elif history.started.get("settings", {}).get("seed", seed) != seed:
+        problem = f"seed {seed} differs from the batch's {history.started['settings']['seed']}"
     else:
         problem = _describe_difference(recorded.get("jobs", []), jobs)
     if problem is not None and not force:

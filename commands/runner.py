@@ -121,7 +121,7 @@ def plan_run(request: RunRequest) -> RunPlan:
         except LedgerNotFound as e:
             raise RunRefused(f"cannot resume {request.resume!r}: {e}") from e
         history = find_batch(ledger, request.resume)
-        check_match(history, loaded, jobs, request.force)
+        check_match(history, loaded, jobs, settings.seed, request.force)
         to_run = select_jobs(jobs, history, request.retry_failed)
         return RunPlan(request, loaded, settings, jobs, request.resume, ledger, history, to_run)
     batch = request.batch_id or _new_batch_id(loaded.manifest.name)

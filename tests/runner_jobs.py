@@ -53,6 +53,9 @@ def work(params: dict[str, Any], ctx: Any) -> Any:
         return {"metrics": {"n": 1}}
     if do == "state":
         return {"result": {"pid": ctx.state["pid"], "token": ctx.state["token"]}}
+    if do == "print":
+        print("JOB-SAYS-HI", flush=True)
+        return {"metrics": {"n": 1}}
     if do == "bad_return":
         return [1, 2, 3]
     raise AssertionError(f"unknown do={do}")

@@ -131,6 +131,27 @@ def test_resume_mismatch_exits_2_naming_the_job_and_writes_nothing(
     assert by_name(root, "r")["new"]["status"] == "ok"
 
 
+def test_resume_with_another_seed_is_a_mismatch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
+) -> None:
+    path, root = _killed_batch(tmp_path, capsys)
+    head = Ledger.open(root).head()
+    code, _, err = cli(
+        ["--root", str(root), "run", str(path), "--resume", "r", "--seed", "9"], capsys
+    )
+    assert code == 2 and "seed 9" in err
+    assert Ledger.open(root).head() == head
+
+
+def test_job_prints_go_to_stderr_not_stdout(tmp_path: Path, no_runner_env: None) -> None:
+    path = write_manifest(tmp_path / "m", manifest_of([{"name": "p", "params": {"do": "print"}}]))
+    proc = start_run(tmp_path / "root", path, "--batch-id", "p")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out == b"batch p: 1 jobs, ran 1 (ok 1)\n"
+    assert b"JOB-SAYS-HI" in err
+
+
 def test_resume_unknown_batch_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
 ) -> None:

@@ -105,20 +105,23 @@ def test_all_ok_exits_0_and_intent_precedes_outcome(
             assert intent.data["job_id"] == event.data["job_id"]
 
 
-def test_setup_runs_once_per_worker_process(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
+@pytest.mark.parametrize("executor", ["process", "thread"])
+def test_setup_runs_once_per_worker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None, executor: str
 ) -> None:
     body = manifest_of(
         setup="runner_jobs:setup",
         matrix={"base_params": {"do": "state"}, "axes": {"i": list(range(12))}},
     )
-    code, _, _, root = _run(tmp_path, capsys, body, "--batch-id", "s", "--workers", "2")
+    args = ("--batch-id", "s", "--workers", "2", "--executor", executor)
+    code, _, _, root = _run(tmp_path, capsys, body, *args)
     assert code == 0
     results = [data["result"] for data in by_name(root, "s").values()]
     assert len(results) == 12
     tokens = {r["token"] for r in results}
     pids = {r["pid"] for r in results}
-    assert 1 <= len(tokens) <= 2 and len(tokens) == len(pids)
+    assert 1 <= len(tokens) <= 2
+    assert len(pids) == (len(tokens) if executor == "process" else 1)
 
 
 def test_failing_setup_is_an_error_for_each_job(
