@@ -132,7 +132,6 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
     """
     from projections import report
     from projections.engine import connect
-    from projections.writers import csv_text
 
     ensure_current(root)
     con = connect(root, read_only=True)
@@ -148,8 +147,7 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
         if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         if as_csv:
-            header, rows = report.summary_rows(con, batch)
-            return csv_text(header, rows)
+            return report.summary_csv(con, batch)
         return report.report_markdown(con, batch)
     finally:
         con.close()

@@ -93,8 +93,41 @@ def summary_rows(
             WHERE r.batch = $batch ORDER BY r."index", r.intent_seq""",
         params,
     ).fetchall()
+    return _header(names), rows
+
+
+def _header(names: list[str]) -> list[str]:
     header = [*FIXED_COLUMNS, *(f"metric.{n}" if n in FIXED_COLUMNS else n for n in names)]
-    return [*header, "error_type"], rows
+    return [*header, "error_type"]
+
+
+def _csv_cell(expr: str) -> str:
+    """SQL rendering one CSV cell like ``writers.csv_text`` (``csv`` module, minimal quoting):
+    None empty, floats by their shortest round-trip text (``repr``)."""
+    text = f"coalesce(CAST({expr} AS VARCHAR), '')"
+    return (
+        f"CASE WHEN regexp_matches({text}, '[,\"\r\n]') "
+        f"THEN '\"' || replace({text}, '\"', '\"\"') || '\"' ELSE {text} END"
+    )
+
+
+def summary_csv(con: duckdb.DuckDBPyConnection, batch: str) -> str:
+    """The ``summary.csv`` text of ``batch``: each row rendered by DuckDB, joined once."""
+    names = _metric_names(con, batch)
+    cells = ['r."index"', "r.name", "r.job_id", "r.status", "r.duration_s"]
+    cells += [f"o.metrics[$m{i}]" for i in range(len(names))]
+    cells.append("r.error_type")
+    line = " || ',' || ".join(_csv_cell(c) for c in cells)
+    params: dict[str, Any] = {"batch": batch, **{f"m{i}": n for i, n in enumerate(names)}}
+    lines = con.execute(
+        f"""SELECT {line}
+            FROM report_jobs AS r LEFT JOIN outcomes AS o ON o.seq = r.outcome_seq
+            WHERE r.batch = $batch ORDER BY r."index", r.intent_seq""",
+        params,
+    ).fetchnumpy()
+    body = next(iter(lines.values())).tolist()
+    head = csv_text(_header(names), [])
+    return head + "".join(f"{text}\n" for text in body)
 
 
 def _status_counts(con: duckdb.DuckDBPyConnection, batch: str) -> list[tuple[str, int]]:
@@ -180,8 +213,7 @@ def report_markdown(con: duckdb.DuckDBPyConnection, batch: str) -> str:
 def write_batch(con: duckdb.DuckDBPyConnection, root: Path, batch: str) -> list[Path]:
     """Write ``summary.csv`` and ``report.md`` of one batch."""
     folder = root / "batches" / safe_dir_name(batch)
-    header, rows = summary_rows(con, batch)
     return [
-        write_atomic(folder / "summary.csv", csv_text(header, rows)),
+        write_atomic(folder / "summary.csv", summary_csv(con, batch)),
         write_atomic(folder / "report.md", report_markdown(con, batch)),
     ]

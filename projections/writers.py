@@ -36,8 +36,16 @@ def _compact(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, allow_nan=False)
 
 
+class JsonLines(list[str]):
+    """A JSON array whose items are already rendered as compact JSON text."""
+
+
 def _pretty(obj: Any, depth: int, indent: str) -> str:
     inner = indent + "  "
+    if isinstance(obj, JsonLines):
+        if depth > 0 and obj:
+            return "[\n" + ",\n".join(inner + item for item in obj) + "\n" + indent + "]"
+        return "[" + ", ".join(obj) + "]"
     if depth > 0 and isinstance(obj, dict) and obj:
         items = (
             f"{inner}{_compact(str(k))}: {_pretty(v, depth - 1, inner)}" for k, v in obj.items()
