@@ -16,17 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from projections.errors import ProjectionBusy
-from projections.tables import (
-    BASE_TABLES,
-    DDL,
-    INSERT_ARTIFACTS,
-    INSERT_EVENTS,
-    INSERT_INTENTS,
-    INSERT_METRICS,
-    INSERT_OUTCOMES,
-    REFRESH_BATCHES,
-    TOUCHED,
-)
 
 if TYPE_CHECKING:
     import duckdb
@@ -98,6 +87,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, extra_ddl: tuple[str, ...] = (
     Returns:
         True when the database was (re)initialised and needs a full rebuild.
     """
+    from projections.tables import DDL
+
     tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     version = None
     if "_meta" in tables:
@@ -186,6 +177,17 @@ def catch_up(con: duckdb.DuckDBPyConnection, ledger: Ledger, full: bool = False)
 
     The new rows and the moved base cursor commit in one transaction.
     """
+    from projections.tables import (
+        BASE_TABLES,
+        INSERT_ARTIFACTS,
+        INSERT_EVENTS,
+        INSERT_INTENTS,
+        INSERT_METRICS,
+        INSERT_OUTCOMES,
+        REFRESH_BATCHES,
+        TOUCHED,
+    )
+
     fresh = ensure_schema(con)
     cursor = get_cursor(con, BASE_CURSOR)
     reset = full or fresh or cursor is None or not _cursor_valid(ledger, cursor)
@@ -220,3 +222,20 @@ def catch_up(con: duckdb.DuckDBPyConnection, ledger: Ledger, full: bool = False)
         con.unregister("_raw")
         con.unregister("_new")
     return Delta(since, last, reset, count)
+
+
+def is_current(root: Path) -> bool:
+    """True when the database exists and its base cursor is the ledger's head (cheap)."""
+    from ledger import Ledger
+
+    if not db_path(root).exists():
+        return False
+    head = Ledger.open(root).head()
+    con = connect(root, read_only=True)
+    try:
+        cursor = get_cursor(con, BASE_CURSOR)
+    except Exception:
+        return False
+    finally:
+        con.close()
+    return cursor is not None and cursor.seq == head.seq and cursor.hash == head.hash

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from projections import gaps, leaderboard, report
 from projections.engine import (
-    BASE_CURSOR,
     Cursor,
     catch_up,
     clear_tables,
@@ -23,6 +22,7 @@ from projections.engine import (
     ensure_schema,
     get_cursor,
     hash_in_db,
+    is_current,
     set_cursor,
 )
 from projections.errors import UnknownProjection
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import duckdb
 
     from ledger import Ledger
+
+__all__ = ["PROJECTIONS", "RebuildResult", "check_names", "is_current", "rebuild"]
 
 PROJECTIONS: dict[str, ModuleType] = {
     report.NAME: report,
@@ -147,21 +149,3 @@ def rebuild(
         return rebuild_open(con, ledger, root, chosen, full=full)
     finally:
         con.close()
-
-
-def is_current(root: Path) -> bool:
-    """True when the database exists and its base cursor is the ledger's head (cheap)."""
-    from ledger import Ledger
-    from projections.engine import db_path
-
-    if not db_path(root).exists():
-        return False
-    head = Ledger.open(root).head()
-    con = connect(root, read_only=True)
-    try:
-        cursor = get_cursor(con, BASE_CURSOR)
-    except Exception:
-        return False
-    finally:
-        con.close()
-    return cursor is not None and cursor.seq == head.seq and cursor.hash == head.hash

@@ -20,7 +20,6 @@ from projections.writers import (
     safe_dir_name,
     write_atomic,
 )
-from schemas import STATUSES
 
 if TYPE_CHECKING:
     import duckdb
@@ -134,6 +133,8 @@ def _status_counts(con: duckdb.DuckDBPyConnection, batch: str) -> list[tuple[str
     rows = con.execute(
         "SELECT status, count(*) FROM report_jobs WHERE batch = ? GROUP BY status", [batch]
     ).fetchall()
+    from schemas import STATUSES  # lazily: the payload schemas are slow to import
+
     order = {s: i for i, s in enumerate((*STATUSES, MISSING))}
     counts = [(str(s), int(n)) for s, n in rows]
     return sorted(counts, key=lambda c: (order.get(c[0], len(order)), c[0]))
