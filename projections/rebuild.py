@@ -39,7 +39,6 @@ PROJECTIONS: dict[str, ModuleType] = {
     leaderboard.NAME: leaderboard,
     gaps.NAME: gaps,
 }
-STORAGE_COMPRESSION = "uncompressed"
 PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)
 
 
@@ -143,9 +142,6 @@ def rebuild(
     con = connect(root, threads=threads)
     try:
         con.execute("SET preserve_insertion_order = false")
-        # Compressing ~1M event rows (hashes, payload text) took more than half of a full
-        # catch-up; the database is a rebuildable cache, so trade disk (~2x) for time.
-        con.execute(f"SET force_compression = '{STORAGE_COMPRESSION}'")
         return rebuild_open(con, ledger, root, chosen, full=full)
     finally:
         con.close()
