@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/sweepledger demo
+	bash examples/demo.sh
 
 test: $(STAMP) lint typecheck pytest
 
