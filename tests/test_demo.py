@@ -20,7 +20,7 @@ def test_demo_script_runs_end_to_end(tmp_path: Path) -> None:
         ["bash", str(SCRIPT)], capture_output=True, text=True, env=env, timeout=300
     )
     assert done.returncode == 0, done.stderr
-    assert "0 open, 0 orphaned, 0 dangling" in done.stdout
+    assert "0 open, 0 orphaned, 0 dangling" in done.stdout + done.stderr
     assert "ok: 27 events checked" in done.stdout
     (root,) = tmp_path.glob("sweepledger-demo.*")
     assert (root / "batches" / "sweep-demo" / "summary.csv").read_text().count("\n") == 8
