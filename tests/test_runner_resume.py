@@ -65,13 +65,16 @@ def test_kill_9_then_resume_gives_every_job_one_ok(
     assert after[-1].type == "batch.finished"
 
 
-def test_sigint_records_interrupted(tmp_path: Path, no_runner_env: None) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sigint_records_interrupted(
+    tmp_path: Path, no_runner_env: None, sig: signal.Signals
+) -> None:
     path = write_manifest(tmp_path / "m", manifest_of(matrix=SLOW))
     root = tmp_path / "root"
     proc = start_run(root, path, "--workers", "2", "--batch-id", "ctrl-c")
     try:
         wait_for_outcomes(root, 4)
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        os.killpg(proc.pid, sig)  # SIGINT to the group is what a terminal's Ctrl-C does
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -129,6 +132,23 @@ def test_resume_mismatch_exits_2_naming_the_job_and_writes_nothing(
     code, _, _ = cli(["--root", str(root), "run", str(changed), "--resume", "r", "--force"], capsys)
     assert code == 1  # 'bad' is kept as error; 'new' ran ok
     assert by_name(root, "r")["new"]["status"] == "ok"
+
+
+def test_resume_of_a_running_batch_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
+) -> None:
+    path = write_manifest(tmp_path / "m", manifest_of(matrix=SLOW))
+    root = tmp_path / "root"
+    proc = start_run(root, path, "--batch-id", "live")
+    try:
+        wait_for_outcomes(root, 1)
+        head = Ledger.open(root).head()
+        code, _, err = cli(["--root", str(root), "run", str(path), "--resume", "live"], capsys)
+        assert code == 2 and "still running" in err and str(proc.pid) in err
+        assert Ledger.open(root).head().seq >= head.seq  # the live run goes on
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
 
 
 def test_resume_with_another_seed_is_a_mismatch(

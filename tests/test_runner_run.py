@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,33 @@ def test_max_jobs_and_users_flag(
     assert code == 0 and summary["jobs"] == 2
     assert sorted(by_name(root, "u")) == ["ann", "ben"]
     assert {e.type for e in events(root, "u")} >= {"scan.intent", "scan.outcome"}
+
+
+def test_result_the_ledger_refuses_becomes_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
+) -> None:
+    jobs = [{"name": "huge", "params": {"do": "huge"}}, {"name": "fine", "params": {"x": 1}}]
+    code, _, _, root = _run(tmp_path, capsys, manifest_of(jobs), "--batch-id", "big")
+    assert code == 1
+    got = by_name(root, "big")
+    assert got["fine"]["status"] == "ok"
+    assert got["huge"]["status"] == "error"
+    assert "refused by the ledger" in got["huge"]["error"]["message"]
+    assert_every_intent_answered(root, "big")
+
+
+def test_ray_executor_without_ray_is_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_runner_env: None,
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    path = write_manifest(tmp_path / "m", manifest_of([{"name": "a"}]))
+    root = tmp_path / "root"
+    code, _, err = cli(["--root", str(root), "run", str(path), "--executor", "ray"], capsys)
+    assert code == 2 and "sweepledger[ray]" in err
+    assert events(root) == []
 
 
 def test_plain_progress_reports_counts_rate_and_eta() -> None:
