@@ -299,16 +299,24 @@ class Ledger:
         """Committed events with seq > ``since`` as an Arrow table (``EVENT_COLUMNS``)."""
         import pyarrow as pa
 
+        from ledger.live_arrow import BULK_MIN_BYTES, bulk_live_table
         from ledger.segments import events_table
 
-        tables = [
-            read_table(segment.path, since)
-            for segment in list_segments(self.root)
-            if segment.last_seq > since
-        ]
-        floor = max([since, *(s.last_seq for s in list_segments(self.root))])
-        tail = list(self._lines(floor)) if self.exists() else []
-        tables.append(events_table(tail))
+        segments = list_segments(self.root)
+        tables = [read_table(s.path, since) for s in segments if s.last_seq > since]
+        floor = max([since, *(s.last_seq for s in segments)])
+        state = self.state() if self.exists() else None
+        if state is not None and state.boundary and state.commit and state.commit.seq > floor:
+            begin = seek_seq(self.live_path, state.start, state.boundary, floor + 1)
+            clean = state.boundary == state.size
+            if clean and state.boundary - begin >= BULK_MIN_BYTES:
+                schema = tables[0].schema if tables else events_table([]).schema
+                tables.append(bulk_live_table(self.live_path, floor, state.commit.seq, schema))
+            else:
+                lines = [line for _, line in iter_lines(self.live_path, begin, state.boundary)]
+                tables.append(events_table(lines))
+        if not tables:
+            tables.append(events_table([]))
         return pa.concat_tables(tables)
 
     def hash_at(self, seq: int) -> str | None:

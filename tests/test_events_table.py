@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,3 +41,25 @@ def test_fast_table_matches_reference(tmp_path_factory, events) -> None:
     reference = pa.table(rows_from_lines(lines), schema=arrow_schema())
     assert events_table(lines, with_raw=True).equals(reference)
     assert ledger.arrow().equals(reference.drop_columns(["raw"]))
+
+
+@pytest.mark.parametrize("since", [0, 7, 39])
+def test_bulk_reader_matches_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, since: int
+) -> None:
+    monkeypatch.setattr("ledger.live_arrow.BULK_MIN_BYTES", 0)
+    ledger = Ledger.open(tmp_path / "bulk", create=True)
+    ledger.append(
+        [
+            {
+                "type": "x.bulk",
+                "batch": 'b\u00e9\u2713,"data":',
+                "key": None if i % 3 else f"k/{i}",
+                "data": {"i": i, "s": '\u00e9\n\t"x"', "f": i / 7},
+            }
+            for i in range(40)
+        ]
+    )
+    lines = list(ledger.read_raw(since))
+    reference = pa.table(rows_from_lines(lines), schema=arrow_schema()).drop_columns(["raw"])
+    assert ledger.arrow(since).equals(reference)
