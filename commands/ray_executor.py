@@ -17,6 +17,7 @@ import ray
 
 from commands.executors import crashed_done, timeout_done
 from commands.jobctx import Done, JobRunner, Task, WorkerSpec
+from commands.run_errors import ExecutorUnavailable
 
 ACTOR_CPUS = 1
 CALLS_IN_FLIGHT = 1
@@ -72,12 +73,15 @@ class RayExecutor:
 
     def start(self) -> None:
         if not ray.is_initialized():
-            ray.init(
-                address=self.address,
-                include_dashboard=False,
-                log_to_driver=True,
-                configure_logging=False,
-            )
+            try:
+                ray.init(
+                    address=self.address,
+                    include_dashboard=False,
+                    log_to_driver=True,
+                    configure_logging=False,
+                )
+            except Exception as e:
+                raise ExecutorUnavailable(f"cannot start Ray: {_first_line(e)}") from e
             self._owns_ray = True
         self._remote = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=0)(_RayWorker)
         self._actors = [self._spawn() for _ in range(self.workers)]

@@ -5,7 +5,8 @@ RunRefused
  ├── BatchNotFound        ``--resume`` names a batch the ledger does not hold
  ├── BatchStillRunning    ``--resume`` of a batch whose driver is still alive
  ├── ResumeMismatch       the manifest's jobs differ from the batch's (``--force`` accepts)
- └── ExecutorUnavailable  ``--executor ray`` without Ray installed
+ ├── ExecutorUnavailable  ``--executor ray`` without Ray installed, or Ray would not start
+ └── StoppedBeforeStart   Ctrl-C while the workers were starting (exit 130)
 """
 
 from __future__ import annotations
@@ -37,3 +38,9 @@ class ResumeMismatch(RunRefused):
 
 class ExecutorUnavailable(RunRefused):
     """The chosen executor cannot run here (e.g. Ray is not installed)."""
+
+
+class StoppedBeforeStart(RunRefused):
+    """Ctrl-C arrived before the batch was recorded; nothing was written."""
+
+    exit_code = 130

@@ -34,7 +34,7 @@ from commands.manifest_loader import (
 )
 from commands.progress import Progress, make_progress
 from commands.resume import BatchHistory, check_match, find_batch, resume_events, select_jobs
-from commands.run_errors import BatchExists, ExecutorUnavailable, RunRefused
+from commands.run_errors import BatchExists, ExecutorUnavailable, RunRefused, StoppedBeforeStart
 from commands.settings import Settings, resolve_settings
 from ledger import Ledger, LedgerNotFound
 from schemas import BatchFinished, BatchStarted, NewEvent
@@ -182,14 +182,12 @@ def _exit_code(tally: Tally, plan: RunPlan) -> int:
 
 
 def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
-    """Record and run a planned batch; returns once ``batch.finished`` is committed."""
+    """Record and run a planned batch; returns once ``batch.finished`` is committed.
+
+    Raises:
+        ExecutorUnavailable: the executor could not start (nothing was written).
+    """
     settings = plan.settings
-    if plan.history is None:
-        plan.ledger = Ledger.open(plan.request.root, create=True)
-        plan.ledger.append([_started_event(plan)])
-    else:
-        plan.ledger.append(resume_events(plan.history, plan.to_run, len(plan.jobs)))
-    log.info("batch started", batch=plan.batch, jobs=len(plan.to_run), executor=settings.executor)
     spec = WorkerSpec(
         callable_ref=plan.loaded.manifest.callable,
         setup_ref=plan.loaded.manifest.setup,
@@ -201,14 +199,22 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
     executor = make_executor(
         settings.executor, spec, settings.workers, settings.timeout_s, settings.ray_address
     )
-    if progress is None:
-        progress = make_progress(len(plan.to_run), plan.batch)
     stop = StopFlag()
     started = time.monotonic()
     with _stop_on_signals(stop):
         if plan.to_run:
-            executor.start()
+            executor.start()  # workers set up while the batch is being recorded
         try:
+            if stop.requested:
+                raise StoppedBeforeStart("stopped before the batch started; nothing was recorded")
+            if plan.history is None:
+                plan.ledger = Ledger.open(plan.request.root, create=True)
+                plan.ledger.append([_started_event(plan)])
+            else:
+                plan.ledger.append(resume_events(plan.history, plan.to_run, len(plan.jobs)))
+            log.info("batch started", batch=plan.batch, jobs=len(plan.to_run))
+            if progress is None:
+                progress = make_progress(len(plan.to_run), plan.batch)
             driver = Driver(
                 plan.ledger,
                 plan.batch,
@@ -224,7 +230,8 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
             tally = driver.run()
         finally:
             executor.stop()
-            progress.close()
+            if progress is not None:
+                progress.close()
         finished = BatchFinished(
             attempted=tally.attempted,
             succeeded=tally.succeeded,
