@@ -9,17 +9,21 @@ the same ``JobRunner`` as the other executors, so events and results are the sam
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from typing import Any
 
 import ray
+import structlog
 
 from commands.executors import crashed_done, timeout_done
 from commands.jobctx import Done, JobRunner, Task, WorkerSpec
 from commands.run_errors import ExecutorUnavailable
 
 ACTOR_CPUS = 1
+
+log = structlog.get_logger()
 CALLS_IN_FLIGHT = 1
 
 
@@ -73,9 +77,12 @@ class RayExecutor:
 
     def start(self) -> None:
         if not ray.is_initialized():
+            local = self.address is None and not os.environ.get("RAY_ADDRESS")
             try:
                 ray.init(
                     address=self.address,
+                    # a local Ray gets a CPU per worker, so no actor waits for resources
+                    num_cpus=max(os.cpu_count() or 1, self.workers) if local else None,
                     include_dashboard=False,
                     log_to_driver=True,
                     configure_logging=False,
@@ -83,6 +90,10 @@ class RayExecutor:
             except Exception as e:
                 raise ExecutorUnavailable(f"cannot start Ray: {_first_line(e)}") from e
             self._owns_ray = True
+        cpus = int(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
+        if 0 < cpus < self.workers:
+            log.warning("fewer Ray CPUs than workers; using fewer workers", cpus=cpus)
+            self.workers = cpus
         self._remote = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=0)(_RayWorker)
         self._actors = [self._spawn() for _ in range(self.workers)]
 

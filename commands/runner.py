@@ -196,8 +196,9 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
         root=str(plan.request.root.resolve()),
         sys_path=(str(plan.loaded.folder.resolve()),),
     )
+    workers = min(settings.workers, max(1, len(plan.to_run)))  # no idle set-ups
     executor = make_executor(
-        settings.executor, spec, settings.workers, settings.timeout_s, settings.ray_address
+        settings.executor, spec, workers, settings.timeout_s, settings.ray_address
     )
     stop = StopFlag()
     started = time.monotonic()
