@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import queue
 import signal
 import sys
 import threading
@@ -37,18 +38,30 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.dup2(2, 1)  # stdout carries the driver's results: a job's prints go to stderr
+    inbox: queue.SimpleQueue[list[Task] | None] = queue.SimpleQueue()
+    # The pipe is always drained, so a driver sending big tasks never blocks while this
+    # worker is itself blocked sending big results (a deadlock otherwise).
+    threading.Thread(target=_read_tasks, args=(conn, inbox), daemon=True).start()
     runner = JobRunner(spec)
     runner.prepare()
     conn.send(READY)
     while True:
-        try:
-            tasks = conn.recv()
-        except (EOFError, OSError):
-            return
+        tasks = inbox.get()
         if tasks is None:
             return
         for task in tasks:
             conn.send(runner.run(task))
+
+
+def _read_tasks(conn: Connection, inbox: queue.SimpleQueue[list[Task] | None]) -> None:
+    while True:
+        try:
+            tasks = conn.recv()
+        except (EOFError, OSError):
+            tasks = None  # the driver is gone: finish up
+        inbox.put(tasks)
+        if tasks is None:
+            return
 
 
 def _start_method() -> str:
