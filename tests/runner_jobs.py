@@ -56,6 +56,8 @@ def work(params: dict[str, Any], ctx: Any) -> Any:
     if do == "print":
         print("JOB-SAYS-HI", flush=True)
         return {"metrics": {"n": 1}}
+    if do == "echo":
+        return {"result": {"pad": params["pad"]}}
     if do == "huge":
         return {"result": {"blob": "x" * (17 * 1024 * 1024)}}
     if do == "bad_return":

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from runner_fixtures import cli, events, manifest_of, no_runner_env, write_manifest
 
-from commands.manifest_loader import job_id_of, job_seed, load_manifest, matrix_name
+from commands.manifest_loader import expand_jobs, job_id_of, job_seed, load_manifest, matrix_name
 from commands.settings import SettingInvalid, resolve_settings
 from ledger import Ledger
-from schemas import ManifestConfig, ManifestInvalid, NewEvent
+from schemas import Manifest, ManifestConfig, ManifestInvalid, MatrixSpec, NewEvent
 
 __all__ = ["no_runner_env"]
 
@@ -57,6 +60,37 @@ def test_matrix_expands_in_axis_order_with_axis_names(tmp_path: Path) -> None:
 )
 def test_matrix_names(combo: dict[str, Any], name: str) -> None:
     assert matrix_name(combo) == name
+
+
+AXIS_VALUES = st.one_of(
+    st.integers(-5, 50), st.booleans(), st.sampled_from(["a", "b c", "x_1"]), st.none()
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    axes=st.dictionaries(
+        st.from_regex(r"[a-z]{1,6}", fullmatch=True),
+        st.lists(AXIS_VALUES, min_size=1, max_size=4, unique_by=repr),
+        min_size=1,
+        max_size=3,
+    ),
+    base=st.dictionaries(st.sampled_from(["smart", "depth"]), st.integers(0, 3), max_size=2),
+)
+def test_matrix_expansion_is_the_cartesian_product(
+    axes: dict[str, list[Any]], base: dict[str, Any]
+) -> None:
+    manifest = Manifest(name="p", callable="m:f", matrix=MatrixSpec(base_params=base, axes=axes))
+    try:
+        jobs = expand_jobs(manifest)
+    except ManifestInvalid as e:  # values equal as JSON (1 and True) collide: refused, named
+        assert "same params" in str(e) or "used twice" in str(e)
+        return
+    combos = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+    assert [job.index for job in jobs] == list(range(len(combos)))
+    assert [job.params for job in jobs] == [{**base, **combo} for combo in combos]
+    assert [job.name for job in jobs] == [matrix_name(combo) for combo in combos]
+    assert len({job.job_id for job in jobs}) == len(jobs)
 
 
 def test_job_id_is_stable_and_ignores_key_order() -> None:

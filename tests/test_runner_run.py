@@ -254,17 +254,29 @@ def test_max_jobs_and_users_flag(
     assert {e.type for e in events(root, "u")} >= {"scan.intent", "scan.outcome"}
 
 
+def test_big_params_and_results_flow_through_the_pool(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
+) -> None:
+    pad = "p" * 150_000  # tasks and results far larger than a pipe's buffer
+    body = manifest_of(
+        matrix={"base_params": {"do": "echo", "pad": pad}, "axes": {"i": list(range(40))}}
+    )
+    code, _, _, root = _run(tmp_path, capsys, body, "--batch-id", "big", "--workers", "2")
+    assert code == 0
+    assert all(data["result"]["pad"] == pad for data in by_name(root, "big").values())
+
+
 def test_result_the_ledger_refuses_becomes_an_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
 ) -> None:
     jobs = [{"name": "huge", "params": {"do": "huge"}}, {"name": "fine", "params": {"x": 1}}]
-    code, _, _, root = _run(tmp_path, capsys, manifest_of(jobs), "--batch-id", "big")
+    code, _, _, root = _run(tmp_path, capsys, manifest_of(jobs), "--batch-id", "huge")
     assert code == 1
-    got = by_name(root, "big")
+    got = by_name(root, "huge")
     assert got["fine"]["status"] == "ok"
     assert got["huge"]["status"] == "error"
     assert "refused by the ledger" in got["huge"]["error"]["message"]
-    assert_every_intent_answered(root, "big")
+    assert_every_intent_answered(root, "huge")
 
 
 def test_ray_executor_without_ray_is_exit_2(
