@@ -69,7 +69,7 @@ def append_commit(path: Path, seq: int, digest: str) -> None:
             # A torn record from a crashed call: cut it so records stay aligned.
             os.ftruncate(fd, size - size % RECORD_LEN)
         os.write(fd, _record(seq, digest))
-        os.fsync(fd)
+        os.fdatasync(fd)
     finally:
         os.close(fd)
 
