@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from projections.engine import get_cursor
 from projections.writers import json_text, markdown_table, write_atomic
 
 if TYPE_CHECKING:
@@ -43,17 +44,34 @@ DDL: tuple[str, ...] = (
 )
 TABLES: tuple[str, ...] = ("gaps",)
 
+# ``$since`` (when not null) limits the candidates to the events after it plus the gaps found
+# up to it (the ``gaps`` table): an intent answered or an outcome matched stays so, as the
+# ledger only grows.
 UNANSWERED = """
+WITH cand AS (
+    SELECT * FROM intents WHERE $since IS NULL OR seq > $since
+    UNION ALL
+    SELECT * FROM intents
+    WHERE $since IS NOT NULL AND seq <= $since
+      AND seq IN (SELECT seq FROM gaps WHERE state <> 'dangling')
+)
 SELECT i.seq, i.type, i.kind, i.batch, i.job_id, i.name, i."index", i.ts
-FROM intents AS i
+FROM cand AS i
 WHERE NOT EXISTS (SELECT 1 FROM outcomes AS o WHERE o.cause = i.seq)
   AND ($batch IS NULL OR i.batch = $batch)
 ORDER BY i.seq
 """
 
 DANGLING_SQL = """
+WITH cand AS (
+    SELECT * FROM outcomes WHERE $since IS NULL OR seq > $since
+    UNION ALL
+    SELECT * FROM outcomes
+    WHERE $since IS NOT NULL AND seq <= $since
+      AND seq IN (SELECT seq FROM gaps WHERE state = 'dangling')
+)
 SELECT o.seq, o.type, o.kind, o.batch, o.job_id, o.cause, o.ts
-FROM outcomes AS o
+FROM cand AS o
 WHERE NOT EXISTS (SELECT 1 FROM intents AS i WHERE i.seq = o.cause)
   AND ($batch IS NULL OR o.batch = $batch)
 ORDER BY o.seq
@@ -125,15 +143,23 @@ def _state(intent_seq: int, events: list[tuple[Any, ...]]) -> tuple[str, str]:
     return OPEN, "batch still open"
 
 
-def find_gaps(con: duckdb.DuckDBPyConnection, batch: str | None = None) -> list[dict[str, Any]]:
-    """Every gap (optionally of one batch), in seq order, as objects with ``FIELDS``."""
+def find_gaps(
+    con: duckdb.DuckDBPyConnection, batch: str | None = None, since: int | None = None
+) -> list[dict[str, Any]]:
+    """Every gap (optionally of one batch), in seq order, as objects with ``FIELDS``.
+
+    With ``since``, only the events after it and the gaps stored in the ``gaps`` table (found
+    at ``since``) are candidates.
+    """
     last = con.execute("SELECT ts FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     as_of = _parse_ts(last[0]) if last else None
-    unanswered = con.execute(UNANSWERED, {"batch": batch}).fetchall()
-    dangling = con.execute(DANGLING_SQL, {"batch": batch}).fetchall()
+    params = {"batch": batch, "since": since}
+    unanswered = con.execute(UNANSWERED, params).fetchall()
+    dangling = con.execute(DANGLING_SQL, params).fetchall()
     batches = sorted({r[3] for r in unanswered if r[3] is not None})
     by_batch: dict[str, list[tuple[Any, ...]]] = {}
-    for row in con.execute(BATCH_EVENTS, {"batches": batches}).fetchall():
+    rows = con.execute(BATCH_EVENTS, {"batches": batches}).fetchall() if batches else []
+    for row in rows:
         by_batch.setdefault(row[0], []).append(row)
 
     def age(ts: str) -> float | None:
@@ -197,8 +223,12 @@ def markdown(found: list[dict[str, Any]], as_of: tuple[int, str] | None) -> str:
 
 
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
-    """Recompute the ``gaps`` table and write ``gaps/gaps.json`` and ``gaps/gaps.md``."""
-    found = find_gaps(con)
+    """Recompute the ``gaps`` table and write ``gaps/gaps.json`` and ``gaps/gaps.md``.
+
+    When only some ``batches`` changed, only the new events and the stored gaps are rechecked.
+    """
+    cursor = get_cursor(con, NAME) if batches is not None else None
+    found = find_gaps(con, since=cursor.seq if cursor is not None else None)
     con.execute("DELETE FROM gaps")
     if found:
         con.executemany(

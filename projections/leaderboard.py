@@ -60,15 +60,23 @@ def _quantile(point: dict[str, Any] | None) -> float | None:
     return lo if frac == 0 else lo + (hi - lo) * frac
 
 
-def compute_segments(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[str, Any]]:
-    """Aggregate the segments of ``batch`` from ``leaderboard_entries``, in segment_key order."""
+def segments_by_batch(
+    con: duckdb.DuckDBPyConnection, batches: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Aggregate the segments of each of ``batches`` from ``leaderboard_entries`` (one query
+    each for facts and contributions), in segment_key order; batches without entries left out.
+    """
     import numpy as np
 
-    facts = con.execute(SEGMENT_FACTS, {"batch": batch}).fetchall()
-    keys = [str(f[0]) for f in facts]
-    table: Any = con.sql(CONTRIBUTIONS, params=[batch]).to_arrow_table()
-    index = {k: i for i, k in enumerate(keys)}
-    groups = np.array([index[k] for k in table["segment_key"].to_pylist()], dtype=np.int64)
+    facts = con.execute(SEGMENT_FACTS, {"batches": batches}).fetchall()
+    # con.sql, not con.execute: DuckDB 2.0's DB-API Arrow fetch can lose ORDER BY across
+    # chunks when preserve_insertion_order is off.
+    table: Any = con.sql(CONTRIBUTIONS, params={"batches": batches}).to_arrow_table()
+    sizes = [int(f[5]) for f in facts]
+    if sum(sizes) != table.num_rows:
+        raise AssertionError("leaderboard facts and contributions disagree")
+    n = len(facts)
+    groups = np.repeat(np.arange(n, dtype=np.int64), sizes)
 
     def col(name: str) -> np.ndarray:
         return np.asarray(table[name].to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -78,7 +86,6 @@ def compute_segments(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[st
 
     w, c = col("weight_used"), col("count_used")
     notional, counted = flag("notional"), flag("counted")
-    n = len(keys)
     sums = {
         "total_count": _group_fsums(groups, c, np.ones(len(c), dtype=bool), n),
         "total_notional_weight_used": _group_fsums(groups, w, notional, n),
@@ -92,11 +99,11 @@ def compute_segments(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[st
             sums[f"{mode}_weighted_{metric}"] = [
                 _ratio(a, b) for a, b in zip(num, den, strict=True)
             ]
-    segments: list[dict[str, Any]] = []
-    for i, (key, users, points, examples) in enumerate(facts):
+    out: dict[str, list[dict[str, Any]]] = {}
+    for i, (batch, key, users, points, examples, _) in enumerate(facts):
         p25, median, p75 = (_quantile(p) for p in (points or [None, None, None]))
         total_count = sums["total_count"][i]
-        segments.append(
+        out.setdefault(batch, []).append(
             {
                 "segment_key": key,
                 "users_with_segment": int(users),
@@ -115,8 +122,14 @@ def compute_segments(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[st
                 "examples": _flatten_examples(examples),
             }
         )
-    segments.sort(key=lambda s: s["segment_key"])
-    return segments
+    for segments in out.values():
+        segments.sort(key=lambda s: s["segment_key"])
+    return out
+
+
+def compute_segments(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[str, Any]]:
+    """Aggregate the segments of ``batch`` from ``leaderboard_entries``, in segment_key order."""
+    return segments_by_batch(con, [batch]).get(batch, [])
 
 
 def _integral(value: float) -> float | int:
@@ -134,9 +147,9 @@ def _flatten_examples(lists: list[str] | None, limit: int = 3) -> list[Any]:
 
 
 def _store_segments(
-    con: duckdb.DuckDBPyConnection, batch: str, segments: list[dict[str, Any]]
+    con: duckdb.DuckDBPyConnection, segments: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    con.execute("DELETE FROM leaderboard_segments WHERE batch = ?", [batch])
+    """Insert (batch, segment) pairs into ``leaderboard_segments`` (cleared by the caller)."""
     rows = [
         [
             batch,
@@ -154,7 +167,7 @@ def _store_segments(
             s["robust_avg_clv_pct"]["iqr"],
             json.dumps(s["examples"], sort_keys=True),
         ]
-        for s in segments
+        for batch, s in segments
     ]
     if rows:
         import pyarrow as pa
@@ -175,11 +188,15 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     con.execute(REFRESH_USERS)
     con.execute(REFRESH_ENTRIES)
     have = {r[0] for r in con.execute("SELECT DISTINCT batch FROM leaderboard_users").fetchall()}
+    chosen = [b for b in scope if b in have]
+    segments = segments_by_batch(con, chosen)
+    users = leaderboard_docs.users_by_batch(con, chosen)
+    _store_segments(con, [(b, s) for b in chosen for s in segments.get(b, [])])
     written: list[Path] = []
-    for batch in scope:
-        if batch not in have:
-            continue
-        segments = compute_segments(con, batch)
-        _store_segments(con, batch, segments)
-        written.extend(leaderboard_docs.write_batch(con, root, batch, segments, DEFAULT_TOP))
+    for batch in chosen:
+        written.extend(
+            leaderboard_docs.write_batch(
+                con, root, batch, segments.get(batch, []), DEFAULT_TOP, users.get(batch)
+            )
+        )
     return written

@@ -122,27 +122,33 @@ _MD_ROW = (
     + " || ' |'"
 )
 
+# The top items in rank order without an ordered aggregate (slow): ranks are 1, 2, ...
+_TOP_ITEMS = ", ".join(
+    f"any_value({_TOP_ITEM}) FILTER (WHERE rank = {r})" for r in range(1, TOP_PER_USER + 1)
+)
+_IN_BATCHES = "batch IN (SELECT unnest($batches::VARCHAR[]))"
 PER_USER = f"""
 WITH cov AS (
-    SELECT "index", count(*) AS candidates, count(DISTINCT segment_key) AS segments,
+    SELECT batch, "index", count(*) AS candidates, count(DISTINCT segment_key) AS segments,
            count(*) FILTER (WHERE weighting = 'notional' AND weight_used > 0) AS notional_usable,
            count(*) FILTER (WHERE weighting = 'count' AND count_used > 0) AS count_usable
-    FROM leaderboard_entries WHERE batch = $batch GROUP BY "index"
+    FROM leaderboard_entries WHERE {_IN_BATCHES} GROUP BY batch, "index"
 ),
 ranked AS (
-    SELECT "index", segment_key, weighting, avg_clv_pct, beat_close_rate, weight_used,
+    SELECT batch, "index", segment_key, weighting, avg_clv_pct, beat_close_rate, weight_used,
            count_used,
-           row_number() OVER (PARTITION BY "index"
+           row_number() OVER (PARTITION BY batch, "index"
                               ORDER BY avg_clv_pct DESC NULLS LAST, segment_key, entry) AS rank
-    FROM leaderboard_entries WHERE batch = $batch
+    FROM leaderboard_entries WHERE {_IN_BATCHES}
 ),
 top AS (
-    SELECT "index", string_agg({_TOP_ITEM}, ', ' ORDER BY rank) AS top
-    FROM ranked WHERE rank <= {TOP_PER_USER} GROUP BY "index"
+    SELECT batch, "index", concat_ws(', ', {_TOP_ITEMS}) AS top
+    FROM ranked WHERE rank <= {TOP_PER_USER} GROUP BY batch, "index"
 )
-SELECT u.status, {_USER_ITEM}, {_MANIFEST_ITEM}, {_MD_ROW}
-FROM leaderboard_users AS u LEFT JOIN cov USING ("index") LEFT JOIN top USING ("index")
-WHERE u.batch = $batch ORDER BY u."index", u.outcome_seq
+SELECT u.batch, u.status, {_USER_ITEM}, {_MANIFEST_ITEM}, {_MD_ROW}
+FROM leaderboard_users AS u LEFT JOIN cov USING (batch, "index")
+LEFT JOIN top USING (batch, "index")
+WHERE u.{_IN_BATCHES} ORDER BY u.batch, u."index", u.outcome_seq
 """
 
 
@@ -156,11 +162,29 @@ class UserLines:
     markdown: list[str]
 
 
+def users_by_batch(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, UserLines]:
+    """The users (scan jobs) of each of ``batches`` in manifest order, rendered by DuckDB in
+    one query (a batch without users is left out)."""
+    cols = con.execute(PER_USER, {"batches": batches}).fetchnumpy()
+    owner, statuses, results, manifest, md = (cols[k].tolist() for k in cols)
+    out: dict[str, UserLines] = {}
+    start = 0
+    for end in range(1, len(owner) + 1):
+        if end == len(owner) or owner[end] != owner[start]:
+            out[owner[start]] = UserLines(
+                statuses[start:end],
+                JsonLines(results[start:end]),
+                JsonLines(manifest[start:end]),
+                md[start:end],
+            )
+            start = end
+    return out
+
+
 def user_lines(con: duckdb.DuckDBPyConnection, batch: str) -> UserLines:
     """The users (scan jobs) of ``batch`` in manifest order, rendered by DuckDB."""
-    cols = con.execute(PER_USER, {"batch": batch}).fetchnumpy()
-    values = [cols[k].tolist() for k in cols]
-    return UserLines(values[0], JsonLines(values[1]), JsonLines(values[2]), values[3])
+    found = users_by_batch(con, [batch]).get(batch)
+    return found or UserLines([], JsonLines(), JsonLines(), [])
 
 
 def per_user(con: duckdb.DuckDBPyConnection, batch: str) -> list[dict[str, Any]]:
@@ -325,10 +349,12 @@ def write_batch(
     batch: str,
     segments: list[dict[str, Any]],
     top: int,
+    users: UserLines | None = None,
 ) -> list[Path]:
-    """Write the four leaderboard files of ``batch``."""
+    """Write the four leaderboard files of ``batch`` (``users``: its ``user_lines``)."""
     folder = batch_folder(root, batch)
-    users = user_lines(con, batch)
+    if users is None:
+        users = user_lines(con, batch)
     doc = document(con, batch, segments, top, users)
     relative = {k: (folder / v).relative_to(root).as_posix() for k, v in FILES.items()}
     manifest = {

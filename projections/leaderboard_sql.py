@@ -42,73 +42,78 @@ SELECT o.batch, o."index", o.seq, o.job_id,
 FROM last JOIN outcomes AS o ON o.seq = last.seq LEFT JOIN intents AS i ON i.seq = o.cause
 """
 
+# One typed json_transform per result (not one per entry): entries that are not objects come
+# out as all-null structs and are dropped, as before.
 REFRESH_ENTRIES = f"""
 DELETE FROM leaderboard_entries WHERE batch IN (SELECT batch FROM _scope);
 INSERT INTO leaderboard_entries
 WITH lists AS (
     SELECT u.batch, u."index", u."user",
-           json_transform(o.result->'hypothesis_candidates', '["JSON"]') AS items
+           json_transform(o.result, '{{"hypothesis_candidates": [{ENTRY_SHAPE}]}}')
+               .hypothesis_candidates AS items
     FROM leaderboard_users AS u JOIN outcomes AS o ON o.seq = u.outcome_seq
     WHERE u.batch IN (SELECT batch FROM _scope) AND u.status = 'ok'
 ),
 flat AS (
-    SELECT batch, "index", "user", unnest(items) AS item,
-           generate_subscripts(items, 1) AS entry
+    SELECT batch, "index", "user", unnest(items) AS e, generate_subscripts(items, 1) AS entry
     FROM lists WHERE items IS NOT NULL
-),
-typed AS (SELECT *, json_transform(item, '{ENTRY_SHAPE}') AS e FROM flat)
+)
 SELECT batch, "index", entry, "user", e.segment_key, e.weighting,
        e.denominators.weight_used, e.denominators.count_used,
        e.metrics.avg_clv_pct, e.metrics.beat_close_rate, e.examples
-FROM typed WHERE e.segment_key IS NOT NULL
+FROM flat WHERE e.segment_key IS NOT NULL
 """
 
-# Contributors to the weighted combines, ordered; sums are taken exactly in Python (fsum).
-CONTRIBUTIONS = """
-SELECT segment_key,
-       weighting = 'notional' AND weight_used > 0 AS notional,
+IN_BATCHES = "batch IN (SELECT unnest($batches::VARCHAR[]))"
+
+# Contributors to the weighted combines, ordered by (batch, segment_key) like SEGMENT_FACTS;
+# sums are taken exactly in Python (fsum).
+CONTRIBUTIONS = f"""
+SELECT weighting = 'notional' AND weight_used > 0 AS notional,
        weighting = 'count' AND count_used > 0 AS counted,
        weight_used, count_used, avg_clv_pct, beat_close_rate
-FROM leaderboard_entries WHERE batch = ?
-ORDER BY segment_key, "index", entry
+FROM leaderboard_entries WHERE {IN_BATCHES}
+ORDER BY batch, segment_key, "index", entry
 """
 
-# Everything per segment that needs no float sum across users: distinct users, examples, and
-# the two neighbours (and the fraction between them) of each quantile of the per-user
-# avg_clv_pct (a user's value: the mean of its entries' values, summed in sorted order).
+# Everything per segment that needs no float sum across users: distinct users, entries,
+# examples, and the two neighbours (and the fraction between them) of each quantile of the
+# per-user avg_clv_pct (a user's value: the mean of its entries' values, summed in sorted
+# order).
 QUANTILES: tuple[float, ...] = (0.25, 0.5, 0.75)
 
-SEGMENT_FACTS = """
+SEGMENT_FACTS = f"""
 WITH per_user AS (
-    SELECT segment_key, "user",
+    SELECT batch, segment_key, "user",
            list_sum(list_sort(list(avg_clv_pct))) / count(avg_clv_pct) AS v
-    FROM leaderboard_entries WHERE batch = $batch AND avg_clv_pct IS NOT NULL
-    GROUP BY segment_key, "user"
+    FROM leaderboard_entries WHERE {IN_BATCHES} AND avg_clv_pct IS NOT NULL
+    GROUP BY batch, segment_key, "user"
 ),
 sorted AS (
-    SELECT segment_key, list_sort(list(v)) AS vs, count(*) AS n FROM per_user GROUP BY segment_key
+    SELECT batch, segment_key, list_sort(list(v)) AS vs, count(*) AS n
+    FROM per_user GROUP BY batch, segment_key
 ),
 picks AS (
-    SELECT segment_key, n, vs, q, (n - 1) * q AS pos, floor((n - 1) * q)::BIGINT AS k
+    SELECT batch, segment_key, n, vs, q, (n - 1) * q AS pos, floor((n - 1) * q)::BIGINT AS k
     FROM sorted, (SELECT unnest([0.25, 0.5, 0.75]) AS q)
 ),
 quant AS (
-    SELECT segment_key,
+    SELECT batch, segment_key,
            list(struct_pack(lo := vs[k + 1], hi := vs[least(k + 2, n)], frac := pos - k)
                 ORDER BY q) AS qs
-    FROM picks GROUP BY segment_key
+    FROM picks GROUP BY batch, segment_key
 ),
 ex AS (
-    SELECT segment_key,
+    SELECT batch, segment_key,
            list_slice(list(examples ORDER BY "index", entry)
                       FILTER (WHERE json_array_length(examples) > 0), 1, 3) AS examples
-    FROM leaderboard_entries WHERE batch = $batch GROUP BY segment_key
+    FROM leaderboard_entries WHERE {IN_BATCHES} GROUP BY batch, segment_key
 ),
 users AS (
-    SELECT segment_key, count(DISTINCT "user") AS users
-    FROM leaderboard_entries WHERE batch = $batch GROUP BY segment_key
+    SELECT batch, segment_key, count(DISTINCT "user") AS users, count(*) AS entries
+    FROM leaderboard_entries WHERE {IN_BATCHES} GROUP BY batch, segment_key
 )
-SELECT users.segment_key, users.users, quant.qs, ex.examples
-FROM users LEFT JOIN quant USING (segment_key) LEFT JOIN ex USING (segment_key)
-ORDER BY users.segment_key
+SELECT users.batch, users.segment_key, users.users, quant.qs, ex.examples, users.entries
+FROM users LEFT JOIN quant USING (batch, segment_key) LEFT JOIN ex USING (batch, segment_key)
+ORDER BY users.batch, users.segment_key
 """

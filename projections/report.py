@@ -63,36 +63,33 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     scope = set_scope(con, batches)
     con.execute(REFRESH)
     have = {r[0] for r in con.execute("SELECT DISTINCT batch FROM report_jobs").fetchall()}
+    chosen = [b for b in scope if b in have]
+    csvs = summary_csvs(con, chosen)
+    reports = report_markdowns(con, chosen)
     written: list[Path] = []
-    for batch in scope:
-        if batch in have:
-            written.extend(write_batch(con, root, batch))
+    for batch in chosen:
+        folder = root / "batches" / safe_dir_name(batch)
+        written.append(write_atomic(folder / "summary.csv", csvs[batch]))
+        written.append(write_atomic(folder / "report.md", reports[batch]))
     return written
 
 
-def _metric_names(con: duckdb.DuckDBPyConnection, batch: str) -> list[str]:
-    rows = con.execute(
-        """SELECT DISTINCT m.name FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
-           WHERE r.batch = ? ORDER BY m.name""",
-        [batch],
-    ).fetchall()
-    return [str(r[0]) for r in rows]
+_IN_BATCHES = "batch IN (SELECT unnest($batches::VARCHAR[]))"
 
 
-def summary_rows(
-    con: duckdb.DuckDBPyConnection, batch: str
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The header and rows of ``summary.csv`` for ``batch``, in manifest order."""
-    names = _metric_names(con, batch)
-    picks = "".join(f", o.metrics[$m{i}]" for i in range(len(names)))
-    params: dict[str, Any] = {"batch": batch, **{f"m{i}": n for i, n in enumerate(names)}}
+def _metric_names_by_batch(
+    con: duckdb.DuckDBPyConnection, batches: list[str]
+) -> dict[str, list[str]]:
     rows = con.execute(
-        f"""SELECT r."index", r.name, r.job_id, r.status, r.duration_s{picks}, r.error_type
-            FROM report_jobs AS r LEFT JOIN outcomes AS o ON o.seq = r.outcome_seq
-            WHERE r.batch = $batch ORDER BY r."index", r.intent_seq""",
-        params,
+        f"""SELECT DISTINCT r.batch, m.name
+            FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
+            WHERE r.{_IN_BATCHES} ORDER BY r.batch, m.name""",
+        {"batches": batches},
     ).fetchall()
-    return _header(names), rows
+    names: dict[str, list[str]] = {b: [] for b in batches}
+    for batch, name in rows:
+        names[str(batch)].append(str(name))
+    return names
 
 
 def _header(names: list[str]) -> list[str]:
@@ -111,32 +108,46 @@ def _csv_cell(expr: str) -> str:
 
 
 def summary_csv(con: duckdb.DuckDBPyConnection, batch: str) -> str:
-    """The ``summary.csv`` text of ``batch``: each row rendered by DuckDB, joined once."""
-    names = _metric_names(con, batch)
-    cells = ['r."index"', "r.name", "r.job_id", "r.status", "r.duration_s"]
-    cells += [f"o.metrics[$m{i}]" for i in range(len(names))]
-    cells.append("r.error_type")
-    line = " || ',' || ".join(_csv_cell(c) for c in cells)
-    params: dict[str, Any] = {"batch": batch, **{f"m{i}": n for i, n in enumerate(names)}}
-    lines = con.execute(
-        f"""SELECT {line}
-            FROM report_jobs AS r LEFT JOIN outcomes AS o ON o.seq = r.outcome_seq
-            WHERE r.batch = $batch ORDER BY r."index", r.intent_seq""",
-        params,
-    ).fetchnumpy()
-    body = next(iter(lines.values())).tolist()
-    head = csv_text(_header(names), [])
-    return head + "".join(f"{text}\n" for text in body)
+    """The ``summary.csv`` text of ``batch``."""
+    return summary_csvs(con, [batch])[batch]
 
 
-def _status_counts(con: duckdb.DuckDBPyConnection, batch: str) -> list[tuple[str, int]]:
-    rows = con.execute(
-        "SELECT status, count(*) FROM report_jobs WHERE batch = ? GROUP BY status", [batch]
-    ).fetchall()
+def summary_csvs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, str]:
+    """The ``summary.csv`` text of each of ``batches``: rows rendered by DuckDB, one query per
+    distinct set of metric columns."""
+    by_names: dict[tuple[str, ...], list[str]] = {}
+    for batch, metric_names in _metric_names_by_batch(con, batches).items():
+        by_names.setdefault(tuple(metric_names), []).append(batch)
+    out: dict[str, str] = {}
+    for names, group in by_names.items():
+        cells = ['r."index"', "r.name", "r.job_id", "r.status", "r.duration_s"]
+        cells += [f"o.metrics[$m{i}]" for i in range(len(names))]
+        cells.append("r.error_type")
+        line = " || ',' || ".join(_csv_cell(c) for c in cells)
+        params: dict[str, Any] = {"batches": group, **{f"m{i}": n for i, n in enumerate(names)}}
+        cols = con.execute(
+            f"""SELECT r.batch, {line} || chr(10)
+                FROM report_jobs AS r LEFT JOIN outcomes AS o ON o.seq = r.outcome_seq
+                WHERE r.{_IN_BATCHES} ORDER BY r.batch, r."index", r.intent_seq""",
+            params,
+        ).fetchnumpy()
+        owners, lines = (cols[k].tolist() for k in cols)
+        head = csv_text(_header(list(names)), [])
+        bodies: dict[str, list[str]] = {b: [] for b in group}
+        start = 0
+        for end in range(1, len(owners) + 1):
+            if end == len(owners) or owners[end] != owners[start]:
+                bodies[owners[start]] = lines[start:end]
+                start = end
+        for batch, body in bodies.items():
+            out[batch] = head + "".join(body)
+    return out
+
+
+def _order_statuses(counts: list[tuple[str, int]]) -> list[tuple[str, int]]:
     from schemas import STATUSES  # lazily: the payload schemas are slow to import
 
     order = {s: i for i, s in enumerate((*STATUSES, MISSING))}
-    counts = [(str(s), int(n)) for s, n in rows]
     return sorted(counts, key=lambda c: (order.get(c[0], len(order)), c[0]))
 
 
@@ -145,13 +156,89 @@ def _first_line(text: str | None) -> str:
     return line if len(line) <= MESSAGE_CHARS else line[: MESSAGE_CHARS - 3] + "..."
 
 
+def _grouped(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows whose first column is the batch, grouped by it (order kept), batch dropped."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        out.setdefault(str(row[0]), []).append(tuple(row[1:]))
+    return out
+
+
 def report_markdown(con: duckdb.DuckDBPyConnection, batch: str) -> str:
     """The ``report.md`` text of ``batch``."""
-    info = con.execute(
-        "SELECT name, created_at, jobs, state FROM batches WHERE batch = ?", [batch]
-    ).fetchone()
+    return report_markdowns(con, [batch])[batch]
+
+
+def report_markdowns(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, str]:
+    """The ``report.md`` text of each of ``batches`` (one query per section for all)."""
+    params = {"batches": batches}
+    info = _grouped(
+        con.execute(
+            f"SELECT batch, name, created_at, jobs, state FROM batches WHERE {_IN_BATCHES}",
+            params,
+        ).fetchall()
+    )
+    counts = _grouped(
+        con.execute(
+            f"""SELECT batch, status, count(*) FROM report_jobs WHERE {_IN_BATCHES}
+                GROUP BY batch, status""",
+            params,
+        ).fetchall()
+    )
+    slow = _grouped(
+        con.execute(
+            f"""SELECT batch, "index", name, status, duration_s FROM (
+                    SELECT *, row_number() OVER (
+                        PARTITION BY batch ORDER BY duration_s DESC, "index", intent_seq) AS rk
+                    FROM report_jobs WHERE {_IN_BATCHES} AND duration_s IS NOT NULL)
+                WHERE rk <= {SLOWEST_N} ORDER BY batch, rk""",
+            params,
+        ).fetchall()
+    )
+    failed = _grouped(
+        con.execute(
+            f"""SELECT batch, "index", name, status, error_type, error_message, n FROM (
+                    SELECT *, row_number() OVER (
+                               PARTITION BY batch ORDER BY "index", intent_seq) AS rk,
+                           count(*) OVER (PARTITION BY batch) AS n
+                    FROM report_jobs
+                    WHERE {_IN_BATCHES} AND status IN {FAILED_STATUSES!r})
+                WHERE rk <= {FAILURES_N} ORDER BY batch, rk""",
+            params,
+        ).fetchall()
+    )
+    stats = _grouped(
+        con.execute(
+            f"""SELECT r.batch, m.name, count(m.value), count(*) - count(m.value), min(m.value),
+                       quantile_cont(m.value, 0.5), max(m.value)
+                FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
+                WHERE r.{_IN_BATCHES} GROUP BY r.batch, m.name ORDER BY r.batch, m.name""",
+            params,
+        ).fetchall()
+    )
+    return {
+        b: _render_markdown(
+            b,
+            info.get(b, [None])[0],
+            counts.get(b, []),
+            slow.get(b, []),
+            failed.get(b, []),
+            stats.get(b, []),
+        )
+        for b in batches
+    }
+
+
+def _render_markdown(
+    batch: str,
+    info: tuple[Any, ...] | None,
+    status_rows: list[tuple[Any, ...]],
+    slow: list[tuple[Any, ...]],
+    failed: list[tuple[Any, ...]],
+    stats: list[tuple[Any, ...]],
+) -> str:
     name, created_at, planned, state = info if info else (None, None, None, "unknown")
-    counts = _status_counts(con, batch)
+    counts = _order_statuses([(str(s), int(n)) for s, n in status_rows])
     total = sum(n for _, n in counts)
     parts = [f"# Batch report: {batch}\n"]
     parts.append(
@@ -161,12 +248,6 @@ def report_markdown(con: duckdb.DuckDBPyConnection, batch: str) -> str:
     )
     parts.append("## Status\n")
     parts.append(markdown_table(["status", "jobs"], counts))
-    slow = con.execute(
-        """SELECT "index", name, status, duration_s FROM report_jobs
-           WHERE batch = ? AND duration_s IS NOT NULL
-           ORDER BY duration_s DESC, "index", intent_seq LIMIT ?""",
-        [batch, SLOWEST_N],
-    ).fetchall()
     parts.append(f"## Slowest jobs (top {SLOWEST_N})\n")
     parts.append(
         markdown_table(
@@ -174,27 +255,15 @@ def report_markdown(con: duckdb.DuckDBPyConnection, batch: str) -> str:
             [(i, n, s, fmt_number(d, 3)) for i, n, s, d in slow],
         )
     )
-    failed = con.execute(
-        f"""SELECT "index", name, status, error_type, error_message FROM report_jobs
-            WHERE batch = ? AND status IN {FAILED_STATUSES!r}
-            ORDER BY "index", intent_seq""",
-        [batch],
-    ).fetchall()
-    parts.append(f"## Failures ({len(failed)})\n")
+    n_failed = int(failed[0][-1]) if failed else 0
+    parts.append(f"## Failures ({n_failed})\n")
     if failed:
-        shown = [(i, n, s, t or "-", _first_line(m)) for i, n, s, t, m in failed[:FAILURES_N]]
+        shown = [(i, n, s, t or "-", _first_line(m)) for i, n, s, t, m, _ in failed]
         parts.append(markdown_table(["index", "name", "status", "error", "message"], shown))
-        if len(failed) > FAILURES_N:
-            parts.append(f"\n... and {len(failed) - FAILURES_N} more (see summary.csv)\n")
+        if n_failed > FAILURES_N:
+            parts.append(f"\n... and {n_failed - FAILURES_N} more (see summary.csv)\n")
     else:
         parts.append("None.\n")
-    stats = con.execute(
-        """SELECT m.name, count(m.value), count(*) - count(m.value), min(m.value),
-                  quantile_cont(m.value, 0.5), max(m.value)
-           FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
-           WHERE r.batch = ? GROUP BY m.name ORDER BY m.name""",
-        [batch],
-    ).fetchall()
     parts.append("## Metrics\n")
     if stats:
         parts.append(
@@ -209,12 +278,3 @@ def report_markdown(con: duckdb.DuckDBPyConnection, batch: str) -> str:
     else:
         parts.append("No metrics.\n")
     return "\n".join(parts)
-
-
-def write_batch(con: duckdb.DuckDBPyConnection, root: Path, batch: str) -> list[Path]:
-    """Write ``summary.csv`` and ``report.md`` of one batch."""
-    folder = root / "batches" / safe_dir_name(batch)
-    return [
-        write_atomic(folder / "summary.csv", summary_csv(con, batch)),
-        write_atomic(folder / "report.md", report_markdown(con, batch)),
-    ]
