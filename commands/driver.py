@@ -1,9 +1,11 @@
 """The driver loop: the only writer of a batch's job events.
 
-Intents are appended in chunks right before their jobs are submitted; completions are
-buffered and group-committed at most every ``FLUSH_S`` (one append, one fsync), together with
-the next chunk of intents when one is due. Every intent of the run gets exactly one outcome:
-on Ctrl-C the unanswered ones are recorded ``interrupted``, after ``--fail-fast`` ``skipped``.
+Intents are appended in chunks before their jobs are submitted; completions are buffered and
+group-committed at most every ``FLUSH_S`` (one append, one fsync), together with the next chunk
+of intents when one is due. Appends run on the ``Committer`` thread, one at a time, so the
+loop keeps collecting results and feeding workers while the disk syncs. Every intent of the
+run gets exactly one outcome: on Ctrl-C the open ones are recorded ``interrupted``, after
+``--fail-fast`` ``skipped``.
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 
+from commands.committer import Committer
 from commands.executors import Executor
+from commands.job_events import JobEvents
 from commands.jobctx import Done, Task, failed_outcome
 from commands.manifest_loader import JobPlan
 from commands.progress import Progress
-from ledger import InvalidEvent, Ledger
+from ledger import InvalidEvent, Ledger, Receipt
 from schemas import NewEvent
 
 FLUSH_S = 0.05
 IDLE_WAIT_S = 0.2
+COMMIT_POLL_S = 0.005
 MAX_INTENT_CHUNK = 5000
 INTENT_LOOKAHEAD_S = 0.25
 
@@ -58,26 +62,35 @@ class Tally:
         return sum(self.statuses.values()) - self.statuses["ok"]
 
 
+@dataclass
+class _Commit:
+    """What an append in flight carries: the prologue, completions, a chunk of intents."""
+
+    prologue: list[NewEvent]
+    groups: list[list[NewEvent]]
+    jobs: list[tuple[int, JobPlan, float]]  # cause, job, duration of each completion
+    chunk: list[JobPlan]
+    seeds: list[int]
+    intents: list[NewEvent]
+
+
 class Driver:
     """Runs ``jobs`` on ``executor`` and records their intents and outcomes in ``ledger``."""
 
     def __init__(
         self,
         ledger: Ledger,
-        batch: str,
-        kind: str,
-        callable_ref: str,
+        events: JobEvents,
         executor: Executor,
         jobs: list[JobPlan],
         seeds: Callable[[JobPlan], int],
         fail_fast: bool,
         progress: Progress,
         stop: StopFlag,
+        prologue: list[NewEvent] | None = None,
     ) -> None:
-        self.ledger = ledger
-        self.batch = batch
-        self.kind = kind
-        self.callable_ref = callable_ref
+        self.events = events
+        self._prologue = list(prologue or [])  # rides with the first append (one fsync fewer)
         self.executor = executor
         self.todo: deque[JobPlan] = deque(jobs)
         self.seeds = seeds
@@ -85,37 +98,56 @@ class Driver:
         self.progress = progress
         self.stop = stop
         self.tally = Tally()
+        self.committer = Committer(ledger)
         self._open: dict[int, tuple[int, JobPlan]] = {}  # index -> (intent seq, job)
         self._groups: list[list[NewEvent]] = []
-        self._group_jobs: list[tuple[int, JobPlan]] = []
-        self._last_flush = time.monotonic()
+        self._group_jobs: list[tuple[int, JobPlan, float]] = []
+        self._inflight: _Commit | None = None
+        self._last_commit = time.monotonic()
         self._chunk = 2 * executor.workers
         self._last_issue: float | None = None
 
     # -- the loop --------------------------------------------------------------------------
 
-    def run(self) -> Tally:
-        """Run every job (or until stopped); returns the tally once all events are committed."""
-        executor = self.executor
-        while not self.stop.requested and not self.tally.failed_fast:
-            if self.todo and executor.load() <= self._low_water():
-                self._issue_intents()
-            if not self._open and not self.todo:
-                break
-            wait_s = IDLE_WAIT_S
-            if self._groups:
-                wait_s = max(0.0, self._last_flush + FLUSH_S - time.monotonic())
-            for done in executor.wait(wait_s):
-                self._complete(done)
-            if self._groups and (time.monotonic() - self._last_flush >= FLUSH_S or not self._open):
-                self._flush()
-            self.progress.refresh()
-        if self._open:
-            executor.stop()
-            self._answer_unanswered()
-        self._flush()
-        self.tally.interrupted = self.stop.requested
+    def run(self, epilogue: Callable[[Tally], list[NewEvent]] | None = None) -> Tally:
+        """Run every job (or until stopped); returns the tally once all events are committed.
+
+        The events ``epilogue`` builds from the final tally ride with the last append.
+        """
+        try:
+            while not self._stopping():
+                self._collect(0.0)
+                if not self.committer.busy:
+                    self._maybe_commit()
+                if self._finished():
+                    break
+                for done in self.executor.wait(self._wait_s()):
+                    self._complete(done)
+                self.progress.refresh()
+            self._collect(None)  # an append in flight lands; its intents become open
+            if self._open:
+                self.executor.stop()
+                self._answer_unanswered()
+            self.tally.interrupted = self.stop.requested
+            self._commit_rest(epilogue(self.tally) if epilogue else [])
+        finally:
+            self.committer.close()
         return self.tally
+
+    def _stopping(self) -> bool:
+        return self.stop.requested or self.tally.failed_fast
+
+    def _finished(self) -> bool:
+        return not (
+            self.todo or self._open or self._groups or self.committer.busy or self._prologue
+        )
+
+    def _wait_s(self) -> float:
+        if self.committer.busy:
+            return COMMIT_POLL_S
+        if self._groups:
+            return max(0.0, self._last_commit + FLUSH_S - time.monotonic())
+        return IDLE_WAIT_S
 
     def _low_water(self) -> int:
         return max(self.executor.workers, self._chunk // 4)
@@ -131,70 +163,111 @@ class Driver:
                 self._chunk = max(2 * self.executor.workers, self._chunk // 2)
         self._last_issue = now
 
-    # -- writing ---------------------------------------------------------------------------
+    # -- committing ------------------------------------------------------------------------
 
-    def _issue_intents(self) -> None:
-        """Append the next chunk of intents (with any buffered outcomes), then submit it."""
-        self._adapt_chunk()
-        chunk = [self.todo.popleft() for _ in range(min(self._chunk, len(self.todo)))]
-        intent_type = f"{self.kind}.intent"
+    def _maybe_commit(self) -> None:
+        """Start an append when intents are needed or buffered completions are due."""
+        need_intents = bool(self.todo) and self.executor.load() <= self._low_water()
+        due = bool(self._groups) and (
+            time.monotonic() - self._last_commit >= FLUSH_S or not self._open
+        )
+        if not (need_intents or due or self._prologue):
+            return
+        chunk: list[JobPlan] = []
+        if need_intents:
+            self._adapt_chunk()
+            chunk = [self.todo.popleft() for _ in range(min(self._chunk, len(self.todo)))]
         seeds = [self.seeds(job) for job in chunk]
-        intents = [
-            NewEvent(
-                type=intent_type,
-                data={
-                    "job_id": job.job_id,
-                    "index": job.index,
-                    "name": job.name,
-                    "callable": self.callable_ref,
-                    "params": job.params,
-                    "seed": seed,
-                },
-                batch=self.batch,
-                key=f"{self.kind}/{job.job_id}",
-            )
-            for job, seed in zip(chunk, seeds, strict=True)
-        ]
-        receipts = self._flush(intents)
+        intents = [self.events.intent(job, seed) for job, seed in zip(chunk, seeds, strict=True)]
+        commit = _Commit(self._prologue, self._groups, self._group_jobs, chunk, seeds, intents)
+        self._prologue, self._groups, self._group_jobs = [], [], []
+        self._inflight = commit
+        self._last_commit = time.monotonic()
+        completions = [event for group in commit.groups for event in group]
+        self.committer.submit([*commit.prologue, *completions, *intents])
+
+    def _collect(self, timeout: float | None) -> None:
+        """Take the result of the append in flight, if it has finished (or wait for it)."""
+        result = self.committer.poll(timeout)
+        if result is None or self._inflight is None:
+            return
+        receipts, error = result
+        commit, self._inflight = self._inflight, None
+        if error is None:
+            receipts = receipts[len(receipts) - len(commit.intents) :]
+        elif isinstance(error, InvalidEvent):
+            log.warning("group commit refused; committing jobs one by one", error=str(error))
+            if commit.prologue:
+                self.committer.append(commit.prologue)  # refused again: the run stops here
+            self._commit_one_by_one(commit.groups, commit.jobs)
+            receipts = self.committer.append(commit.intents) if commit.intents else []
+        else:
+            raise error
+        self._open_intents(commit.chunk, commit.seeds, receipts)
+
+    def _open_intents(
+        self, chunk: list[JobPlan], seeds: list[int], receipts: list[Receipt]
+    ) -> None:
         tasks: list[Task] = []
         for job, seed, receipt in zip(chunk, seeds, receipts, strict=True):
             self._open[job.index] = (receipt.seq, job)
             tasks.append((job.index, job.job_id, job.name, job.params, seed))
         self.tally.attempted += len(chunk)
-        self.executor.submit(tasks)
+        if tasks and not self._stopping():
+            self.executor.submit(tasks)
+
+    def _commit_rest(self, epilogue: list[NewEvent]) -> None:
+        """Append every buffered completion and the epilogue now (at the end of the run)."""
+        completions = [event for group in self._groups for event in group]
+        events = [*self._prologue, *completions, *epilogue]
+        if not events:
+            return
+        try:
+            self.committer.append(events)
+        except InvalidEvent as e:
+            log.warning("group commit refused; committing jobs one by one", error=str(e))
+            if self._prologue:
+                self.committer.append(self._prologue)
+            self._commit_one_by_one(self._groups, self._group_jobs)
+            if epilogue:
+                self.committer.append(epilogue)
+        self._prologue, self._groups, self._group_jobs = [], [], []
+
+    def _commit_one_by_one(
+        self, groups: list[list[NewEvent]], jobs: list[tuple[int, JobPlan, float]]
+    ) -> None:
+        """Append each job's events alone; a refused job is recorded as an ``error`` instead."""
+        for group, (cause, job, duration) in zip(groups, jobs, strict=True):
+            try:
+                self.committer.append(group)
+            except InvalidEvent as e:
+                self.committer.append([self.events.refused(job, cause, e, duration)])
+                previous = self.tally.by_job.get(job.job_id)
+                if previous is not None:
+                    self.tally.statuses[previous] -= 1
+                self.tally.statuses["error"] += 1
+                self.tally.by_job[job.job_id] = "error"
+
+    # -- completions -----------------------------------------------------------------------
 
     def _complete(self, done: Done) -> None:
-        index, outcome, artifacts, emitted = done
-        entry = self._open.pop(index, None)
+        entry = self._open.pop(done[0], None)
         if entry is None:
             return  # a late answer for a job already recorded (e.g. after a timeout)
         cause, job = entry
-        if self.stop.requested and outcome["status"] == "crashed":
+        if self.stop.requested and done[1]["status"] == "crashed":
             # Ctrl-C reaches the whole process group: Ray's workers die of it, ours ignore it.
-            outcome = failed_outcome(
-                job.job_id, "interrupted", f"stopped by {self.stop.signal_name}"
-            )
-        key = f"{self.kind}/{job.job_id}"
-        group = [
-            NewEvent(type="artifact.recorded", data=a, batch=self.batch, key=key, cause=cause)
-            for a in artifacts
-        ]
-        group.extend(
-            NewEvent(type=t, data=d, batch=self.batch, key=key, cause=cause) for t, d in emitted
-        )
-        group.append(
-            NewEvent(
-                type=f"{self.kind}.outcome", data=outcome, batch=self.batch, key=key, cause=cause
-            )
-        )
-        self._groups.append(group)
-        self._group_jobs.append(entry)
+            message = f"stopped by {self.stop.signal_name}"
+            done = done[0], failed_outcome(job.job_id, "interrupted", message), [], []
+        outcome = done[1]
+        self._groups.append(self.events.completion(job, cause, done))
+        self._group_jobs.append((cause, job, float(outcome.get("duration_s", 0.0))))
         status = outcome["status"]
         self.tally.statuses[status] += 1
         self.tally.by_job[job.job_id] = status
         self.progress.advance(status)
         if status != "ok" and status != "empty":
-            log.info("job failed", job=job.name, status=status, batch=self.batch)
+            log.info("job failed", job=job.name, status=status, batch=self.events.batch)
             if self.fail_fast:
                 self.tally.failed_fast = True
 
@@ -207,48 +280,3 @@ class Driver:
         for index in sorted(self._open):
             _, job = self._open[index]
             self._complete((index, failed_outcome(job.job_id, status, message), [], []))
-
-    def _flush(self, extra: list[NewEvent] | None = None) -> list[Any]:
-        """Commit buffered completions (and ``extra``) in one append; returns extra's receipts."""
-        events = [event for group in self._groups for event in group]
-        extra = extra or []
-        if not events and not extra:
-            return []
-        try:
-            receipts = self.ledger.append(events + extra)
-        except InvalidEvent as e:
-            log.warning("group commit refused; committing jobs one by one", error=str(e))
-            self._flush_one_by_one()
-            receipts = self.ledger.append(extra) if extra else []
-            return receipts
-        self._groups.clear()
-        self._group_jobs.clear()
-        self._last_flush = time.monotonic()
-        return receipts[len(events) :]
-
-    def _flush_one_by_one(self) -> None:
-        """Commit each job's events alone; a refused job is recorded as an ``error`` instead."""
-        for group, (cause, job) in zip(self._groups, self._group_jobs, strict=True):
-            try:
-                self.ledger.append(group)
-            except InvalidEvent as e:
-                outcome = failed_outcome(job.job_id, "error", f"result refused by the ledger: {e}")
-                outcome["error"]["type"] = "InvalidEvent"
-                outcome["duration_s"] = group[-1].data.get("duration_s", 0.0)
-                key = f"{self.kind}/{job.job_id}"
-                event = NewEvent(
-                    type=f"{self.kind}.outcome",
-                    data=outcome,
-                    batch=self.batch,
-                    key=key,
-                    cause=cause,
-                )
-                self.ledger.append([event])
-                previous = self.tally.by_job.get(job.job_id)
-                if previous is not None:
-                    self.tally.statuses[previous] -= 1
-                self.tally.statuses["error"] += 1
-                self.tally.by_job[job.job_id] = "error"
-        self._groups.clear()
-        self._group_jobs.clear()
-        self._last_flush = time.monotonic()

@@ -106,7 +106,10 @@ class ThreadExecutor:
                 if self._stopped:
                     return
                 self._running[thread_id] = (task, time.monotonic())
-            done = runner.run(task)
+            try:
+                done = runner.run(task)
+            except BaseException as e:  # never leave a job unanswered
+                done = task[0], failed_outcome(task[1], "error", f"{type(e).__name__}: {e}"), [], []
             with self._lock:
                 self._running.pop(thread_id, None)
                 if thread_id in self._abandoned:

@@ -51,9 +51,12 @@ def import_ref(ref: str) -> Callable[..., Any]:
     return target
 
 
-def error_info(exc: BaseException, prefix: str = "") -> dict[str, Any]:
+def error_info(exc: BaseException, prefix: str = "", skip_frames: int = 0) -> dict[str, Any]:
     """An ``ErrorInfo`` payload for an exception, with a bounded traceback."""
-    tb = "".join(traceback.format_exception(exc))
+    frames = exc.__traceback__
+    for _ in range(skip_frames):
+        frames = frames.tb_next if frames is not None and frames.tb_next is not None else frames
+    tb = "".join(traceback.format_exception(type(exc), exc, frames))
     if len(tb) > MAX_TRACEBACK_CHARS:
         tb = "...\n" + tb[-MAX_TRACEBACK_CHARS:]
     return {"type": type(exc).__qualname__, "message": prefix + str(exc), "traceback": tb}
@@ -222,13 +225,13 @@ class JobRunner:
             duration = time.perf_counter() - start
             outcome = outcome_from_return(job_id, returned, duration)
             outcome = validate_payloads(self._event_type, [outcome])[0]
-        except Exception as e:
+        except (Exception, SystemExit) as e:  # sys.exit() in a job is its failure, not ours
             duration = time.perf_counter() - start
             outcome = {
                 "job_id": job_id,
                 "status": "error",
                 "duration_s": duration,
-                "error": error_info(e),
+                "error": error_info(e, skip_frames=1),  # start at the job, not this frame
             }
             ctx.events.clear()  # a failed job's own events are not recorded; its files are
         if ctx.artifacts:

@@ -64,11 +64,17 @@ def _read_tasks(conn: Connection, inbox: queue.SimpleQueue[list[Task] | None]) -
             return
 
 
-def _start_method() -> str:
-    """``fork`` (fast) while the driver is single-threaded on Linux, else ``forkserver``."""
+def _context() -> Any:
+    """``fork`` (fast) while the driver is single-threaded on Linux, else ``forkserver``.
+
+    The driver's committer thread starts after the first workers, so later replacements of
+    dead workers come from the fork server: forking a threaded process is unsafe.
+    """
     if sys.platform == "linux" and threading.active_count() == 1:
-        return "fork"
-    return "forkserver"
+        return mp.get_context("fork")
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["commands.process_pool"])
+    return context
 
 
 def _death(process: Any) -> str:
@@ -103,21 +109,18 @@ class ProcessExecutor:
         self.spec = spec
         self.workers = workers
         self.timeout_s = timeout_s
-        self._ctx: Any = None
         self._pool: list[_Worker] = []
         self._backlog: deque[Task] = deque()
         self._load = 0
         self._mean_s: float | None = None
 
     def start(self) -> None:
-        self._ctx = mp.get_context(_start_method())
-        if self._ctx.get_start_method() == "forkserver":
-            self._ctx.set_forkserver_preload(["commands.process_pool"])
         self._pool = [self._spawn() for _ in range(self.workers)]
 
     def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(
+        context = _context()
+        parent, child = context.Pipe(duplex=True)
+        process = context.Process(
             target=worker_main, args=(child, self.spec), name="sweepledger-worker", daemon=True
         )
         process.start()

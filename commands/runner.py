@@ -24,6 +24,7 @@ import structlog
 from commands import hostinfo
 from commands.driver import Driver, StopFlag, Tally
 from commands.executors import make_executor
+from commands.job_events import JobEvents
 from commands.jobctx import WorkerSpec
 from commands.manifest_loader import (
     JobPlan,
@@ -210,37 +211,39 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
                 raise StoppedBeforeStart("stopped before the batch started; nothing was recorded")
             if plan.history is None:
                 plan.ledger = Ledger.open(plan.request.root, create=True)
-                plan.ledger.append([_started_event(plan)])
+                prologue = [_started_event(plan)]
             else:
-                plan.ledger.append(resume_events(plan.history, plan.to_run, len(plan.jobs)))
+                prologue = resume_events(plan.history, plan.to_run, len(plan.jobs))
             log.info("batch started", batch=plan.batch, jobs=len(plan.to_run))
             if progress is None:
                 progress = make_progress(len(plan.to_run), plan.batch)
             driver = Driver(
                 plan.ledger,
-                plan.batch,
-                plan.loaded.kind,
-                plan.loaded.manifest.callable,
+                JobEvents(plan.batch, plan.loaded.kind, plan.loaded.manifest.callable),
                 executor,
                 plan.to_run,
                 lambda job: job_seed(settings.seed, job.job_id),
                 not settings.continue_on_error,
                 progress,
                 stop,
+                prologue,
             )
-            tally = driver.run()
+
+            def finished(tally: Tally) -> list[NewEvent]:
+                data = BatchFinished(
+                    attempted=tally.attempted,
+                    succeeded=tally.succeeded,
+                    failed=tally.failed,
+                    duration_s=time.monotonic() - started,
+                    interrupted=tally.interrupted,
+                )
+                return [NewEvent(type="batch.finished", data=data, batch=plan.batch)]
+
+            tally = driver.run(finished)  # batch.started/resumed and .finished ride with jobs
         finally:
             executor.stop()
             if progress is not None:
                 progress.close()
-        finished = BatchFinished(
-            attempted=tally.attempted,
-            succeeded=tally.succeeded,
-            failed=tally.failed,
-            duration_s=time.monotonic() - started,
-            interrupted=tally.interrupted,
-        )
-        plan.ledger.append([NewEvent(type="batch.finished", data=finished, batch=plan.batch)])
     return RunSummary(
         batch=plan.batch,
         jobs=len(plan.jobs),

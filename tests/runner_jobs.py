@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 import uuid
 from typing import Any
@@ -56,6 +57,8 @@ def work(params: dict[str, Any], ctx: Any) -> Any:
     if do == "print":
         print("JOB-SAYS-HI", flush=True)
         return {"metrics": {"n": 1}}
+    if do == "sys_exit":
+        sys.exit(4)
     if do == "echo":
         return {"result": {"pad": params["pad"]}}
     if do == "huge":

@@ -66,8 +66,8 @@ def test_kill_9_then_resume_gives_every_job_one_ok(
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_sigint_records_interrupted(
-    tmp_path: Path, no_runner_env: None, sig: signal.Signals
+def test_sigint_records_interrupted_then_resume_completes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None, sig: signal.Signals
 ) -> None:
     path = write_manifest(tmp_path / "m", manifest_of(matrix=SLOW))
     root = tmp_path / "root"
@@ -88,6 +88,14 @@ def test_sigint_records_interrupted(
     assert set(counts) <= {"ok", "interrupted"}
     assert_every_intent_answered(root, "ctrl-c")
     assert b"Traceback" not in err
+
+    resume = ["--resume", "ctrl-c", "--workers", "2"]
+    code, _, _ = cli(["--root", str(root), "run", str(path), *resume], capsys)
+    assert code == 0
+    ok_per_job = Counter(
+        e.data["job_id"] for e in outcomes(root, "ctrl-c") if e.data["status"] == "ok"
+    )
+    assert len(ok_per_job) == 40 and set(ok_per_job.values()) == {1}
 
 
 def _killed_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[Path, Path]:

@@ -33,6 +33,7 @@ EVERY_KIND = [
     {"name": "bare", "params": {"do": "bare"}},
     {"name": "error", "params": {"do": "error", "x": 7}},
     {"name": "bad_return", "params": {"do": "bad_return"}},
+    {"name": "sys_exit", "params": {"do": "sys_exit"}},
     {"name": "exit", "params": {"do": "exit"}},
     {"name": "segv", "params": {"do": "segv"}},
     {"name": "hang", "params": {"do": "hang"}},
@@ -64,6 +65,7 @@ def test_every_failure_kind_is_recorded_as_its_status(
         "bare": "ok",
         "error": "error",
         "bad_return": "error",
+        "sys_exit": "error",
         "exit": "crashed",
         "segv": "crashed",
         "hang": "timeout",
@@ -74,19 +76,21 @@ def test_every_failure_kind_is_recorded_as_its_status(
     assert jobs["bare"]["metrics"] == {"a": 1.0, "b": 2.5}
     assert jobs["error"]["error"]["type"] == "ValueError"
     assert jobs["error"]["error"]["message"] == "bad value 7"
-    assert "runner_jobs.py" in jobs["error"]["error"]["traceback"]
+    traceback = jobs["error"]["error"]["traceback"]
+    assert "runner_jobs.py" in traceback and "jobctx.py" not in traceback
+    assert jobs["sys_exit"]["error"]["type"] == "SystemExit"
     assert "exited with code 3" in jobs["exit"]["error"]["message"]
     assert "SIGSEGV" in jobs["segv"]["error"]["message"]
     assert jobs["hang"]["duration_s"] >= 1.0
     assert jobs["nan"]["metrics"] == {"good": 1.0, "bad": None, "inf": None}
     assert jobs["nan"]["non_finite"] == ["metrics.bad", "metrics.inf"]
-    assert summary["statuses"] == {"crashed": 2, "empty": 1, "error": 2, "ok": 4, "timeout": 1}
+    assert summary["statuses"] == {"crashed": 2, "empty": 1, "error": 3, "ok": 4, "timeout": 1}
     assert_every_intent_answered(root, "kinds")
     types = [e.type for e in events(root, "kinds")]
     assert types[0] == "batch.started" and types[-1] == "batch.finished"
     assert set(types[1:-1]) == {"trial.intent", "trial.outcome"}
     finished = events(root, "kinds")[-1].data
-    assert (finished["attempted"], finished["succeeded"], finished["failed"]) == (10, 4, 6)
+    assert (finished["attempted"], finished["succeeded"], finished["failed"]) == (11, 4, 7)
     assert finished["interrupted"] is False
 
 
