@@ -147,14 +147,14 @@ def _upgraded(table: pa.Table) -> pa.Table:
     """``table`` with payloads of older versions upgraded (see ``schemas.upgrade``)."""
     import json
 
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     from schemas import CATALOG, upgrade, version_for
 
     stale = [t for t in CATALOG if version_for(t) > 1]
     if not stale or table.num_rows == 0:
         return table
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     mask = pc.scalar(False)
     for name in stale:
         older = pc.and_(pc.equal(table["type"], name), pc.less(table["v"], version_for(name)))
