@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from projections.scope import IN_BATCHES
 from projections.writers import (
     JsonLines,
     fmt_number,
@@ -126,20 +127,19 @@ _MD_ROW = (
 _TOP_ITEMS = ", ".join(
     f"any_value({_TOP_ITEM}) FILTER (WHERE rank = {r})" for r in range(1, TOP_PER_USER + 1)
 )
-_IN_BATCHES = "batch IN (SELECT unnest($batches::VARCHAR[]))"
 PER_USER = f"""
 WITH cov AS (
     SELECT batch, "index", count(*) AS candidates, count(DISTINCT segment_key) AS segments,
            count(*) FILTER (WHERE weighting = 'notional' AND weight_used > 0) AS notional_usable,
            count(*) FILTER (WHERE weighting = 'count' AND count_used > 0) AS count_usable
-    FROM leaderboard_entries WHERE {_IN_BATCHES} GROUP BY batch, "index"
+    FROM leaderboard_entries WHERE {IN_BATCHES} GROUP BY batch, "index"
 ),
 ranked AS (
     SELECT batch, "index", segment_key, weighting, avg_clv_pct, beat_close_rate, weight_used,
            count_used,
            row_number() OVER (PARTITION BY batch, "index"
                               ORDER BY avg_clv_pct DESC NULLS LAST, segment_key, entry) AS rank
-    FROM leaderboard_entries WHERE {_IN_BATCHES}
+    FROM leaderboard_entries WHERE {IN_BATCHES}
 ),
 top AS (
     SELECT batch, "index", concat_ws(', ', {_TOP_ITEMS}) AS top
@@ -148,7 +148,7 @@ top AS (
 SELECT u.batch, u.status, {_USER_ITEM}, {_MANIFEST_ITEM}, {_MD_ROW}
 FROM leaderboard_users AS u LEFT JOIN cov USING (batch, "index")
 LEFT JOIN top USING (batch, "index")
-WHERE u.{_IN_BATCHES} ORDER BY u.batch, u."index", u.outcome_seq
+WHERE u.{IN_BATCHES} ORDER BY u.batch, u."index", u.outcome_seq
 """
 
 

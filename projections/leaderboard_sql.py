@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from projections.scope import IN_BATCHES
+
 ENTRY_SHAPE = (
     '{"segment_key": "VARCHAR", "weighting": "VARCHAR", '
     '"denominators": {"weight_used": "DOUBLE", "count_used": "DOUBLE"}, '
@@ -64,7 +66,6 @@ SELECT batch, "index", entry, "user", e.segment_key, e.weighting,
 FROM flat WHERE e.segment_key IS NOT NULL
 """
 
-IN_BATCHES = "batch IN (SELECT unnest($batches::VARCHAR[]))"
 
 # Contributors to the weighted combines, ordered by (batch, segment_key) like SEGMENT_FACTS;
 # sums are taken exactly in Python (fsum).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from projections.scope import set_scope
+from projections.scope import IN_BATCHES, set_scope
 from projections.writers import (
     csv_text,
     fmt_number,
@@ -74,16 +74,13 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     return written
 
 
-_IN_BATCHES = "batch IN (SELECT unnest($batches::VARCHAR[]))"
-
-
 def _metric_names_by_batch(
     con: duckdb.DuckDBPyConnection, batches: list[str]
 ) -> dict[str, list[str]]:
     rows = con.execute(
         f"""SELECT DISTINCT r.batch, m.name
             FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
-            WHERE r.{_IN_BATCHES} ORDER BY r.batch, m.name""",
+            WHERE r.{IN_BATCHES} ORDER BY r.batch, m.name""",
         {"batches": batches},
     ).fetchall()
     names: dict[str, list[str]] = {b: [] for b in batches}
@@ -128,7 +125,7 @@ def summary_csvs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str
         cols = con.execute(
             f"""SELECT r.batch, {line} || chr(10)
                 FROM report_jobs AS r LEFT JOIN outcomes AS o ON o.seq = r.outcome_seq
-                WHERE r.{_IN_BATCHES} ORDER BY r.batch, r."index", r.intent_seq""",
+                WHERE r.{IN_BATCHES} ORDER BY r.batch, r."index", r.intent_seq""",
             params,
         ).fetchnumpy()
         owners, lines = (cols[k].tolist() for k in cols)
@@ -174,13 +171,13 @@ def report_markdowns(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
     params = {"batches": batches}
     info = _grouped(
         con.execute(
-            f"SELECT batch, name, created_at, jobs, state FROM batches WHERE {_IN_BATCHES}",
+            f"SELECT batch, name, created_at, jobs, state FROM batches WHERE {IN_BATCHES}",
             params,
         ).fetchall()
     )
     counts = _grouped(
         con.execute(
-            f"""SELECT batch, status, count(*) FROM report_jobs WHERE {_IN_BATCHES}
+            f"""SELECT batch, status, count(*) FROM report_jobs WHERE {IN_BATCHES}
                 GROUP BY batch, status""",
             params,
         ).fetchall()
@@ -190,7 +187,7 @@ def report_markdowns(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
             f"""SELECT batch, "index", name, status, duration_s FROM (
                     SELECT *, row_number() OVER (
                         PARTITION BY batch ORDER BY duration_s DESC, "index", intent_seq) AS rk
-                    FROM report_jobs WHERE {_IN_BATCHES} AND duration_s IS NOT NULL)
+                    FROM report_jobs WHERE {IN_BATCHES} AND duration_s IS NOT NULL)
                 WHERE rk <= {SLOWEST_N} ORDER BY batch, rk""",
             params,
         ).fetchall()
@@ -202,7 +199,7 @@ def report_markdowns(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
                                PARTITION BY batch ORDER BY "index", intent_seq) AS rk,
                            count(*) OVER (PARTITION BY batch) AS n
                     FROM report_jobs
-                    WHERE {_IN_BATCHES} AND status IN {FAILED_STATUSES!r})
+                    WHERE {IN_BATCHES} AND status IN {FAILED_STATUSES!r})
                 WHERE rk <= {FAILURES_N} ORDER BY batch, rk""",
             params,
         ).fetchall()
@@ -212,7 +209,7 @@ def report_markdowns(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
             f"""SELECT r.batch, m.name, count(m.value), count(*) - count(m.value), min(m.value),
                        quantile_cont(m.value, 0.5), max(m.value)
                 FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
-                WHERE r.{_IN_BATCHES} GROUP BY r.batch, m.name ORDER BY r.batch, m.name""",
+                WHERE r.{IN_BATCHES} GROUP BY r.batch, m.name ORDER BY r.batch, m.name""",
             params,
         ).fetchall()
     )

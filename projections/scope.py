@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
+# A WHERE condition on ``batch`` for queries that take the batches as a ``$batches`` list.
+IN_BATCHES = "batch IN (SELECT unnest($batches::VARCHAR[]))"
+
 
 def set_scope(con: duckdb.DuckDBPyConnection, batches: list[str] | None) -> list[str]:
     """Fill ``_scope`` with ``batches`` (None: every batch) and return them sorted."""
