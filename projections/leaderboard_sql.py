@@ -29,6 +29,8 @@ DDL: tuple[str, ...] = (
 )
 TABLES: tuple[str, ...] = ("leaderboard_users", "leaderboard_entries", "leaderboard_segments")
 
+# ``result`` is parsed once for user and run_root (``->>`` would parse it once per field);
+# coverage stays ``->`` so a JSON null stays the JSON value null.
 REFRESH_USERS = """
 DELETE FROM leaderboard_users WHERE batch IN (SELECT batch FROM _scope);
 INSERT INTO leaderboard_users
@@ -36,12 +38,16 @@ WITH last AS (
     SELECT batch, "index", max(seq) AS seq FROM outcomes
     WHERE kind = 'scan' AND batch IN (SELECT batch FROM _scope) AND "index" IS NOT NULL
     GROUP BY batch, "index"
+),
+o AS (
+    SELECT o.*, json_transform(o.result, '{"user": "VARCHAR", "run_root": "VARCHAR"}') AS r
+    FROM last JOIN outcomes AS o ON o.seq = last.seq
 )
 SELECT o.batch, o."index", o.seq, o.job_id,
-       coalesce(o.result->>'user', i.params->>'user', o.name, o.job_id),
-       o.status, coalesce(o.result->>'run_root', i.params->>'run_root'),
+       coalesce(o.r.user, i.params->>'user', o.name, o.job_id),
+       o.status, coalesce(o.r.run_root, i.params->>'run_root'),
        o.error_type, o.error_message, o.result->'coverage'
-FROM last JOIN outcomes AS o ON o.seq = last.seq LEFT JOIN intents AS i ON i.seq = o.cause
+FROM o LEFT JOIN intents AS i ON i.seq = o.cause
 """
 
 # One typed json_transform per result (not one per entry): entries that are not objects come
