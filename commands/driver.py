@@ -28,9 +28,9 @@ from schemas import NewEvent
 
 FLUSH_S = 0.05
 IDLE_WAIT_S = 0.2
-COMMIT_POLL_S = 0.005
+COMMIT_POLL_S = 0.02
 MAX_INTENT_CHUNK = 5000
-INTENT_LOOKAHEAD_S = 0.25
+INTENT_LOOKAHEAD_S = 1.0
 
 log = structlog.get_logger()
 
@@ -150,7 +150,7 @@ class Driver:
         return IDLE_WAIT_S
 
     def _low_water(self) -> int:
-        return max(self.executor.workers, self._chunk // 4)
+        return max(self.executor.workers, self._chunk // 2)
 
     def _adapt_chunk(self) -> None:
         """Double the intent chunk while chunks drain fast, halve it when they drain slowly."""
