@@ -44,7 +44,7 @@ def _pretty(obj: Any, depth: int, indent: str) -> str:
     inner = indent + "  "
     if isinstance(obj, JsonLines):
         if depth > 0 and obj:
-            return "[\n" + ",\n".join(inner + item for item in obj) + "\n" + indent + "]"
+            return "[\n" + inner + (",\n" + inner).join(obj) + "\n" + indent + "]"
         return "[" + ", ".join(obj) + "]"
     if depth > 0 and isinstance(obj, dict) and obj:
         items = (
