@@ -190,6 +190,18 @@ def hash_at(path: Path, seq: int) -> str | None:
     return str(found) if found is not None else None
 
 
+def _typed_problem(stored: dict[str, list[Any]], i: int, raw: bytes) -> str | None:
+    """What differs between row ``i``'s typed columns and its ``raw`` bytes; None if nothing."""
+    try:
+        derived = rows_from_lines([raw])
+    except ValueError as e:
+        return f"event bytes do not decode ({e})"
+    for name in EVENT_COLUMNS:
+        if stored[name][i] != derived[name][0]:
+            return f"typed column {name!r} differs from the event bytes"
+    return None
+
+
 @dataclass(frozen=True)
 class DeepProblem:
     """The first row of a segment that does not check out."""
@@ -215,17 +227,10 @@ def deep_check(path: Path, first_seq: int, prev: str | None) -> tuple[DeepProble
         parquet = pq.ParquetFile(path)
         for batch in parquet.iter_batches(batch_size=ROW_GROUP_ROWS):
             stored = batch.to_pydict()
-            raws: list[bytes] = stored["raw"]
-            derived = rows_from_lines(raws)
-            for i, raw in enumerate(raws):
+            for i, raw in enumerate(stored["raw"]):
                 if prev is None:
                     prev = line_prev(raw)
-                problem = check_line(raw, expected, prev)
-                if problem is None:
-                    for name in EVENT_COLUMNS:
-                        if stored[name][i] != derived[name][i]:
-                            problem = f"typed column {name!r} differs from the event bytes"
-                            break
+                problem = check_line(raw, expected, prev) or _typed_problem(stored, i, raw)
                 if problem is not None:
                     return DeepProblem(expected, row, problem), prev or ""
                 prev = line_hash(raw)
