@@ -34,9 +34,18 @@ def utc_timestamp(now: dt.datetime | None = None) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _model_fields(obj: Any) -> Any:
+    """orjson's hook for payload models nested in validated fields: their field dict."""
+    if hasattr(obj, "__pydantic_fields__"):
+        return obj.__dict__
+    raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
+
+
 def _sort_keys(obj: Any, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels")
+    if hasattr(obj, "__pydantic_fields__"):
+        obj = obj.__dict__
     if isinstance(obj, dict):
         return {str(k): _sort_keys(obj[k], depth + 1) for k in sorted(obj, key=str)}
     if isinstance(obj, list | tuple):
@@ -54,7 +63,7 @@ def canonical_json(obj: Any) -> bytes:
         InvalidEvent: ``obj`` holds something JSON cannot represent.
     """
     try:
-        return orjson.dumps(obj, option=_SORTED)
+        return orjson.dumps(obj, default=_model_fields, option=_SORTED)
     except orjson.JSONEncodeError as e:
         if "Integer exceeds 64-bit range" not in str(e) and "recursion" not in str(e):
             raise InvalidEvent(f"data: not representable as JSON ({e})") from e

@@ -412,10 +412,10 @@ def prepare(events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0) -> 
     Raises:
         InvalidEvent: naming the 1-based index of the first refused event and the field.
     """
-    from schemas import SchemaError, validate_payloads, version_for
+    from schemas import SchemaError, validate_fields, version_for
 
     try:
-        return _prepare(events, validate_payloads, version_for, SchemaError)
+        return _prepare(events, validate_fields, version_for, SchemaError)
     except InvalidEvent as e:
         if offset and e.index is not None:
             raise _renumbered(e, offset) from e

@@ -38,6 +38,7 @@ from schemas.registry import (
     model_for,
     parse_payload,
     upgrade,
+    validate_fields,
     validate_payloads,
     version_for,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "model_for",
     "parse_payload",
     "upgrade",
+    "validate_fields",
     "validate_payloads",
     "version_for",
 ]
