@@ -10,6 +10,7 @@ from pathlib import Path
 from ledger.errors import BlobNotFound
 
 COPY_BLOCK = 1 << 20
+BLOB_MODE = 0o644
 
 
 class BlobStore:
@@ -43,6 +44,7 @@ class BlobStore:
                             out.write(block)
                 out.flush()
                 os.fsync(out.fileno())
+            os.chmod(tmp_name, BLOB_MODE)  # mkstemp makes 0600; blobs are read by others too
             hexdigest = digest.hexdigest()
             final = self.path(hexdigest)
             if final.exists():

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+OUTPUT_MODE = 0o644
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
 
 
@@ -129,6 +130,7 @@ def write_atomic(path: Path, text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+        os.chmod(tmp, OUTPUT_MODE)  # mkstemp makes 0600; reports are for the whole group
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

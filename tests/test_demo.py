@@ -25,3 +25,9 @@ def test_demo_script_runs_end_to_end(tmp_path: Path) -> None:
     (root,) = tmp_path.glob("sweepledger-demo.*")
     assert (root / "batches" / "sweep-demo" / "summary.csv").read_text().count("\n") == 8
     assert (root / "batches" / "scans-demo" / "hypothesis_leaderboard.json").is_file()
+    for made in [
+        root / "batches" / "sweep-demo" / "report.md",
+        *(root / "blobs" / "sha256").rglob("*"),
+    ]:
+        if made.is_file():
+            assert made.stat().st_mode & 0o044 == 0o044, f"{made} is not readable by others"
