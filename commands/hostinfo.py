@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ledger.processes import pid_started
 from schemas import CodeVersion
 
 GIT_TIMEOUT_S = 5.0
@@ -51,20 +52,3 @@ def process_start() -> str:
     if found is not None:
         return found
     return datetime.fromtimestamp(_IMPORTED_AT, UTC).isoformat(timespec="microseconds")
-
-
-def pid_started(pid: int) -> str | None:
-    """The start time of a live process ``pid`` as ``process_start`` formats it; None if gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(
-            int(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-    if fields[0] == "Z":
-        return None
-    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    return datetime.fromtimestamp(started, UTC).isoformat(timespec="microseconds")

@@ -12,6 +12,7 @@ from commands import hostinfo
 from commands.manifest_loader import JobPlan, LoadedManifest
 from commands.run_errors import BatchNotFound, BatchStillRunning, ResumeMismatch
 from ledger import Ledger
+from ledger.processes import pid_started
 from schemas import BatchResumed, NewEvent
 
 # Outcomes a resume keeps by default; ``--retry-failed`` keeps only ``ok`` and ``empty``.
@@ -63,7 +64,7 @@ def _refuse_if_running(history: BatchHistory) -> None:
     pid = started.get("pid")
     if started.get("host") != hostinfo.host_name() or not pid or pid == os.getpid():
         return
-    alive_since = hostinfo.pid_started(int(pid))
+    alive_since = pid_started(int(pid))
     if alive_since is not None and alive_since == started.get("process_start"):
         raise BatchStillRunning(
             f"batch {history.batch!r} is still running (pid {started['pid']}); stop it first"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.processes import pid_started
 from projections.engine import get_cursor
 from projections.writers import json_text, markdown_table, write_atomic
 
@@ -90,30 +91,12 @@ def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def pid_start(pid: int) -> str | None:
-    """Start time of live process ``pid`` as the runner records it (UTC, RFC 3339); None if
-    gone. Falls back to a bare liveness check where ``/proc`` is not available."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(
-            int(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-    if fields[0] == "Z":
-        return None
-    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    return datetime.fromtimestamp(started, UTC).isoformat(timespec="microseconds")
-
-
 def driver_gone(host: str | None, pid: int | None, process_start: str | None) -> bool:
     """True when the recorded driver ran on this host and that process no longer runs."""
     if host is None or pid is None or host != socket.gethostname():
         return False
     if Path("/proc").is_dir():
-        now = pid_start(pid)
+        now = pid_started(pid)
         return now is None or (process_start is not None and now != process_start)
     try:
         os.kill(pid, 0)
