@@ -131,7 +131,12 @@ def resume_events(history: BatchHistory, to_run: list[JobPlan], total: int) -> l
         for seq, kind, job_id in history.open_intents
     ]
     resumed = BatchResumed(
-        resumed_from=history.started_seq, skipped=total - len(to_run), remaining=len(to_run)
+        resumed_from=history.started_seq,
+        skipped=total - len(to_run),
+        remaining=len(to_run),
+        host=hostinfo.host_name(),
+        pid=os.getpid(),
+        process_start=hostinfo.process_start(),
     )
     events.append(NewEvent(type="batch.resumed", data=resumed, batch=history.batch))
     return events

@@ -117,9 +117,9 @@ def _state(intent_seq: int, events: list[tuple[Any, ...]]) -> tuple[str, str]:
         if later[2] == "batch.resumed":
             return ORPHANED, "batch resumed without answering it"
     for earlier in reversed(events[:at]):
-        if earlier[2] == "batch.resumed":
-            break  # a resuming driver recorded no host/pid: cannot tell
-        if earlier[2] == "batch.started":
+        # The latest driver to start or resume the batch is the one that owes the answer
+        # (resumes recorded before host/pid were added carry none: then we cannot tell).
+        if earlier[2] in ("batch.started", "batch.resumed"):
             if driver_gone(earlier[3], earlier[4], earlier[5]):
                 return ORPHANED, f"driver process {earlier[4]} on {earlier[3]} is gone"
             break

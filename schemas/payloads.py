@@ -63,6 +63,9 @@ class BatchResumed(Payload):
     resumed_from: int = Field(ge=0, description="seq of the batch.started event resumed")
     skipped: int = Field(ge=0)
     remaining: int = Field(ge=0)
+    host: str | None = None
+    pid: int | None = None
+    process_start: str | None = None
 
 
 class Intent(Payload):

@@ -93,3 +93,26 @@ def test_dangling_outcome_and_resumed_batch(tmp_path: Path, capsys: Any) -> None
     assert len(dangling) == 1 and dangling[0]["type"] == "trial.outcome"
     code, out, err = run_main(capsys, "--root", str(tmp_path), "gaps")
     assert code == 0 and "dangling" in out and "1 orphaned" in err
+
+
+def test_killed_resuming_driver_is_orphaned(tmp_path: Path, capsys: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    led = open_ledger(tmp_path)
+    started = start_batch(led, "b", 2, host=socket.gethostname(), pid=os.getpid())
+    intent(led, "b", 0, "a")
+    resumed = {"resumed_from": started, "skipped": 0, "remaining": 2, "host": socket.gethostname()}
+    led.append([{"type": "batch.resumed", "batch": "b", "data": {**resumed, "pid": os.getpid()}}])
+    retried = intent(led, "b", 1, "b")
+    _, found = _gaps(capsys, tmp_path)
+    assert {g["seq"]: g["state"] for g in found}[retried] == "open"  # the resuming driver lives
+    led.append(
+        [{"type": "batch.resumed", "batch": "b", "data": {**resumed, "pid": int(done.stdout)}}]
+    )
+    again = intent(led, "b", 1, "b")
+    _, found = _gaps(capsys, tmp_path)
+    assert {g["seq"]: g["state"] for g in found}[again] == "orphaned"

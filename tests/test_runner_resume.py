@@ -62,6 +62,8 @@ def test_kill_9_then_resume_gives_every_job_one_ok(
     (resumed,) = [e for e in after if e.type == "batch.resumed"]
     assert resumed.data["resumed_from"] == before[0].seq
     assert resumed.data["skipped"] + resumed.data["remaining"] == 40
+    assert resumed.data["host"] == before[0].data["host"]  # the resuming driver, for `gaps`
+    assert resumed.data["pid"] not in (None, before[0].data["pid"])
     assert after[-1].type == "batch.finished"
 
 
