@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from typing import Protocol
 
 from commands.jobctx import Done, JobRunner, Task, WorkerSpec, failed_outcome
@@ -42,6 +43,26 @@ class Executor(Protocol):
     def wait(self, timeout: float) -> list[Done]: ...
 
     def stop(self) -> None: ...
+
+
+class Backlog:
+    """Submit/load bookkeeping of executors that hand tasks out from a backlog as their
+    workers free up; a subclass defines ``_dispatch``, which drains the backlog."""
+
+    def __init__(self) -> None:
+        self._backlog: deque[Task] = deque()
+        self._load = 0
+
+    def submit(self, tasks: list[Task]) -> None:
+        self._backlog.extend(tasks)
+        self._load += len(tasks)
+        self._dispatch()
+
+    def load(self) -> int:
+        return self._load
+
+    def _dispatch(self) -> None:
+        raise NotImplementedError
 
 
 def queue_depth(mean_duration_s: float | None) -> int:

@@ -21,7 +21,7 @@ from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from commands.executors import crashed_done, queue_depth, timeout_done
+from commands.executors import Backlog, crashed_done, queue_depth, timeout_done
 from commands.jobctx import Done, JobRunner, Task, WorkerSpec
 
 READY = "ready"
@@ -100,7 +100,7 @@ class _Worker:
         self.started: float | None = None
 
 
-class ProcessExecutor:
+class ProcessExecutor(Backlog):
     """Jobs in a pool of worker processes that survives worker deaths."""
 
     name = "process"
@@ -110,8 +110,7 @@ class ProcessExecutor:
         self.workers = workers
         self.timeout_s = timeout_s
         self._pool: list[_Worker] = []
-        self._backlog: deque[Task] = deque()
-        self._load = 0
+        super().__init__()
         self._mean_s: float | None = None
 
     def start(self) -> None:
@@ -126,14 +125,6 @@ class ProcessExecutor:
         process.start()
         child.close()
         return _Worker(process, parent)
-
-    def submit(self, tasks: list[Task]) -> None:
-        self._backlog.extend(tasks)
-        self._load += len(tasks)
-        self._dispatch()
-
-    def load(self) -> int:
-        return self._load
 
     def _dispatch(self) -> None:
         depth = queue_depth(self._mean_s)

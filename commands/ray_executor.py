@@ -17,7 +17,7 @@ from typing import Any
 import ray
 import structlog
 
-from commands.executors import crashed_done, timeout_done
+from commands.executors import Backlog, crashed_done, timeout_done
 from commands.jobctx import Done, JobRunner, Task, WorkerSpec
 from commands.run_errors import ExecutorUnavailable
 
@@ -57,7 +57,7 @@ def _first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"
 
 
-class RayExecutor:
+class RayExecutor(Backlog):
     """Jobs on Ray actors, local or on a cluster."""
 
     name = "ray"
@@ -72,8 +72,7 @@ class RayExecutor:
         self._owns_ray = False
         self._remote: Any = None
         self._actors: list[_Actor] = []
-        self._backlog: deque[Task] = deque()
-        self._load = 0
+        super().__init__()
 
     def start(self) -> None:
         if not ray.is_initialized():
@@ -99,14 +98,6 @@ class RayExecutor:
 
     def _spawn(self) -> _Actor:
         return _Actor(self._remote.remote(self.spec))
-
-    def submit(self, tasks: list[Task]) -> None:
-        self._backlog.extend(tasks)
-        self._load += len(tasks)
-        self._dispatch()
-
-    def load(self) -> int:
-        return self._load
 
     def _dispatch(self) -> None:
         # One call in flight per actor: Ray may lose a finished call's reply when the actor

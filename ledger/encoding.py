@@ -2,7 +2,7 @@
 
 Payloads are canonical JSON: UTF-8, no whitespace, keys sorted at every depth, floats in
 their shortest round-trip form (``0.1``, ``1e+16``, ``1e-7``), integers exact. The envelope
-keys come in the fixed order of ``ENVELOPE_KEYS``.
+keys come in the fixed order given in ``ledger.chain`` (and docs/FORMAT.md).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from ledger.errors import EventTooLarge, InvalidEvent
 if TYPE_CHECKING:
     from schemas import Event
 
-ENVELOPE_KEYS = ("seq", "ts", "type", "v", "batch", "key", "cause", "data", "prev", "hash")
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 200
 _SORTED = orjson.OPT_SORT_KEYS

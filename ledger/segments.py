@@ -141,19 +141,6 @@ def events_table(lines: list[bytes], with_raw: bool = False) -> pa.Table:
     return table
 
 
-def write_segment(path: Path, lines: list[bytes]) -> None:
-    """Write ``lines`` as a zstd Parquet segment at ``path`` and fsync it."""
-    import pyarrow.parquet as pq
-
-    table = events_table(lines, with_raw=True)
-    with open(path, "wb") as f:
-        pq.write_table(
-            table, f, compression="zstd", row_group_size=ROW_GROUP_ROWS, write_statistics=True
-        )
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def read_table(path: Path, since: int = 0, columns: Iterable[str] = EVENT_COLUMNS) -> pa.Table:
     """Rows of a segment with seq > ``since``, in seq order."""
     import pyarrow.compute as pc

@@ -123,7 +123,7 @@ class Ledger:
                 fd = os.open(self.live_path, os.O_WRONLY | os.O_CREAT, 0o644)
                 os.fsync(fd)
                 os.close(fd)
-                _fsync_dir(self.root)
+                fsync_dir(self.root)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -363,17 +363,13 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or creation in directory ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or creation in directory ``path`` durable."""
-    _fsync_dir(path)
 
 
 _ENVELOPE_FIELDS = frozenset({"type", "data", "batch", "key", "cause"})

@@ -25,6 +25,17 @@ def _gaps(capsys: Any, root: Path, *extra: str) -> tuple[int, list[dict[str, Any
     return code, json.loads(out)
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has already exited."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
 def test_gaps_before_and_after_answering(tmp_path: Path, capsys: Any) -> None:
     led = open_ledger(tmp_path)
     start_batch(led, "b", 2, host=socket.gethostname(), pid=os.getpid())
@@ -51,13 +62,7 @@ def test_gaps_before_and_after_answering(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_dead_driver_is_orphaned_without_waiting(tmp_path: Path, capsys: Any) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    dead_pid = int(done.stdout)
+    dead_pid = _dead_pid()
     led = open_ledger(tmp_path)
     start_batch(led, "killed", 1, host=socket.gethostname(), pid=dead_pid)
     intent(led, "killed", 0, "a")
@@ -96,12 +101,6 @@ def test_dangling_outcome_and_resumed_batch(tmp_path: Path, capsys: Any) -> None
 
 
 def test_killed_resuming_driver_is_orphaned(tmp_path: Path, capsys: Any) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
     led = open_ledger(tmp_path)
     started = start_batch(led, "b", 2, host=socket.gethostname(), pid=os.getpid())
     intent(led, "b", 0, "a")
@@ -110,9 +109,7 @@ def test_killed_resuming_driver_is_orphaned(tmp_path: Path, capsys: Any) -> None
     retried = intent(led, "b", 1, "b")
     _, found = _gaps(capsys, tmp_path)
     assert {g["seq"]: g["state"] for g in found}[retried] == "open"  # the resuming driver lives
-    led.append(
-        [{"type": "batch.resumed", "batch": "b", "data": {**resumed, "pid": int(done.stdout)}}]
-    )
+    led.append([{"type": "batch.resumed", "batch": "b", "data": {**resumed, "pid": _dead_pid()}}])
     again = intent(led, "b", 1, "b")
     _, found = _gaps(capsys, tmp_path)
     assert {g["seq"]: g["state"] for g in found}[again] == "orphaned"
