@@ -10,6 +10,12 @@ import structlog
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    """A logger on whatever ``sys.stderr`` is when it logs (not when logging was configured),
+    so a redirected or replaced stderr is honoured and a closed one is never written to."""
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(json_lines: bool = False, level: str = "warning") -> None:
     """Send structlog output to stderr: JSON lines with ``json_lines``, else console style.
 
@@ -27,6 +33,6 @@ def configure_logging(json_lines: bool = False, level: str = "warning") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.WARNING)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
