@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 MAX_DEPTH = 200
 _SORTED = orjson.OPT_SORT_KEYS
-_MIDDLE = b'%s","v":%d,"batch":%s,"key":%s,"cause":%s,"data":%s,"prev":"'
+_HEAD = b'%s","v":%d,"batch":%s,"key":'
+_TAIL = b'%s%s,"cause":%s,"data":%s,"prev":"'
+_NULL = b"null"
+_LINE = b'%s,"hash":"%s"}\n'
 _MAX_PREFIX = MAX_EVENT_BYTES - SUFFIX_LEN - 1
 
 
@@ -81,51 +85,71 @@ def encode_text(value: str | None) -> bytes:
     return b"null" if value is None else orjson.dumps(value)
 
 
-class Prepared(NamedTuple):
-    """An event encoded up to the parts that need its seq, commit time and ``prev``.
+# An event encoded up to the parts that need its seq, commit time and ``prev``: its cause
+# (checked against its seq then) and the line from the type's value up to the opening quote
+# of ``prev``. A plain tuple: a NamedTuple costs a Python-level call per event.
+Prepared = tuple[int | None, bytes]
 
-    ``middle`` is the line from the type's value up to the opening quote of ``prev``.
+
+def encode_middles(
+    event_type: str,
+    version: int,
+    envelopes: Sequence[tuple[Any, Any, str | None, str | None, int | None]],
+    payloads: Sequence[Any],
+) -> list[Prepared]:
+    """Encode the seq-independent part of events of one type and version.
+
+    ``envelopes`` are (type, data, batch, key, cause) and ``payloads`` the validated data.
+
+    Raises:
+        InvalidEvent: a payload is not representable (``index`` is its position).
     """
-
-    cause: int | None
-    middle: bytes
-
-
-def prepare_event(
-    event_type: str, version: int, batch: bytes, key: bytes, cause: int | None, data: bytes
-) -> Prepared:
-    """Encode the seq-independent part of an event. ``batch``/``key`` are JSON literals."""
-    middle = _MIDDLE % (
-        event_type.encode(),
-        version,
-        batch,
-        key,
-        b"null" if cause is None else b"%d" % cause,
-        data,
-    )
-    return Prepared(cause, middle)
+    heads: dict[str | None, bytes] = {}
+    prepared: list[Prepared] = []
+    add = prepared.append
+    for position, ((_type, _data, batch, key, cause), data) in enumerate(
+        zip(envelopes, payloads, strict=True)
+    ):
+        head = heads.get(batch)
+        if head is None:
+            head = heads[batch] = _HEAD % (event_type.encode(), version, encode_text(batch))
+        try:
+            # Each line part is built at once: orjson's output holds a ~4 KiB buffer, so
+            # keeping thousands of them alive costs a page fault each.
+            encoded = canonical_json(data)
+        except InvalidEvent as e:
+            raise InvalidEvent.at(position, str(e)) from e
+        cause_text = b"null" if cause is None else b"%d" % cause
+        add(
+            (
+                cause,
+                _TAIL % (head, _NULL if key is None else orjson.dumps(key), cause_text, encoded),
+            )
+        )
+    return prepared
 
 
 def encode_lines(
     prepared: list[Prepared], seq: int, prev: str, ts: str
-) -> tuple[list[bytes], list[tuple[int, str]]]:
-    """Chain ``prepared`` after the event ``seq``/``prev``: the lines and (seq, hash) of each.
+) -> tuple[list[bytes], list[str]]:
+    """Chain ``prepared`` after the event ``seq``/``prev``: the lines and the hash of each.
 
     Raises:
         InvalidEvent: a ``cause`` does not name an earlier event.
         EventTooLarge: a line would exceed ``MAX_EVENT_BYTES``.
     """
-    head = b'{"seq":%d,"ts":"' + ts.encode() + b'","type":"'
+    head = b'{"seq":%d,"ts":"' + ts.encode() + b'","type":"%s%s"'
     sha256 = hashlib.sha256
     lines: list[bytes] = []
-    acks: list[tuple[int, str]] = []
+    digests: list[str] = []
+    add_line, add_digest = lines.append, digests.append
     link = prev.encode()
     first = seq + 1
     for cause, middle in prepared:
         seq += 1
         if cause is not None and cause >= seq:
             raise InvalidEvent.at(seq - first, f"cause {cause} does not name an earlier event")
-        prefix = b"%s%s%s%s" % (head % seq, middle, link, b'"')
+        prefix = head % (seq, middle, link)
         if len(prefix) > _MAX_PREFIX:
             raise EventTooLarge.at(
                 seq - first,
@@ -133,10 +157,10 @@ def encode_lines(
                 f"{MAX_EVENT_BYTES} bytes (store large outputs as artifacts)",
             )
         digest = sha256(prefix).hexdigest()
+        add_digest(digest)
         link = digest.encode()
-        lines.append(b'%s,"hash":"%s"}\n' % (prefix, link))
-        acks.append((seq, digest))
-    return lines, acks
+        add_line(_LINE % (prefix, link))
+    return lines, digests
 
 
 def data_text(line: bytes) -> bytes:

@@ -108,7 +108,8 @@ def _write_checked(path: Path, ledger: Ledger, state: LiveState) -> tuple[int, i
 
 def seal_live(ledger: Ledger, state: LiveState) -> SealReport | None:
     """Seal every committed live event (lock held, tail recovered). None if nothing to seal."""
-    from ledger.store import fsync_dir, prepare
+    from ledger.prepare import prepare
+    from ledger.store import fsync_dir
 
     assert state.boundary is not None
     if state.boundary <= state.start:

@@ -14,26 +14,18 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, line_hash, line_seq, sha256_hex
 from ledger.commits import Commit, append_commit, last_commit
-from ledger.encoding import (
-    Prepared,
-    canonical_json,
-    decode_fields,
-    decode_line,
-    encode_lines,
-    encode_text,
-    prepare_event,
-    utc_timestamp,
-)
-from ledger.errors import InvalidEvent, LedgerCorrupt, LedgerNotFound
+from ledger.encoding import Prepared, decode_fields, decode_line, encode_lines, utc_timestamp
+from ledger.errors import LedgerCorrupt, LedgerNotFound
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -43,6 +35,7 @@ from ledger.live import (
     seek_seq,
 )
 from ledger.lock import FileLock
+from ledger.prepare import prepare
 from ledger.segments import hash_at, iter_raw, list_segments, read_table
 
 if TYPE_CHECKING:
@@ -234,8 +227,10 @@ class Ledger:
 
     def _commit(self, prepared: list[Prepared], seq: int, prev: str) -> list[Receipt]:
         """Encode, write and durably commit ``prepared`` after ``seq``/``prev`` (lock held)."""
-        lines, acks = encode_lines(prepared, seq, prev, utc_timestamp())
-        receipts = list(map(Receipt._make, acks))
+        lines, digests = encode_lines(prepared, seq, prev, utc_timestamp())
+        # tuple.__new__ straight from C: Receipt(seq, digest) is a Python-level call per event.
+        seqs = range(seq + 1, seq + 1 + len(digests))
+        receipts = list(map(tuple.__new__, repeat(Receipt), zip(seqs, digests, strict=True)))
         payload = b"".join(lines)
         fd = os.open(self.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
@@ -370,95 +365,3 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-_ENVELOPE_FIELDS = frozenset({"type", "data", "batch", "key", "cause"})
-
-
-def _envelope(index: int, event: Any) -> tuple[str, Any, Any, Any, Any]:
-    """The envelope fields of a ``NewEvent`` or a plain mapping, checked."""
-    if type(event) is not dict:
-        from schemas import NewEvent
-
-        if isinstance(event, NewEvent):
-            return event.type, event.data, event.batch, event.key, event.cause
-        if not isinstance(event, Mapping):
-            raise InvalidEvent.at(index, f"expected an object, got {type(event).__name__}")
-        event = dict(event)
-    if not event.keys() <= _ENVELOPE_FIELDS:
-        unknown = sorted(event.keys() - _ENVELOPE_FIELDS)[0]
-        raise InvalidEvent.at(index, f"unknown field {unknown!r}")
-    kind = event.get("type")
-    batch, key, cause = event.get("batch"), event.get("key"), event.get("cause")
-    if type(kind) is not str or not kind:
-        raise InvalidEvent.at(index, "field 'type' must be a non-empty string")
-    if (batch is not None and type(batch) is not str) or (key is not None and type(key) is not str):
-        name = "batch" if batch is not None and type(batch) is not str else "key"
-        raise InvalidEvent.at(index, f"field {name!r} must be a string or null")
-    if cause is not None and (type(cause) is not int or cause < 1):
-        raise InvalidEvent.at(index, "field 'cause' must be a positive seq or null")
-    return kind, event.get("data", {}), batch, key, cause
-
-
-def prepare(events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0) -> list[Prepared]:
-    """Validate events and encode their payloads; the parts needing a seq come later.
-
-    ``offset`` is the position of ``events[0]`` in the caller's whole call, for messages.
-
-    Raises:
-        InvalidEvent: naming the 1-based index of the first refused event and the field.
-    """
-    from schemas import SchemaError, validate_fields, version_for
-
-    try:
-        return _prepare(events, validate_fields, version_for, SchemaError)
-    except InvalidEvent as e:
-        if offset and e.index is not None:
-            raise _renumbered(e, offset) from e
-        raise
-
-
-def _renumbered(error: InvalidEvent, offset: int) -> InvalidEvent:
-    assert error.index is not None
-    detail = str(error).split(": ", 1)[1] if ": " in str(error) else str(error)
-    return InvalidEvent.at(error.index + offset, detail)
-
-
-def _prepare(
-    events: Sequence[Any], validate_payloads: Any, version_for: Any, schema_error: Any
-) -> list[Prepared]:
-    envelopes = [_envelope(i, event) for i, event in enumerate(events)]
-    by_type: dict[str, list[int]] = {}
-    for index, (kind, *_rest) in enumerate(envelopes):
-        by_type.setdefault(kind, []).append(index)
-    datas: list[bytes] = [b""] * len(envelopes)
-    versions: dict[str, int] = {}
-    for kind, indexes in by_type.items():
-        try:
-            versions[kind] = version_for(kind)
-            validated = validate_payloads(kind, [envelopes[i][1] for i in indexes])
-        except schema_error:
-            _raise_first_invalid(envelopes)
-            raise
-        for index, data in zip(indexes, validated, strict=True):
-            try:
-                datas[index] = canonical_json(data)
-            except InvalidEvent as e:
-                raise InvalidEvent.at(index, f"({kind}) {e}") from e
-    batches = {batch: encode_text(batch) for _kind, _data, batch, _key, _cause in envelopes}
-    return [
-        prepare_event(kind, versions[kind], batches[batch], encode_text(key), cause, datas[i])
-        for i, (kind, _data, batch, key, cause) in enumerate(envelopes)
-    ]
-
-
-def _raise_first_invalid(envelopes: list[tuple[str, Any, Any, Any, Any]]) -> None:
-    """Find the first refused event in call order and raise naming it."""
-    from schemas import SchemaError, validate_payloads, version_for
-
-    for index, (kind, data, *_rest) in enumerate(envelopes):
-        try:
-            version_for(kind)
-            validate_payloads(kind, [data])
-        except SchemaError as e:
-            raise InvalidEvent.at(index, f"({kind}) {e}") from e

@@ -1,8 +1,9 @@
 """The event catalog: type name -> payload model and version, and payload validation.
 
-``validate_payloads`` is the one entry point the ledger uses: it turns caller payloads
-(dicts or model instances) into plain JSON-ready dicts, refusing anything the catalog does
-not allow, and nulling non-finite floats where the payload has a ``non_finite`` list.
+``validate_payloads`` turns caller payloads (dicts or model instances) into plain JSON-ready
+dicts, refusing anything the catalog does not allow, and nulling non-finite floats where the
+payload has a ``non_finite`` list. ``validate_fields``, the ledger's bulk entry point, does
+the same through plain-dict validators generated from the models (``schemas.plain``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator
 
 from schemas.errors import PayloadInvalid, UnknownEventType
 from schemas.nonfinite import first_non_finite_path, has_non_finite, null_non_finite
@@ -31,6 +33,7 @@ from schemas.payloads import (
     Payload,
     PromotionDecided,
 )
+from schemas.plain import plain_list_validator
 
 FREE_TYPE_PREFIX = "x."
 FREE_TYPE_PATTERN = re.compile(r"^x\.[A-Za-z0-9_.\-]{1,120}$")
@@ -66,6 +69,7 @@ _LOOSE_FIELDS: dict[type[Payload], tuple[str, ...]] = {
 }
 
 _ADAPTERS: dict[type[Payload], TypeAdapter[list[Any]]] = {}
+_PLAIN: dict[type[Payload], SchemaValidator | None] = {}
 
 
 def is_free_type(event_type: str) -> bool:
@@ -189,24 +193,47 @@ def validate_payloads(event_type: str, items: Sequence[Any]) -> list[dict[str, A
 
 
 def validate_fields(event_type: str, items: Sequence[Any]) -> list[dict[str, Any]]:
-    """Like ``validate_payloads``, but cheaper for bulk encoding: returns each validated
-    model's field dict, in which nested payload models (e.g. ``error``) stay model
-    instances. Encoders serialize a model as its own field dict.
+    """Like ``validate_payloads``, but cheaper for bulk encoding: returns plain field dicts,
+    in which nested payload models (e.g. ``error``) may stay model instances. Encoders
+    serialize a model as its own field dict.
     """
     model = model_for(event_type)
     if model is None:
         return [_validate_free(item) for item in items]
-    try:
-        models = _adapter(model).validate_python(list(items))
-    except ValidationError:
-        return [_validate_one(model, item) for item in items]
-    fields: list[dict[str, Any]] = [m.__dict__ for m in models]
+    fields = _validate_plain(model, items)
+    if fields is None:
+        fields = _validate_models(model, items)
     for name in _LOOSE_FIELDS.get(model, ()):
         for index, data in enumerate(fields):
             value = data[name]
             if value is not None and has_non_finite(value):
                 fields[index] = _validate_one(model, items[index])
     return fields
+
+
+def _validate_plain(model: type[Payload], items: Sequence[Any]) -> list[dict[str, Any]] | None:
+    """Validate into plain dicts with the model's generated validator (``schemas.plain``);
+    None when it has none or refuses an item: the model then decides, and names the item."""
+    if model not in _PLAIN:
+        _PLAIN[model] = plain_list_validator(model)
+    plain = _PLAIN[model]
+    if plain is None:
+        return None
+    try:
+        fields: list[dict[str, Any]] = plain.validate_python(items)
+    except ValidationError:
+        return None
+    return fields
+
+
+def _validate_models(model: type[Payload], items: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validate into model instances (which also takes model instances) and return their
+    field dicts; one at a time when some item is refused, to name it."""
+    try:
+        models = _adapter(model).validate_python(list(items))
+    except ValidationError:
+        return [_validate_one(model, item) for item in items]
+    return [m.__dict__ for m in models]
 
 
 def parse_payload(event_type: str, version: int, data: dict[str, Any]) -> Payload | None:

@@ -1,0 +1,116 @@
+"""Checking and encoding the events of an append call before the lock is taken.
+
+Everything that does not depend on the seq, the commit time or ``prev`` happens here, in bulk
+per event type: envelope checks, payload validation (one pydantic-core call per type), and
+the canonical bytes of each line from its type to the opening quote of ``prev``. What
+remains under the lock is numbering, hashing and writing (``encoding.encode_lines``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ledger.encoding import Prepared, encode_middles
+from ledger.errors import InvalidEvent
+
+if TYPE_CHECKING:
+    from schemas import NewEvent
+
+ENVELOPE_FIELDS = frozenset({"type", "data", "batch", "key", "cause"})
+
+# (type, data, batch, key, cause) of one event, checked.
+Envelope = tuple[str, Any, "str | None", "str | None", "int | None"]
+
+
+def prepare(events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0) -> list[Prepared]:
+    """Validate events and encode their payloads; the parts needing a seq come later.
+
+    ``offset`` is the position of ``events[0]`` in the caller's whole call, for messages.
+
+    Raises:
+        InvalidEvent: naming the 1-based index of the first refused event and the field.
+    """
+    try:
+        return _prepare(events)
+    except InvalidEvent as e:
+        if offset and e.index is not None:
+            raise _renumbered(e, offset) from e
+        raise
+
+
+def _renumbered(error: InvalidEvent, offset: int) -> InvalidEvent:
+    assert error.index is not None
+    detail = str(error).split(": ", 1)[1] if ": " in str(error) else str(error)
+    return InvalidEvent.at(error.index + offset, detail)
+
+
+def _prepare(events: Sequence[Any]) -> list[Prepared]:
+    envelopes = [_envelope(i, event) for i, event in enumerate(events)]
+    by_type: dict[str, list[int]] = {}
+    for index, (kind, *_rest) in enumerate(envelopes):
+        by_type.setdefault(kind, []).append(index)
+    if len(by_type) == 1:  # the common case: no regrouping
+        (kind,) = by_type
+        return _prepare_type(kind, envelopes, list(range(len(envelopes))))
+    prepared: list[Prepared] = [(None, b"")] * len(envelopes)
+    for kind, indexes in by_type.items():
+        for index, one in zip(indexes, _prepare_type(kind, envelopes, indexes), strict=True):
+            prepared[index] = one
+    return prepared
+
+
+def _prepare_type(kind: str, envelopes: list[Envelope], indexes: list[int]) -> list[Prepared]:
+    """Validate and encode the events at ``indexes``, all of type ``kind``."""
+    from schemas import SchemaError, validate_fields, version_for
+
+    group = envelopes if len(indexes) == len(envelopes) else [envelopes[i] for i in indexes]
+    try:
+        version = version_for(kind)
+        validated = validate_fields(kind, [envelope[1] for envelope in group])
+    except SchemaError:
+        _raise_first_invalid(envelopes)
+        raise
+    try:
+        return encode_middles(kind, version, group, validated)
+    except InvalidEvent as e:
+        assert e.index is not None
+        detail = str(e).split(": ", 1)[1]
+        raise InvalidEvent.at(indexes[e.index], f"({kind}) {detail}") from e
+
+
+def _envelope(index: int, event: Any) -> Envelope:
+    """The envelope fields of a ``NewEvent`` or a plain mapping, checked."""
+    if type(event) is not dict:
+        from schemas import NewEvent
+
+        if isinstance(event, NewEvent):
+            return event.type, event.data, event.batch, event.key, event.cause
+        if not isinstance(event, Mapping):
+            raise InvalidEvent.at(index, f"expected an object, got {type(event).__name__}")
+        event = dict(event)
+    if not event.keys() <= ENVELOPE_FIELDS:
+        unknown = sorted(event.keys() - ENVELOPE_FIELDS)[0]
+        raise InvalidEvent.at(index, f"unknown field {unknown!r}")
+    kind = event.get("type")
+    batch, key, cause = event.get("batch"), event.get("key"), event.get("cause")
+    if type(kind) is not str or not kind:
+        raise InvalidEvent.at(index, "field 'type' must be a non-empty string")
+    if (batch is not None and type(batch) is not str) or (key is not None and type(key) is not str):
+        name = "batch" if batch is not None and type(batch) is not str else "key"
+        raise InvalidEvent.at(index, f"field {name!r} must be a string or null")
+    if cause is not None and (type(cause) is not int or cause < 1):
+        raise InvalidEvent.at(index, "field 'cause' must be a positive seq or null")
+    return kind, event.get("data", {}), batch, key, cause
+
+
+def _raise_first_invalid(envelopes: list[Envelope]) -> None:
+    """Find the first refused event in call order and raise naming it."""
+    from schemas import SchemaError, validate_payloads, version_for
+
+    for index, (kind, data, *_rest) in enumerate(envelopes):
+        try:
+            version_for(kind)
+            validate_payloads(kind, [data])
+        except SchemaError as e:
+            raise InvalidEvent.at(index, f"({kind}) {e}") from e
