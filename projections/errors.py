@@ -4,6 +4,7 @@ ProjectionError            base class, exit 2
  ├── UnknownProjection     ``rebuild NAME`` names no projection
  ├── BatchNotFound         a ``--batch`` names no batch the projection knows
  ├── ProjectionBusy        another process holds the projection database too long
+ ├── LedgerMoved           the ledger was sealed or repaired while it was being read
  ├── QueryRefused          the SQL would read or write outside the projection database
  ├── QueryFailed           DuckDB rejected the SQL (its message, one line)
  └── QueryTimeout          the statement ran past its time limit
@@ -32,6 +33,10 @@ class BatchNotFound(ProjectionError):
 
 class ProjectionBusy(ProjectionError):
     """The projection database stayed locked by another process past the wait limit."""
+
+
+class LedgerMoved(ProjectionError):
+    """The events read did not add up to the ledger's head (it changed under the reader)."""
 
 
 class QueryRefused(ProjectionError):

@@ -1,8 +1,10 @@
 """The base tables of the projection database and the SQL that fills them from new events.
 
-Every statement reads the new events from the Arrow table registered as ``_new`` (seq > the
-cursor), so a catch-up only touches what is new; ``batches`` is re-aggregated for the batches
-the new events touched (listed in the temporary table ``_touched``).
+``events`` is filled from the ledger's relations (the view ``_raw``); the tables derived from
+it read the new events from the view ``_new`` (seq > the cursor, payloads upgraded), so a
+catch-up only touches what is new. ``FILLS`` holds, per table, the SELECT giving its new rows
+in the table's column order. ``batches`` is re-aggregated for the batches the new events
+touched (listed in the temporary table ``_touched``).
 """
 
 from __future__ import annotations
@@ -60,13 +62,11 @@ BASE_TABLES: tuple[str, ...] = (
     "batches",
 )
 
-INSERT_EVENTS = """
-INSERT INTO events
+SELECT_EVENTS = """
 SELECT seq, ts, type, v, batch, key, cause, data, prev, hash FROM _raw
 """
 
-INSERT_INTENTS = f"""
-INSERT INTO intents
+SELECT_INTENTS = f"""
 SELECT seq, ts, type, split_part(type, '.', 1), batch, key,
        j.job_id, j."index", j.name, j.callable, j.params, j.seed
 FROM (
@@ -76,8 +76,7 @@ FROM (
 )
 """
 
-INSERT_OUTCOMES = f"""
-INSERT INTO outcomes
+SELECT_OUTCOMES = f"""
 SELECT n.seq, n.ts, n.type, split_part(n.type, '.', 1), n.batch, n.key, n.cause,
        n.j.job_id, n.j.status, n.j.duration_s, n.j.metrics, n.j.non_finite, n.j.result,
        n.j.artifacts, n.j.error.type, n.j.error.message, n.j.error.traceback,
@@ -92,15 +91,13 @@ FROM (
 LEFT JOIN intents AS i ON i.seq = n.cause AND i.type IN {INTENTS_IN}
 """
 
-INSERT_METRICS = """
-INSERT INTO metrics
+SELECT_METRICS = """
 SELECT seq, batch, kind, job_id, e.key, e.value
 FROM (SELECT seq, batch, kind, job_id, unnest(map_entries(metrics)) AS e
       FROM outcomes WHERE seq > $since AND metrics IS NOT NULL)
 """
 
-INSERT_ARTIFACTS = """
-INSERT INTO artifacts
+SELECT_ARTIFACTS = """
 SELECT seq, ts, batch, j.sha256, j.size, j.name, j.media_type, j.job_id
 FROM (
     SELECT *, json_transform(data, '{"sha256": "VARCHAR", "size": "BIGINT", "name": "VARCHAR",
@@ -109,9 +106,18 @@ FROM (
 )
 """
 
+# In dependency order: outcomes look up their intents, metrics unpack the new outcomes.
+FILLS: dict[str, str] = {
+    "events": SELECT_EVENTS,
+    "intents": SELECT_INTENTS,
+    "outcomes": SELECT_OUTCOMES,
+    "metrics": SELECT_METRICS,
+    "artifacts": SELECT_ARTIFACTS,
+}
+
 TOUCHED = """
 CREATE OR REPLACE TEMP TABLE _touched AS
-SELECT DISTINCT batch FROM events WHERE seq > $since AND batch IS NOT NULL
+SELECT DISTINCT batch FROM _new WHERE batch IS NOT NULL
 """
 
 REFRESH_BATCHES = """
