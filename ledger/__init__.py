@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH
-from ledger.encoding import MAX_EVENT_BYTES, canonical_json, loads
+from ledger.encoding import MAX_EVENT_BYTES, canonical_json, loads, loads_lines
 from ledger.errors import (
     BadAnchor,
     BlobNotFound,
@@ -45,6 +45,7 @@ __all__ = [
     "VerifyReport",
     "canonical_json",
     "loads",
+    "loads_lines",
     "parse_anchor",
     "verify_evidence",
 ]

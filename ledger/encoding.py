@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ledger.chain import DATA_FIELD, PREV_START, SUFFIX_LEN
+from ledger.chain import DATA_FIELD, HASH_HEX_LEN, PREV_START, SUFFIX_LEN
 from ledger.errors import EventTooLarge, InvalidEvent
 
 if TYPE_CHECKING:
@@ -129,33 +129,59 @@ def encode_middles(
     return prepared
 
 
+def _line_head(ts: str) -> bytes:
+    """A line up to its type's value, to be filled with seq, the middle and ``prev``."""
+    return b'{"seq":%d,"ts":"' + ts.encode() + b'","type":"%s%s"'
+
+
+def _refuse(position: int, seq: int, cause: int | None, prefix_len: int) -> None:
+    """Raise for the event at ``seq`` if its cause is not earlier or it is too large."""
+    if cause is not None and cause >= seq:
+        raise InvalidEvent.at(position, f"cause {cause} does not name an earlier event")
+    if prefix_len > _MAX_PREFIX:
+        raise EventTooLarge.at(
+            position,
+            f"{prefix_len + SUFFIX_LEN + 1} bytes encoded; the limit is "
+            f"{MAX_EVENT_BYTES} bytes (store large outputs as artifacts)",
+        )
+
+
+def check_lines(prepared: list[Prepared], seq: int, ts: str) -> None:
+    """Raise what ``encode_lines`` would for ``prepared`` after ``seq``, without encoding.
+
+    For calls written in several chunks: nothing may be written when a later event is refused.
+    """
+    head = _line_head(ts)
+    # The last seq has the most digits, so this bounds every line; exact only when exceeded.
+    bound = len(head % (seq + len(prepared), b"", b"0" * HASH_HEX_LEN))
+    for position, (cause, middle) in enumerate(prepared):
+        if (cause is not None and cause > seq + position) or len(middle) + bound > _MAX_PREFIX:
+            exact = len(head % (seq + position + 1, b"", b"0" * HASH_HEX_LEN)) + len(middle)
+            _refuse(position, seq + position + 1, cause, exact)
+
+
 def encode_lines(
-    prepared: list[Prepared], seq: int, prev: str, ts: str
+    prepared: list[Prepared], seq: int, prev: str, ts: str, position: int = 0
 ) -> tuple[list[bytes], list[str]]:
     """Chain ``prepared`` after the event ``seq``/``prev``: the lines and the hash of each.
+
+    ``position`` is the index of ``prepared[0]`` in the call, for messages.
 
     Raises:
         InvalidEvent: a ``cause`` does not name an earlier event.
         EventTooLarge: a line would exceed ``MAX_EVENT_BYTES``.
     """
-    head = b'{"seq":%d,"ts":"' + ts.encode() + b'","type":"%s%s"'
+    head = _line_head(ts)
     sha256 = hashlib.sha256
     lines: list[bytes] = []
     digests: list[str] = []
     add_line, add_digest = lines.append, digests.append
     link = prev.encode()
-    first = seq + 1
     for cause, middle in prepared:
         seq += 1
-        if cause is not None and cause >= seq:
-            raise InvalidEvent.at(seq - first, f"cause {cause} does not name an earlier event")
         prefix = head % (seq, middle, link)
-        if len(prefix) > _MAX_PREFIX:
-            raise EventTooLarge.at(
-                seq - first,
-                f"{len(prefix) + SUFFIX_LEN + 1} bytes encoded; the limit is "
-                f"{MAX_EVENT_BYTES} bytes (store large outputs as artifacts)",
-            )
+        if (cause is not None and cause >= seq) or len(prefix) > _MAX_PREFIX:
+            _refuse(position + len(lines), seq, cause, len(prefix))
         digest = sha256(prefix).hexdigest()
         add_digest(digest)
         link = digest.encode()
@@ -183,6 +209,18 @@ def _may_hold_huge_int(text: bytes) -> bool:
 def loads(text: bytes) -> Any:
     """Parse JSON exactly: integers of any size stay integers."""
     return json.loads(text) if _may_hold_huge_int(text) else orjson.loads(text)
+
+
+def loads_lines(lines: list[bytes]) -> list[Any]:
+    """``loads`` of each of ``lines`` (JSON texts without newlines), with one huge-int scan
+    for them all instead of one per line.
+
+    Raises:
+        ValueError: some line is not JSON (parse them one by one to know which).
+    """
+    if _may_hold_huge_int(b"\n".join(lines)):
+        return [loads(line) for line in lines]
+    return list(map(orjson.loads, lines))
 
 
 def decode_fields(line: bytes) -> dict[str, Any]:

@@ -17,14 +17,21 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, line_hash, line_seq, sha256_hex
 from ledger.commits import Commit, append_commit, last_commit
-from ledger.encoding import Prepared, decode_fields, decode_line, encode_lines, utc_timestamp
+from ledger.encoding import (
+    Prepared,
+    check_lines,
+    decode_fields,
+    decode_line,
+    encode_lines,
+    utc_timestamp,
+)
 from ledger.errors import LedgerCorrupt, LedgerNotFound
 from ledger.live import (
     LiveState,
@@ -47,8 +54,10 @@ if TYPE_CHECKING:
 LIVE_FILE = "ledger.jsonl"
 COMMITS_FILE = "ledger.commits"
 LOCK_FILE = "ledger.lock"
-WRITE_CHUNK = 8 << 20
 PREPARE_CHUNK = 10_000
+ENCODE_CHUNK = 10_000
+# Lines handed to one writev call (Linux's IOV_MAX).
+WRITEV_LINES = 1024
 
 
 class Receipt(NamedTuple):
@@ -152,13 +161,8 @@ class Ledger:
         """
         with _gc_paused():
             prepared: list[Prepared] = []
-            chunk: list[Any] = []
-            for event in events:
-                chunk.append(event)
-                if len(chunk) == PREPARE_CHUNK:
-                    prepared += prepare(chunk, offset=len(prepared))
-                    chunk = []
-            if chunk:
+            remaining = iter(events)
+            while chunk := list(islice(remaining, PREPARE_CHUNK)):
                 prepared += prepare(chunk, offset=len(prepared))
             if not prepared:
                 return []
@@ -226,22 +230,29 @@ class Ledger:
         return RepairReport(len(tail), digest, receipt)
 
     def _commit(self, prepared: list[Prepared], seq: int, prev: str) -> list[Receipt]:
-        """Encode, write and durably commit ``prepared`` after ``seq``/``prev`` (lock held)."""
-        lines, digests = encode_lines(prepared, seq, prev, utc_timestamp())
-        # tuple.__new__ straight from C: Receipt(seq, digest) is a Python-level call per event.
-        seqs = range(seq + 1, seq + 1 + len(digests))
-        receipts = list(map(tuple.__new__, repeat(Receipt), zip(seqs, digests, strict=True)))
-        payload = b"".join(lines)
+        """Encode, write and durably commit ``prepared`` after ``seq``/``prev`` (lock held).
+
+        Lines are encoded and written ``ENCODE_CHUNK`` events at a time, so a huge call never
+        holds all its lines; a call of several chunks is checked whole before the first write.
+        """
+        ts = utc_timestamp()
+        if len(prepared) > ENCODE_CHUNK:
+            check_lines(prepared, seq, ts)
+        lines, digests = encode_lines(prepared[:ENCODE_CHUNK], seq, prev, ts)
         fd = os.open(self.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            view = memoryview(payload)
-            for start in range(0, len(view), WRITE_CHUNK):
-                chunk = view[start : start + WRITE_CHUNK]
-                while chunk:
-                    chunk = chunk[os.write(fd, chunk) :]
+            write_lines(fd, lines)
+            for start in range(ENCODE_CHUNK, len(prepared), ENCODE_CHUNK):
+                chunk = prepared[start : start + ENCODE_CHUNK]
+                lines, more = encode_lines(chunk, seq + start, digests[-1], ts, start)
+                write_lines(fd, lines)
+                digests += more
             os.fdatasync(fd)
         finally:
             os.close(fd)
+        # tuple.__new__ straight from C: Receipt(seq, digest) is a Python-level call per event.
+        seqs = range(seq + 1, seq + 1 + len(digests))
+        receipts = list(map(tuple.__new__, repeat(Receipt), zip(seqs, digests, strict=True)))
         append_commit(self.commits_path, receipts[-1].seq, receipts[-1].hash)
         return receipts
 
@@ -356,6 +367,17 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def write_lines(fd: int, lines: list[bytes]) -> None:
+    """Write ``lines`` in order with writev: no joined copy of a whole call's bytes."""
+    for start in range(0, len(lines), WRITEV_LINES):
+        batch = lines[start : start + WRITEV_LINES]
+        written = os.writev(fd, batch)
+        if written < sum(map(len, batch)):  # a short write: finish the rest plainly
+            rest = memoryview(b"".join(batch))[written:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
 
 
 def fsync_dir(path: Path) -> None:

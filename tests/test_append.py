@@ -73,6 +73,46 @@ def test_event_too_large_is_refused_whole(ledger: LedgerFactory) -> None:
     assert snapshot(opened.root) == before
 
 
+@pytest.mark.parametrize("at", [0, 9_999, 10_000, 24_999])
+def test_call_written_in_chunks_checks_causes_and_sizes_before_writing(
+    ledger: LedgerFactory, at: int
+) -> None:
+    """Calls above one chunk are written a chunk at a time: a bad cause or a too large event in
+    any chunk must still leave the ledger untouched and name its own index."""
+    opened = ledger(2)
+    before = snapshot(opened.root)
+    events: list[dict[str, Any]] = [{"type": "x.n", "data": {"n": n}} for n in range(25_000)]
+    events[at] = {"type": "x.n", "data": {}, "cause": 3 + at}  # would itself be seq 3 + at
+    with pytest.raises(InvalidEvent, match=f"^event {at + 1}: cause {3 + at} "):
+        opened.append(events)
+    assert snapshot(opened.root) == before
+    events[at] = {"type": "x.big", "data": {"blob": "a" * MAX_EVENT_BYTES}}
+    with pytest.raises(EventTooLarge, match=f"^event {at + 1}: "):
+        opened.append(events)
+    assert snapshot(opened.root) == before
+    events[at] = {"type": "x.n", "data": {}, "cause": 2 + at}
+    receipts = opened.append(events)
+    assert [r.seq for r in receipts] == list(range(3, 25_003))
+    assert opened.verify().ok
+
+
+def test_size_limit_is_exact_in_a_call_of_many_chunks(tmp_path: Path) -> None:
+    """The largest event that fits is accepted, one byte more is refused, also where its seq
+    has fewer digits than the call's last one (seq 9,999 in a call ending at 20,000)."""
+    opened = Ledger.open(tmp_path / "r", create=True)
+    events: list[dict[str, Any]] = [{"type": "x.n", "data": {}} for _ in range(20_000)]
+    fixed = len(b'{"seq":9999,"ts":"2026-01-01T00:00:00.000000Z","type":"x.big","v":1,')
+    fixed += len(b'"batch":null,"key":null,"cause":null,"data":{"blob":""},"prev":"')
+    fixed += 64 + len(b'","hash":"') + 64 + len(b'"}\n')
+    events[9_998] = {"type": "x.big", "data": {"blob": "a" * (MAX_EVENT_BYTES - fixed + 1)}}
+    with pytest.raises(EventTooLarge, match=r"^event 9999: "):
+        opened.append(events)
+    events[9_998] = {"type": "x.big", "data": {"blob": "a" * (MAX_EVENT_BYTES - fixed)}}
+    assert len(opened.append(events)) == 20_000
+    (line,) = opened.read_raw(since=9_998, types=["x.big"])
+    assert len(line) + 1 == MAX_EVENT_BYTES
+
+
 def test_receipts_are_in_order_and_head_moves(ledger: LedgerFactory) -> None:
     opened = ledger(0)
     assert str(opened.head()) == "0:" + "0" * 64
