@@ -4,8 +4,8 @@ bulk path).
 ``Ledger.arrow`` hands events over as one Arrow table, which a DuckDB caller then copies into
 its own tables: on a million events the copy through Arrow costs as much as the parse. Here
 DuckDB reads the sealed segments (``read_parquet``) and a large, clean live file (its CSV and
-JSON readers) itself, inside the caller's query. Only a small or damaged-tail live part goes
-through Python, as an Arrow table.
+JSON readers) itself, inside the caller's query; a small live part (or one followed by an
+uncommitted tail) is read by Python and handed over as a list of lines.
 
 The relations are read when the caller's query runs, not when they are made: an append or a
 seal in between can leave rows out (never add or alter one), so a caller counts the rows it got
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ledger.live import iter_lines, seek_seq
-from ledger.live_arrow import BULK_MIN_BYTES, live_relation
-from ledger.segments import EVENT_COLUMNS, events_table, list_segments
+from ledger.live_arrow import BULK_MIN_BYTES, lines_relation, live_relation
+from ledger.segments import EVENT_COLUMNS, list_segments
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,5 +61,5 @@ def event_relations(ledger: Ledger, con: duckdb.DuckDBPyConnection, since: int =
             relations.append(live_relation(con, ledger.live_path, floor, last))
         else:
             lines = [line for _, line in iter_lines(ledger.live_path, begin, state.boundary)]
-            relations.append(con.from_arrow(events_table(lines)))
+            relations.append(lines_relation(con, lines))
     return EventParts(since, last, relations)

@@ -172,12 +172,12 @@ def fill(
 def _stale_filter() -> str | None:
     """A SQL condition on (type, v) matching payloads older than their type's version, or
     None when every type is at version 1 (nothing to upgrade: the usual case)."""
-    from schemas import CATALOG, version_for
+    from schemas.versions import stale_versions
 
-    stale = [(t, version_for(t)) for t in CATALOG if version_for(t) > 1]
+    stale = stale_versions()
     if not stale:
         return None
-    return " OR ".join(f"(type = '{t}' AND v < {v:d})" for t, v in stale)
+    return " OR ".join(f"(type = '{t}' AND v < {v:d})" for t, v in sorted(stale.items()))
 
 
 def stage_new(con: duckdb.DuckDBPyConnection, since: int) -> None:
@@ -240,7 +240,8 @@ def _load_events(
     if count != parts.last_seq - parts.since or (count and int(row[1]) != parts.last_seq):
         raise LedgerMoved(
             f"the ledger changed while it was read ({count} events found after seq "
-            f"{parts.since}, {parts.last_seq - parts.since} expected): run the command again"
+            f"{parts.since}, {parts.last_seq - parts.since} expected): run the command again, "
+            "and `sweepledger verify` if it persists"
         )
     return count, Cursor(int(row[1]), str(row[2])) if count else None
 

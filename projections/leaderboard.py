@@ -189,6 +189,8 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     con.execute(REFRESH_ENTRIES)
     have = {r[0] for r in con.execute("SELECT DISTINCT batch FROM leaderboard_users").fetchall()}
     chosen = [b for b in scope if b in have]
+    if not chosen:  # e.g. a catch-up of trial batches only
+        return []
     segments = segments_by_batch(con, chosen)
     users = leaderboard_docs.users_by_batch(con, chosen)
     _store_segments(con, [(b, s) for b in chosen for s in segments.get(b, [])])

@@ -7,9 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Kind = Literal["scan", "trial", "optimize", "simulate", "job"]
-KINDS: tuple[str, ...] = ("scan", "trial", "optimize", "simulate", "job")
 Status = Literal["ok", "empty", "error", "timeout", "crashed", "interrupted", "skipped"]
-STATUSES: tuple[str, ...] = ("ok", "empty", "error", "timeout", "crashed", "interrupted", "skipped")
 Origin = Literal["random", "mutation", "screen"]
 
 

@@ -20,7 +20,6 @@ from pydantic_core import SchemaValidator
 from schemas.errors import PayloadInvalid, UnknownEventType
 from schemas.nonfinite import first_non_finite_path, has_non_finite, null_non_finite
 from schemas.payloads import (
-    KINDS,
     ArtifactRecorded,
     BatchFinished,
     BatchResumed,
@@ -34,6 +33,7 @@ from schemas.payloads import (
     PromotionDecided,
 )
 from schemas.plain import plain_list_validator
+from schemas.versions import FREE_VERSION, KINDS, VERSIONS
 
 FREE_TYPE_PREFIX = "x."
 FREE_TYPE_PATTERN = re.compile(r"^x\.[A-Za-z0-9_.\-]{1,120}$")
@@ -52,9 +52,8 @@ CATALOG: dict[str, type[Payload]] = {
     **{f"{kind}.outcome": Outcome for kind in KINDS},
 }
 
-# Current payload version per type. Older versions are upgraded on read by UPGRADERS.
-VERSIONS: dict[str, int] = {name: 1 for name in CATALOG}
-FREE_VERSION = 1
+if set(VERSIONS) != set(CATALOG):  # one list of types, two places: they must agree
+    raise AssertionError("schemas.versions.VERSIONS and CATALOG list different types")
 
 # (type, from_version) -> function turning a payload of that version into the next one.
 UPGRADERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
