@@ -104,28 +104,27 @@ def encode_middles(
     Raises:
         InvalidEvent: a payload is not representable (``index`` is its position).
     """
-    heads: dict[str | None, bytes] = {}
+    heads = {
+        batch: _HEAD % (event_type.encode(), version, encode_text(batch))
+        for batch in {envelope[2] for envelope in envelopes}
+    }
+    dumps = orjson.dumps
     prepared: list[Prepared] = []
     add = prepared.append
-    for position, ((_type, _data, batch, key, cause), data) in enumerate(
-        zip(envelopes, payloads, strict=True)
-    ):
-        head = heads.get(batch)
-        if head is None:
-            head = heads[batch] = _HEAD % (event_type.encode(), version, encode_text(batch))
+    for (_type, _data, batch, key, cause), data in zip(envelopes, payloads, strict=True):
+        # Each line part is built at once: orjson's output holds a ~4 KiB buffer, so keeping
+        # thousands of them alive costs a page fault each. orjson inline: canonical_json's
+        # own call costs more than the encoding of a small payload.
         try:
-            # Each line part is built at once: orjson's output holds a ~4 KiB buffer, so
-            # keeping thousands of them alive costs a page fault each.
-            encoded = canonical_json(data)
-        except InvalidEvent as e:
-            raise InvalidEvent.at(position, str(e)) from e
-        cause_text = b"null" if cause is None else b"%d" % cause
-        add(
-            (
-                cause,
-                _TAIL % (head, _NULL if key is None else orjson.dumps(key), cause_text, encoded),
-            )
-        )
+            encoded = dumps(data, default=_model_fields, option=_SORTED)
+        except orjson.JSONEncodeError:
+            try:
+                encoded = canonical_json(data)
+            except InvalidEvent as e:
+                raise InvalidEvent.at(len(prepared), str(e)) from e
+        key_text = _NULL if key is None else dumps(key)
+        cause_text = _NULL if cause is None else b"%d" % cause
+        add((cause, _TAIL % (heads[batch], key_text, cause_text, encoded)))
     return prepared
 
 

@@ -9,6 +9,7 @@ remains under the lock is numbering, hashing and writing (``encoding.encode_line
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ledger.encoding import Prepared, encode_middles
@@ -47,12 +48,12 @@ def _renumbered(error: InvalidEvent, offset: int) -> InvalidEvent:
 
 def _prepare(events: Sequence[Any]) -> list[Prepared]:
     envelopes = [_envelope(i, event) for i, event in enumerate(events)]
+    kinds = list(map(itemgetter(0), envelopes))
+    if len(set(kinds)) == 1:  # the common case: one type, no regrouping
+        return _prepare_type(kinds[0], envelopes, list(range(len(envelopes))))
     by_type: dict[str, list[int]] = {}
-    for index, (kind, *_rest) in enumerate(envelopes):
+    for index, kind in enumerate(kinds):
         by_type.setdefault(kind, []).append(index)
-    if len(by_type) == 1:  # the common case: no regrouping
-        (kind,) = by_type
-        return _prepare_type(kind, envelopes, list(range(len(envelopes))))
     prepared: list[Prepared] = [(None, b"")] * len(envelopes)
     for kind, indexes in by_type.items():
         for index, one in zip(indexes, _prepare_type(kind, envelopes, indexes), strict=True):
