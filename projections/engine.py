@@ -28,6 +28,7 @@ SCHEMA_VERSION = "1"
 BASE_CURSOR = "base"
 GENESIS_HASH = "0" * 64
 LOCK_WAIT_S = 30.0
+READ_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -249,13 +250,13 @@ def _load_events(
 def catch_up(con: duckdb.DuckDBPyConnection, ledger: Ledger, full: bool = False) -> Delta:
     """Bring the base tables up to the ledger's head and return what was applied.
 
-    The new rows and the moved base cursor commit in one transaction.
+    The new rows and the moved base cursor commit in one transaction. A read that does not
+    add up (a seal moved events into a segment meanwhile) is rolled back and made once more.
 
     Raises:
-        LedgerMoved: a seal or repair changed the ledger while it was read.
+        LedgerMoved: the ledger changed under both reads.
     """
     from ledger.relations import event_relations
-    from projections.tables import BASE_TABLES, FILLS, REFRESH_BATCHES, TOUCHED
 
     fresh = ensure_schema(con)
     cursor = get_cursor(con, BASE_CURSOR)
@@ -264,11 +265,24 @@ def catch_up(con: duckdb.DuckDBPyConnection, ledger: Ledger, full: bool = False)
     head = ledger.head()
     if not reset and cursor is not None and head.seq == cursor.seq:
         return Delta(since, cursor, False, 0)
-    parts = event_relations(ledger, con, since)
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return _apply(con, event_relations(ledger, con, since), reset)
+        except LedgerMoved:
+            if attempt == READ_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(con: duckdb.DuckDBPyConnection, parts: EventParts, reset: bool) -> Delta:
+    """Load ``parts`` and derive the base tables from them, in one transaction."""
+    from projections.tables import BASE_TABLES, FILLS, REFRESH_BATCHES, TOUCHED
+
+    since = parts.since
     con.execute("BEGIN TRANSACTION")
     try:
-        if reset:
-            clear_tables(con, BASE_TABLES)
+        if reset:  # the filled tables are recreated whole by ``fill``
+            clear_tables(con, tuple(t for t in BASE_TABLES if t not in FILLS))
         count, last = _load_events(con, parts, fresh=reset)
         if last is None:
             last = Cursor(since, GENESIS_HASH if since == 0 else str(hash_in_db(con, since)))

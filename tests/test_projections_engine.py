@@ -12,7 +12,7 @@ from projection_fixtures import finish_batch, intent, start_batch
 
 from ledger import Ledger
 from projections import rebuild
-from projections.engine import BASE_CURSOR, connect, get_cursor
+from projections.engine import BASE_CURSOR, Cursor, connect, get_cursor
 from projections.errors import LedgerMoved
 
 
@@ -48,38 +48,54 @@ def test_older_payload_versions_are_upgraded_in_derived_tables(
     assert stored == [(True,)]  # events keep the bytes as stored
 
 
+def _short_reads(monkeypatch: pytest.MonkeyPatch, times: int) -> None:
+    """The next ``times`` ledger reads miss their last event (as if sealed away meanwhile)."""
+    import ledger.relations as relations
+
+    real = relations.event_relations
+    left = [times]
+
+    def read(ledger, con, since=0):  # type: ignore[no-untyped-def]
+        parts = real(ledger, con, since)
+        if left[0] <= 0:
+            return parts
+        left[0] -= 1
+        short = [r.filter(f"seq < {parts.last_seq}") for r in parts.relations]
+        return relations.EventParts(parts.since, parts.last_seq, short)
+
+    monkeypatch.setattr(relations, "event_relations", read)
+
+
+def _base_cursor(root: Path) -> Cursor | None:
+    con = connect(root, read_only=True)
+    try:
+        return get_cursor(con, BASE_CURSOR)
+    finally:
+        con.close()
+
+
 def test_a_read_that_does_not_add_up_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     led = _ledger(tmp_path)
     rebuild(tmp_path)
-    con = connect(tmp_path, read_only=True)
-    before = get_cursor(con, BASE_CURSOR)
-    con.close()
+    before = _base_cursor(tmp_path)
     intent(led, "b1", 9, "late")
-    intent(led, "b1", 10, "later")
-
-    import ledger.relations as relations
-
-    real = relations.event_relations
-
-    def short_read(ledger, con, since=0):  # type: ignore[no-untyped-def]
-        parts = real(ledger, con, since)
-        return relations.EventParts(
-            parts.since,
-            parts.last_seq,
-            [r.filter(f"seq < {parts.last_seq}") for r in parts.relations],
-        )
-
-    monkeypatch.setattr(relations, "event_relations", short_read)
+    _short_reads(monkeypatch, times=2)
     with pytest.raises(LedgerMoved, match="changed while it was read"):
         rebuild(tmp_path)
-    con = connect(tmp_path, read_only=True)
-    try:
-        assert get_cursor(con, BASE_CURSOR) == before
-        assert con.execute("SELECT max(seq) FROM events").fetchone() == (before.seq,)
-    finally:
-        con.close()
+    assert _base_cursor(tmp_path) == before
+
+
+def test_one_read_that_does_not_add_up_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    led = _ledger(tmp_path)
+    rebuild(tmp_path)
+    intent(led, "b1", 9, "late")
+    _short_reads(monkeypatch, times=1)
+    assert rebuild(tmp_path).events == 1
+    assert _base_cursor(tmp_path) == Cursor(led.head().seq, led.head().hash)
 
 
 def test_incremental_read_side_does_not_import_the_payload_models(tmp_path: Path) -> None:
@@ -95,3 +111,46 @@ def test_incremental_read_side_does_not_import_the_payload_models(tmp_path: Path
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from ledger import Ledger
+
+led = Ledger.open(Path(sys.argv[1]))
+for round_ in range(6):
+    led.append([{"type": "x.tick", "data": {"r": round_, "i": i}} for i in range(400)])
+    led.seal()
+"""
+
+
+def test_rebuild_during_appends_and_seals_in_another_process(tmp_path: Path) -> None:
+    """Every rebuild that returns has applied a contiguous prefix of the ledger, exactly."""
+    led = _ledger(tmp_path)
+    writer = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path)])
+    rebuilt = 0
+    try:
+        while writer.poll() is None or rebuilt == 0:
+            try:
+                result = rebuild(tmp_path)
+            except LedgerMoved:
+                continue
+            rebuilt += 1
+            con = connect(tmp_path, read_only=True)
+            try:
+                count, first, last = con.execute(
+                    "SELECT count(*), min(seq), max(seq) FROM events"
+                ).fetchone() or (0, 0, 0)
+                hashes = con.execute(
+                    "SELECT count(*) FROM events AS a JOIN events AS b ON b.seq = a.seq + 1 "
+                    "WHERE b.prev <> a.hash"
+                ).fetchone()
+            finally:
+                con.close()
+            assert (count, first, last) == (result.cursor.seq, 1, result.cursor.seq)
+            assert hashes == (0,)
+    finally:
+        assert writer.wait(timeout=120) == 0
+    final = rebuild(tmp_path)
+    assert final.cursor.seq == led.head().seq == 3 + 2 + 6 * (400 + 1)  # + ledger.sealed
