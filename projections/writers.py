@@ -41,21 +41,29 @@ class JsonLines(list[str]):
     """A JSON array whose items are already rendered as compact JSON text."""
 
 
-def _pretty(obj: Any, depth: int, indent: str) -> str:
+def _pretty(obj: Any, depth: int, indent: str, out: list[str]) -> None:
+    """Append the text of ``obj`` to ``out`` in pieces (joined once: long documents are
+    copied once, not once per nesting level)."""
     inner = indent + "  "
     if isinstance(obj, JsonLines):
         if depth > 0 and obj:
-            return "[\n" + inner + (",\n" + inner).join(obj) + "\n" + indent + "]"
-        return "[" + ", ".join(obj) + "]"
-    if depth > 0 and isinstance(obj, dict) and obj:
-        items = (
-            f"{inner}{_compact(str(k))}: {_pretty(v, depth - 1, inner)}" for k, v in obj.items()
-        )
-        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if depth > 0 and isinstance(obj, list) and obj:
-        items = (inner + _pretty(v, depth - 1, inner) for v in obj)
-        return "[\n" + ",\n".join(items) + "\n" + indent + "]"
-    return _compact(obj)
+            out += ("[\n", inner, (",\n" + inner).join(obj), "\n", indent, "]")
+        else:
+            out += ("[", ", ".join(obj), "]")
+    elif depth > 0 and isinstance(obj, dict) and obj:
+        out.append("{\n")
+        for i, (key, value) in enumerate(obj.items()):
+            out += (",\n" if i else "", inner, _compact(str(key)), ": ")
+            _pretty(value, depth - 1, inner, out)
+        out += ("\n", indent, "}")
+    elif depth > 0 and isinstance(obj, list) and obj:
+        out.append("[\n")
+        for i, value in enumerate(obj):
+            out += (",\n" if i else "", inner)
+            _pretty(value, depth - 1, inner, out)
+        out += ("\n", indent, "]")
+    else:
+        out.append(_compact(obj))
 
 
 def json_text(obj: Any, depth: int = 2) -> str:
@@ -64,7 +72,10 @@ def json_text(obj: Any, depth: int = 2) -> str:
 
     Only the C encoder is used below ``depth``: indenting everything is ~10x slower.
     """
-    return _pretty(obj, depth, "") + "\n"
+    out: list[str] = []
+    _pretty(obj, depth, "", out)
+    out.append("\n")
+    return "".join(out)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
