@@ -4,14 +4,16 @@ Usage: .venv/bin/python bench/projections.py [--events 1000000] [--root DIR]
 
 Builds a ledger of ~1M events (200,000 trial jobs with 5 metrics, intents + outcomes, in 20
 batches, plus scan batches whose outcomes carry hypothesis candidates), then measures each
-step in a fresh process and prints a table.
+step in a fresh process and prints a table, each time also as a multiple of the baseline taken
+in the same run: DuckDB alone grouping the events by type straight from the ledger's files
+(the issue's yardstick). "floor" is the events table alone, persisted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -131,15 +133,16 @@ def build(root: Path, total: int) -> int:
 
 
 def timed(args: list[str]) -> tuple[float, int]:
-    """Wall time of a child process and its peak RSS (bytes)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(args)}\n{done.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) * 1024
+    """Wall time of a child process and its own peak RSS (bytes), from ``wait4``."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"failed: {' '.join(args)}\n{errors.read().decode()}")
+    return elapsed, usage.ru_maxrss * 1024
 
 
 def rebuild_args(root: Path, full: bool) -> list[str]:
@@ -150,6 +153,36 @@ def rebuild_args(root: Path, full: bool) -> list[str]:
     return [sys.executable, "-c", code, str(root)]
 
 
+def baseline_args(root: Path, sealed: bool) -> list[str]:
+    """DuckDB alone grouping every event by type, straight from the ledger's files (the
+    issue's yardstick): no hashing, no projection, nothing written."""
+    source = (
+        f"read_parquet('{root}/segments/*.parquet')"
+        if sealed
+        else f"read_json('{root}/ledger.jsonl', columns={{'type': 'VARCHAR'}})"
+    )
+    code = (
+        "import duckdb; con = duckdb.connect(); "
+        f'con.execute("SELECT type, count(*) FROM {source} GROUP BY type").fetchall()'
+    )
+    return [sys.executable, "-c", code]
+
+
+def floor_args(root: Path) -> list[str]:
+    """The events table alone: read the ledger through ``ledger.relations`` and persist it
+    in a fresh DuckDB file (what every full rebuild must do before any projection)."""
+    code = (
+        "import sys, duckdb; from pathlib import Path; from ledger import Ledger; "
+        "from ledger.relations import event_relations; "
+        "con = duckdb.connect(sys.argv[2]); con.execute('SET preserve_insertion_order=false'); "
+        "parts = event_relations(Ledger.open(Path(sys.argv[1])), con); "
+        "[con.register(f'_p{i}', r) for i, r in enumerate(parts.relations)]; "
+        "con.execute('CREATE TABLE events AS ' + ' UNION ALL '.join("
+        "f'SELECT * FROM _p{i}' for i in range(len(parts.relations)))); con.close()"
+    )
+    return [sys.executable, "-c", code, str(root), str(root.parent / "floor.duckdb")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -157,7 +190,7 @@ def main() -> None:
     opts = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="sweepledger-bench-"))
     root = opts.root or tmp / "root"
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
     try:
         t0 = time.perf_counter()
         n = build(root, opts.events)
@@ -171,12 +204,23 @@ def main() -> None:
             "SELECT count(*) FROM outcomes WHERE status='ok'",
         ]
 
-        def row(name: str, target: str, args: list[str], best_of: int = 1) -> None:
+        base: dict[str, float] = {}
+
+        def row(
+            name: str, target: str, args: list[str], best_of: int = 1, scale: str = "jsonl"
+        ) -> float:
             runs = [timed(args) for _ in range(best_of)]
             secs = min(r[0] for r in runs)
             peak = max(r[1] for r in runs)
-            rows.append((name, f"{secs:.2f} s", f"{peak / 2**20:.0f} MB", target))
+            ratio = f"{secs / base[scale]:.1f}x" if scale in base else "1.0x"
+            rows.append((name, f"{secs:.2f} s", f"{peak / 2**20:.0f} MB", target, ratio))
+            return secs
 
+        base["jsonl"] = row(
+            "baseline: DuckDB groups by type, JSONL", "-", baseline_args(root, False), 3
+        )
+        row("floor: events table alone, JSONL", "-", floor_args(root))
+        (root.parent / "floor.duckdb").unlink(missing_ok=True)
         row("full rebuild, JSONL", "<= 5 s", rebuild_args(root, True))
         led = Ledger.open(root)
         append_batch(led, "late", "trial", 499, 10**7)
@@ -185,13 +229,18 @@ def main() -> None:
         append_batch(led, "late2", "trial", 499, 2 * 10**7)
         row("query CLI after +1,000 events (catch-up)", "-", query)
         led.seal()
-        row("full rebuild, sealed Parquet", "<= 5 s", rebuild_args(root, True))
+        base["sealed"] = row(
+            "baseline: DuckDB groups by type, Parquet", "-", baseline_args(root, True), 3, "sealed"
+        )
+        row("full rebuild, sealed Parquet", "<= 5 s", rebuild_args(root, True), scale="sealed")
         events = Ledger.open(root).head().seq
         print(f"\nprojections bench: {events:,} events, {len(rows)} measurements\n")
-        print(f"| {'step':44} | {'time':>8} | {'peak RSS':>9} | {'target':8} |")
-        print(f"|{'-' * 46}|{'-' * 10}|{'-' * 11}|{'-' * 10}|")
-        for name, secs, peak, target in rows:
-            print(f"| {name:44} | {secs:>8} | {peak:>9} | {target:8} |")
+        print(
+            f"| {'step':44} | {'time':>8} | {'peak RSS':>9} | {'target':8} | {'/ baseline':>10} |"
+        )
+        print(f"|{'-' * 46}|{'-' * 10}|{'-' * 11}|{'-' * 10}|{'-' * 12}|")
+        for name, secs, peak, target, ratio in rows:
+            print(f"| {name:44} | {secs:>8} | {peak:>9} | {target:8} | {ratio:>10} |")
         print(json.dumps({"events": events}))
     finally:
         if opts.root is None:
