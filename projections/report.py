@@ -110,8 +110,8 @@ def summary_csv(con: duckdb.DuckDBPyConnection, batch: str) -> str:
 
 
 def summary_csvs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, str]:
-    """The ``summary.csv`` text of each of ``batches``: rows rendered by DuckDB, one query per
-    distinct set of metric columns."""
+    """The ``summary.csv`` text of each of ``batches``: rows rendered and joined per batch by
+    DuckDB (no Python object per row), one query per distinct set of metric columns."""
     by_names: dict[tuple[str, ...], list[str]] = {}
     for batch, metric_names in _metric_names_by_batch(con, batches).items():
         by_names.setdefault(tuple(metric_names), []).append(batch)
@@ -122,22 +122,17 @@ def summary_csvs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str
         cells.append("r.error_type")
         line = " || ',' || ".join(_csv_cell(c) for c in cells)
         params: dict[str, Any] = {"batches": group, **{f"m{i}": n for i, n in enumerate(names)}}
-        cols = con.execute(
-            f"""SELECT r.batch, {line} || chr(10)
+        rows = con.execute(
+            f"""SELECT r.batch, string_agg({line} || chr(10), ''
+                                          ORDER BY r."index", r.intent_seq, r.outcome_seq)
                 FROM report_jobs AS r LEFT JOIN outcomes AS o ON o.seq = r.outcome_seq
-                WHERE r.{IN_BATCHES} ORDER BY r.batch, r."index", r.intent_seq""",
+                WHERE r.{IN_BATCHES} GROUP BY r.batch""",
             params,
-        ).fetchnumpy()
-        owners, lines = (cols[k].tolist() for k in cols)
+        ).fetchall()
         head = csv_text(_header(list(names)), [])
-        bodies: dict[str, list[str]] = {b: [] for b in group}
-        start = 0
-        for end in range(1, len(owners) + 1):
-            if end == len(owners) or owners[end] != owners[start]:
-                bodies[owners[start]] = lines[start:end]
-                start = end
-        for batch, body in bodies.items():
-            out[batch] = head + "".join(body)
+        bodies = {str(batch): str(body) for batch, body in rows}
+        for batch in group:
+            out[batch] = head + bodies.get(batch, "")
     return out
 
 
