@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -153,6 +154,10 @@ def check_lines(prepared: list[Prepared], seq: int, ts: str) -> None:
     head = _line_head(ts)
     # The last seq has the most digits, so this bounds every line; exact only when exceeded.
     bound = len(head % (seq + len(prepared), b"", b"0" * HASH_HEX_LEN))
+    causes = list(map(itemgetter(0), prepared))
+    longest = max(map(len, map(itemgetter(1), prepared)), default=0)
+    if causes.count(None) == len(causes) and longest + bound <= _MAX_PREFIX:
+        return  # the usual case, settled without a Python-level loop
     for position, (cause, middle) in enumerate(prepared):
         if (cause is not None and cause > seq + position) or len(middle) + bound > _MAX_PREFIX:
             exact = len(head % (seq + position + 1, b"", b"0" * HASH_HEX_LEN)) + len(middle)
