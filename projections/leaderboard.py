@@ -18,6 +18,7 @@ from projections import leaderboard_docs
 from projections.leaderboard_sql import (
     CONTRIBUTIONS,
     DDL,
+    PARSE_SCANS,
     REFRESH_ENTRIES,
     REFRESH_USERS,
     SEGMENT_FACTS,
@@ -185,8 +186,10 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     """Recompute the leaderboard tables for ``batches`` (None: all) and write their files."""
     scope = set_scope(con, batches)
     con.execute("DELETE FROM leaderboard_segments WHERE batch IN (SELECT batch FROM _scope)")
+    con.execute(PARSE_SCANS)
     con.execute(REFRESH_USERS)
     con.execute(REFRESH_ENTRIES)
+    con.execute("DROP TABLE _scan")
     have = {r[0] for r in con.execute("SELECT DISTINCT batch FROM leaderboard_users").fetchall()}
     chosen = [b for b in scope if b in have]
     if not chosen:  # e.g. a catch-up of trial batches only

@@ -29,37 +29,40 @@ DDL: tuple[str, ...] = (
 )
 TABLES: tuple[str, ...] = ("leaderboard_users", "leaderboard_entries", "leaderboard_segments")
 
-# ``result`` is parsed once for user and run_root (``->>`` would parse it once per field);
-# coverage stays ``->`` so a JSON null stays the JSON value null.
-REFRESH_USERS = """
-DELETE FROM leaderboard_users WHERE batch IN (SELECT batch FROM _scope);
-INSERT INTO leaderboard_users
+# The latest outcome of each scan job in scope, its ``result`` parsed once (typed) for
+# every use: user, run root, coverage and the candidate entries. ``coverage`` stays JSON so a
+# JSON null stays the JSON value null; a result that is not an object parses to nulls.
+PARSE_SCANS = f"""
+CREATE OR REPLACE TEMP TABLE _scan AS
 WITH last AS (
     SELECT batch, "index", max(seq) AS seq FROM outcomes
     WHERE kind = 'scan' AND batch IN (SELECT batch FROM _scope) AND "index" IS NOT NULL
     GROUP BY batch, "index"
-),
-o AS (
-    SELECT o.*, json_transform(o.result, '{"user": "VARCHAR", "run_root": "VARCHAR"}') AS r
-    FROM last JOIN outcomes AS o ON o.seq = last.seq
 )
+SELECT o.batch, o."index", o.seq, o.job_id, o.name, o.cause, o.status, o.error_type,
+       o.error_message,
+       json_transform(o.result, '{{"user": "VARCHAR", "run_root": "VARCHAR", "coverage": "JSON",
+           "hypothesis_candidates": [{ENTRY_SHAPE}]}}') AS r
+FROM last JOIN outcomes AS o ON o.seq = last.seq
+"""
+
+REFRESH_USERS = """
+DELETE FROM leaderboard_users WHERE batch IN (SELECT batch FROM _scope);
+INSERT INTO leaderboard_users
 SELECT o.batch, o."index", o.seq, o.job_id,
        coalesce(o.r.user, i.params->>'user', o.name, o.job_id),
        o.status, coalesce(o.r.run_root, i.params->>'run_root'),
-       o.error_type, o.error_message, o.result->'coverage'
-FROM o LEFT JOIN intents AS i ON i.seq = o.cause
+       o.error_type, o.error_message, o.r.coverage
+FROM _scan AS o LEFT JOIN intents AS i ON i.seq = o.cause
 """
 
-# One typed json_transform per result (not one per entry): entries that are not objects come
-# out as all-null structs and are dropped, as before.
-REFRESH_ENTRIES = f"""
+# Entries that are not objects come out as all-null structs and are dropped.
+REFRESH_ENTRIES = """
 DELETE FROM leaderboard_entries WHERE batch IN (SELECT batch FROM _scope);
 INSERT INTO leaderboard_entries
 WITH lists AS (
-    SELECT u.batch, u."index", u."user",
-           json_transform(o.result, '{{"hypothesis_candidates": [{ENTRY_SHAPE}]}}')
-               .hypothesis_candidates AS items
-    FROM leaderboard_users AS u JOIN outcomes AS o ON o.seq = u.outcome_seq
+    SELECT u.batch, u."index", u."user", s.r.hypothesis_candidates AS items
+    FROM leaderboard_users AS u JOIN _scan AS s ON s.seq = u.outcome_seq
     WHERE u.batch IN (SELECT batch FROM _scope) AND u.status = 'ok'
 ),
 flat AS (
