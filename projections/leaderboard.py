@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from projections.leaderboard_sql import (
     TABLES,
 )
 from projections.scope import set_scope
+from projections.writers import BackgroundWrites
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,18 +63,30 @@ def _quantile(point: dict[str, Any] | None) -> float | None:
     return lo if frac == 0 else lo + (hi - lo) * frac
 
 
-def segments_by_batch(
-    con: duckdb.DuckDBPyConnection, batches: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Aggregate the segments of each of ``batches`` from ``leaderboard_entries`` (one query
-    each for facts and contributions), in segment_key order; batches without entries left out.
-    """
-    import numpy as np
-
+def segment_inputs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> tuple[list[Any], Any]:
+    """What ``combine_segments`` needs from ``leaderboard_entries`` for ``batches``: per
+    segment its facts (one row each, by batch and segment_key) and its contributions (an
+    Arrow table, in the same order)."""
     facts = con.execute(SEGMENT_FACTS, {"batches": batches}).fetchall()
     # con.sql, not con.execute: DuckDB 2.0's DB-API Arrow fetch can lose ORDER BY across
     # chunks when preserve_insertion_order is off.
     table: Any = con.sql(CONTRIBUTIONS, params={"batches": batches}).to_arrow_table()
+    return facts, table
+
+
+def segments_by_batch(
+    con: duckdb.DuckDBPyConnection, batches: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Aggregate the segments of each of ``batches`` from ``leaderboard_entries``, in
+    segment_key order; batches without entries left out."""
+    return combine_segments(*segment_inputs(con, batches))
+
+
+def combine_segments(facts: list[Any], table: Any) -> dict[str, list[dict[str, Any]]]:
+    """The segment objects per batch from ``segment_inputs`` (pure Python and numpy: it runs
+    beside DuckDB's next query)."""
+    import numpy as np
+
     sizes = [int(f[5]) for f in facts]
     if sum(sizes) != table.num_rows:
         raise AssertionError("leaderboard facts and contributions disagree")
@@ -194,14 +208,26 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     chosen = [b for b in scope if b in have]
     if not chosen:  # e.g. a catch-up of trial batches only
         return []
-    segments = segments_by_batch(con, chosen)
-    users = leaderboard_docs.users_by_batch(con, chosen)
+    facts, contributions = segment_inputs(con, chosen)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # Python sums beside DuckDB's rendering
+        combined = pool.submit(combine_segments, facts, contributions)
+        users = leaderboard_docs.users_by_batch(con, chosen)
+        segments = combined.result()
     _store_segments(con, [(b, s) for b in chosen for s in segments.get(b, [])])
+    inputs = leaderboard_docs.inputs_by_batch(con, chosen)
     written: list[Path] = []
-    for batch in chosen:
-        written.extend(
-            leaderboard_docs.write_batch(
-                con, root, batch, segments.get(batch, []), DEFAULT_TOP, users.get(batch)
+    with BackgroundWrites() as writes:
+        for batch in chosen:
+            written.extend(
+                leaderboard_docs.write_batch(
+                    con,
+                    root,
+                    batch,
+                    segments.get(batch, []),
+                    DEFAULT_TOP,
+                    users.get(batch),
+                    writes,
+                    inputs.get(batch, {}),
+                )
             )
-        )
     return written

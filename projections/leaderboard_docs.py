@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections.scope import IN_BATCHES
 from projections.writers import (
+    BackgroundWrites,
     JsonLines,
     fmt_number,
     json_text,
@@ -206,15 +207,10 @@ def top_lists(segments: list[dict[str, Any]], top: int) -> dict[str, list[str]]:
     return lists
 
 
-def _inputs(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, Any]:
-    row = con.execute(
-        """SELECT arg_min(data, seq) FROM events
-           WHERE batch = ? AND type = 'batch.started'""",
-        [batch],
-    ).fetchone()
-    if row is None or row[0] is None:
+def _inputs_of(data: str | None) -> dict[str, Any]:
+    if data is None:
         return {}
-    started = json.loads(row[0])
+    started = json.loads(data)
     manifest = started.get("manifest") or {}
     return {
         "name": started.get("name"),
@@ -226,17 +222,31 @@ def _inputs(con: duckdb.DuckDBPyConnection, batch: str) -> dict[str, Any]:
     }
 
 
+def inputs_by_batch(
+    con: duckdb.DuckDBPyConnection, batches: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The ``inputs`` object of each of ``batches`` (from its first ``batch.started``)."""
+    rows = con.execute(
+        f"""SELECT batch, arg_min(data, seq) FROM events
+            WHERE type = 'batch.started' AND {IN_BATCHES} GROUP BY batch""",
+        {"batches": batches},
+    ).fetchall()
+    found = {str(batch): _inputs_of(data) for batch, data in rows}
+    return {batch: found.get(batch, {}) for batch in batches}
+
+
 def document(
     con: duckdb.DuckDBPyConnection,
     batch: str,
     segments: list[dict[str, Any]],
     top: int,
     users: UserLines | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``hypothesis_leaderboard.json`` object of ``batch``.
 
     With ``users`` (rendered by ``user_lines``), ``per_user`` holds them as pre-rendered JSON
-    lines (for the writers); without, parsed objects.
+    lines (for the writers); without, parsed objects. ``inputs``: from ``inputs_by_batch``.
     """
     row = con.execute("SELECT created_at FROM batches WHERE batch = ?", [batch]).fetchone()
     statuses = users.statuses if users is not None else None
@@ -255,7 +265,7 @@ def document(
         "attempted": attempted,
         "succeeded": succeeded,
         "failed": attempted - succeeded,
-        "inputs": _inputs(con, batch),
+        "inputs": inputs_by_batch(con, [batch])[batch] if inputs is None else inputs,
         "per_user": per,
         "segments": segments,
         "top_lists": top_lists(segments, top),
@@ -350,12 +360,15 @@ def write_batch(
     segments: list[dict[str, Any]],
     top: int,
     users: UserLines | None = None,
+    writes: BackgroundWrites | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> list[Path]:
-    """Write the four leaderboard files of ``batch`` (``users``: its ``user_lines``)."""
+    """Write the four leaderboard files of ``batch`` (``users``: its ``user_lines``;
+    ``writes``: write them in the background; ``inputs``: from ``inputs_by_batch``)."""
     folder = batch_folder(root, batch)
     if users is None:
         users = user_lines(con, batch)
-    doc = document(con, batch, segments, top, users)
+    doc = document(con, batch, segments, top, users, inputs)
     relative = {k: (folder / v).relative_to(root).as_posix() for k, v in FILES.items()}
     manifest = {
         "batch_id": batch,
@@ -364,13 +377,12 @@ def write_batch(
         "users": users.manifest,
     }
     results = {"batch_id": batch, "created_at": doc["created_at"], "users": users.results}
+    write = writes.write if writes is not None else write_atomic
     return [
-        write_atomic(folder / FILES["hypothesis_leaderboard_json"], json_text(doc)),
-        write_atomic(
-            folder / FILES["hypothesis_leaderboard_md"], markdown(doc, top, users.markdown)
-        ),
-        write_atomic(folder / FILES["per_user_results_json"], json_text(results)),
-        write_atomic(folder / FILES["batch_manifest_json"], json_text(manifest)),
+        write(folder / FILES["hypothesis_leaderboard_json"], json_text(doc)),
+        write(folder / FILES["hypothesis_leaderboard_md"], markdown(doc, top, users.markdown)),
+        write(folder / FILES["per_user_results_json"], json_text(results)),
+        write(folder / FILES["batch_manifest_json"], json_text(manifest)),
     ]
 
 

@@ -115,12 +115,49 @@ def rebuild_open(
     ensure_schema(con, PROJECTION_DDL)
     delta = catch_up(con, ledger, full=full)
     result = RebuildResult(cursor=delta.cursor, events=delta.events, full=delta.full)
-    for name in chosen:
-        done = update_projection(con, root, name, delta.cursor, full or delta.full)
+    updates = _update_all(con, root, chosen, delta.cursor, full or delta.full)
+    for name, done in zip(chosen, updates, strict=True):
         if done is not None:
             result.updated[name] = done[0]
             result.written.extend(done[1])
     return result
+
+
+def _update_all(
+    con: duckdb.DuckDBPyConnection, root: Path, names: list[str], head: Cursor, full: bool
+) -> list[tuple[list[str] | None, list[Path]] | None]:
+    """``update_projection`` for each of ``names``, concurrently when there are several.
+
+    Each projection runs on its own cursor (a connection to the same database) in its own
+    thread and transaction: they write disjoint tables and files, and while one renders and
+    writes files in Python (holding the GIL), DuckDB runs another's queries on the other
+    cores. Every projection is left to finish; the first failure (in ``names`` order) is
+    raised.
+    """
+    if len(names) == 1:
+        return [update_projection(con, root, names[0], head, full)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    cursors = [con.cursor() for _ in names]
+    try:
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            futures = [
+                pool.submit(update_projection, cur, root, name, head, full)
+                for cur, name in zip(cursors, names, strict=True)
+            ]
+            try:
+                errors = [f.exception() for f in futures]
+            except BaseException:  # Ctrl-C: stop the queries; each update rolls back
+                for cur in cursors:
+                    cur.interrupt()
+                raise
+    finally:
+        for cur in cursors:
+            cur.close()
+    for error in errors:
+        if error is not None:
+            raise error
+    return [f.result() for f in futures]
 
 
 def rebuild(

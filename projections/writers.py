@@ -13,7 +13,9 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 OUTPUT_MODE = 0o644
@@ -147,3 +149,33 @@ def write_atomic(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+class BackgroundWrites:
+    """Files written (``write_atomic``) by one background thread while the caller renders
+    the next ones; leaving the ``with`` block waits for every file and raises the first
+    failure. Writing hundreds of MB is mostly the kernel's work, done without the GIL.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweepledger-write")
+        self._pending: list[Future[Path]] = []
+
+    def write(self, path: Path, text: str) -> Path:
+        """Queue ``text`` for ``path``; returns ``path``."""
+        self._pending.append(self._pool.submit(write_atomic, path, text))
+        return path
+
+    def __enter__(self) -> BackgroundWrites:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self._pool.shutdown(wait=True)
+        if kind is None:
+            for future in self._pending:
+                future.result()
