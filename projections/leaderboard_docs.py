@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from projections.leaderboard_sql import jn as _jn
+from projections.leaderboard_sql import js as _js
 from projections.scope import IN_BATCHES
 from projections.writers import (
     BackgroundWrites,
@@ -27,7 +29,6 @@ WEIGHTED_METRICS: tuple[str, ...] = (
     "count_weighted_avg_clv_pct",
     "count_weighted_beat_close_rate",
 )
-TOP_PER_USER = 3
 FILES = {
     "hypothesis_leaderboard_json": "hypothesis_leaderboard.json",
     "hypothesis_leaderboard_md": "hypothesis_leaderboard.md",
@@ -40,16 +41,6 @@ FILES = {
 # object, its ``batch_manifest`` entry and its Markdown row already rendered as text by DuckDB
 # (rendering ~300k objects in Python dominated a rebuild). Same layout as ``json.dumps``
 # (separators ", " and ": "), floats as DuckDB's shortest round-trip text, which is ``repr``.
-def _js(expr: str) -> str:
-    """A JSON string (or null) for a VARCHAR expression."""
-    return f"coalesce(to_json({expr}), 'null')"
-
-
-def _jn(expr: str) -> str:
-    """A JSON number (or null) for a numeric expression."""
-    return f"coalesce(CAST({expr} AS VARCHAR), 'null')"
-
-
 def _md(expr: str) -> str:
     """A Markdown table cell (see ``writers.markdown_table``) for a VARCHAR expression."""
     return (
@@ -58,25 +49,6 @@ def _md(expr: str) -> str:
     )
 
 
-_COUNT_USED = (
-    "CASE WHEN count_used = floor(count_used) AND abs(count_used) < 9007199254740992 "
-    f"THEN CAST(CAST(count_used AS BIGINT) AS VARCHAR) ELSE {_jn('count_used')} END"
-)
-_TOP_ITEM = (
-    "'{\"segment_key\": ' || "
-    + _js("segment_key")
-    + " || ', \"weighting\": ' || "
-    + _js("weighting")
-    + " || ', \"avg_clv_pct\": ' || "
-    + _jn("avg_clv_pct")
-    + " || ', \"beat_close_rate\": ' || "
-    + _jn("beat_close_rate")
-    + " || ', \"weight_used\": ' || "
-    + _jn("weight_used")
-    + " || ', \"count_used\": ' || "
-    + _COUNT_USED
-    + " || '}'"
-)
 _USER_ITEM = (
     "'{\"index\": ' || "
     + _jn('u."index"')
@@ -88,13 +60,13 @@ _USER_ITEM = (
     + _js("u.status")
     + " || ', \"run_root\": ' || "
     + _js("u.run_root")
-    + ' || \', "coverage": {"candidates": \' || coalesce(cov.candidates, 0)'
-    + " || ', \"segments\": ' || coalesce(cov.segments, 0)"
-    + " || ', \"notional_usable\": ' || coalesce(cov.notional_usable, 0)"
-    + " || ', \"count_usable\": ' || coalesce(cov.count_usable, 0)"
+    + ' || \', "coverage": {"candidates": \' || u.candidates'
+    + " || ', \"segments\": ' || u.segments"
+    + " || ', \"notional_usable\": ' || u.notional_usable"
+    + " || ', \"count_usable\": ' || u.count_usable"
     + " || CASE WHEN u.coverage IS NULL THEN '' "
     + "ELSE ', \"reported\": ' || CAST(u.coverage AS VARCHAR) END || '}'"
-    + " || ', \"top_candidates\": [' || coalesce(top.top, '') || ']'"
+    + " || ', \"top_candidates\": ' || u.top_candidates"
     + " || CASE WHEN u.status = 'ok' THEN '' ELSE ', \"error\": {\"type\": ' || "
     + _js("u.error_type")
     + " || ', \"message\": ' || "
@@ -118,37 +90,15 @@ _MD_ROW = (
     + _md("coalesce(u.\"user\", '')")
     + " || ' | ' || "
     + _md("coalesce(u.status, '')")
-    + " || ' | ' || coalesce(cov.candidates, 0)"
+    + " || ' | ' || u.candidates"
     + " || ' | ' || "
     + _md("coalesce(u.run_root, '-')")
     + " || ' |'"
 )
 
-# The top items in rank order without an ordered aggregate (slow): ranks are 1, 2, ...
-_TOP_ITEMS = ", ".join(
-    f"any_value({_TOP_ITEM}) FILTER (WHERE rank = {r})" for r in range(1, TOP_PER_USER + 1)
-)
 PER_USER = f"""
-WITH cov AS (
-    SELECT batch, "index", count(*) AS candidates, count(DISTINCT segment_key) AS segments,
-           count(*) FILTER (WHERE weighting = 'notional' AND weight_used > 0) AS notional_usable,
-           count(*) FILTER (WHERE weighting = 'count' AND count_used > 0) AS count_usable
-    FROM leaderboard_entries WHERE {IN_BATCHES} GROUP BY batch, "index"
-),
-ranked AS (
-    SELECT batch, "index", segment_key, weighting, avg_clv_pct, beat_close_rate, weight_used,
-           count_used,
-           row_number() OVER (PARTITION BY batch, "index"
-                              ORDER BY avg_clv_pct DESC NULLS LAST, segment_key, entry) AS rank
-    FROM leaderboard_entries WHERE {IN_BATCHES}
-),
-top AS (
-    SELECT batch, "index", concat_ws(', ', {_TOP_ITEMS}) AS top
-    FROM ranked WHERE rank <= {TOP_PER_USER} GROUP BY batch, "index"
-)
 SELECT u.batch, u.status, {_USER_ITEM}, {_MANIFEST_ITEM}, {_MD_ROW}
-FROM leaderboard_users AS u LEFT JOIN cov USING (batch, "index")
-LEFT JOIN top USING (batch, "index")
+FROM leaderboard_users AS u
 WHERE u.{IN_BATCHES} ORDER BY u.batch, u."index", u.outcome_seq
 """
 

@@ -10,11 +10,50 @@ ENTRY_SHAPE = (
     '"metrics": {"avg_clv_pct": "DOUBLE", "beat_close_rate": "DOUBLE"}, "examples": "JSON"}'
 )
 
+TOP_PER_USER = 3
+
+
+def js(expr: str) -> str:
+    """SQL for a JSON string (or null) of a VARCHAR expression."""
+    return f"coalesce(to_json({expr}), 'null')"
+
+
+def jn(expr: str) -> str:
+    """SQL for a JSON number (or null) of a numeric expression: DuckDB's shortest round-trip
+    text, as ``repr`` writes it."""
+    return f"coalesce(CAST({expr} AS VARCHAR), 'null')"
+
+
+def _count_used(expr: str) -> str:
+    return (
+        f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 9007199254740992 "
+        f"THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE {jn(expr)} END"
+    )
+
+
+# One top candidate (a struct ``c`` of ``_RANKED``) as JSON text, laid out like ``json.dumps``.
+_TOP_ITEM = (
+    "'{\"segment_key\": ' || "
+    + js("c.segment_key")
+    + " || ', \"weighting\": ' || "
+    + js("c.weighting")
+    + " || ', \"avg_clv_pct\": ' || "
+    + jn("c.avg_clv_pct")
+    + " || ', \"beat_close_rate\": ' || "
+    + jn("c.beat_close_rate")
+    + " || ', \"weight_used\": ' || "
+    + jn("c.weight_used")
+    + " || ', \"count_used\": ' || "
+    + _count_used("c.count_used")
+    + " || '}'"
+)
+
 DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS leaderboard_users (
         batch VARCHAR, "index" BIGINT, outcome_seq BIGINT, job_id VARCHAR, "user" VARCHAR,
         status VARCHAR, run_root VARCHAR, error_type VARCHAR, error_message VARCHAR,
-        coverage JSON)""",
+        coverage JSON, candidates BIGINT, segments BIGINT, notional_usable BIGINT,
+        count_usable BIGINT, top_candidates JSON)""",
     """CREATE TABLE IF NOT EXISTS leaderboard_entries (
         batch VARCHAR, "index" BIGINT, entry BIGINT, "user" VARCHAR, segment_key VARCHAR,
         weighting VARCHAR, weight_used DOUBLE, count_used DOUBLE, avg_clv_pct DOUBLE,
@@ -46,14 +85,37 @@ SELECT o.batch, o."index", o.seq, o.job_id, o.name, o.cause, o.status, o.error_t
 FROM last JOIN outcomes AS o ON o.seq = last.seq
 """
 
-REFRESH_USERS = """
+# A user's candidate entries (an ok outcome's; none otherwise) as structs with their
+# position in the list, entries that are not objects (all-null structs) left out; each
+# struct sorts by the top-candidates order: avg_clv_pct desc (nulls last), segment_key, entry.
+_RANKED = """
+CASE WHEN o.status = 'ok' THEN coalesce(list_filter(list_transform(o.r.hypothesis_candidates,
+    lambda x, i: struct_pack(no_avg := x.metrics.avg_clv_pct IS NULL,
+        neg_avg := coalesce(-x.metrics.avg_clv_pct, 0), segment_key := x.segment_key,
+        entry := i, weighting := x.weighting, avg_clv_pct := x.metrics.avg_clv_pct,
+        beat_close_rate := x.metrics.beat_close_rate,
+        weight_used := x.denominators.weight_used, count_used := x.denominators.count_used)),
+    lambda x: x.segment_key IS NOT NULL), []) ELSE [] END
+"""
+
+# Coverage and top candidates come from each user's own list (list functions per row: no
+# grouping or window over all the entries).
+REFRESH_USERS = f"""
 DELETE FROM leaderboard_users WHERE batch IN (SELECT batch FROM _scope);
 INSERT INTO leaderboard_users
-SELECT o.batch, o."index", o.seq, o.job_id,
-       coalesce(o.r.user, i.params->>'user', o.name, o.job_id),
-       o.status, coalesce(o.r.run_root, i.params->>'run_root'),
-       o.error_type, o.error_message, o.r.coverage
-FROM _scan AS o LEFT JOIN intents AS i ON i.seq = o.cause
+SELECT batch, "index", seq, job_id, "user", status, run_root, error_type, error_message,
+       coverage, len(cs), len(list_distinct(list_transform(cs, lambda c: c.segment_key))),
+       len(list_filter(cs, lambda c: c.weighting = 'notional' AND c.weight_used > 0)),
+       len(list_filter(cs, lambda c: c.weighting = 'count' AND c.count_used > 0)),
+       '[' || array_to_string(list_transform(list_slice(list_sort(cs), 1, {TOP_PER_USER}),
+                                             lambda c: {_TOP_ITEM}), ', ') || ']'
+FROM (
+    SELECT o.batch, o."index", o.seq, o.job_id,
+           coalesce(o.r.user, i.params->>'user', o.name, o.job_id) AS "user",
+           o.status, coalesce(o.r.run_root, i.params->>'run_root') AS run_root,
+           o.error_type, o.error_message, o.r.coverage AS coverage, {_RANKED} AS cs
+    FROM _scan AS o LEFT JOIN intents AS i ON i.seq = o.cause
+)
 """
 
 # Entries that are not objects come out as all-null structs and are dropped.

@@ -138,6 +138,45 @@ def reference(ok_users: list[tuple[str, list[dict[str, Any]]]], top: int) -> dic
     return {"segments": segments, "top_lists": top_lists}
 
 
+def per_user_reference(status: str, es: list[dict[str, Any]], top: int = 3) -> dict[str, Any]:
+    """A user's coverage and top candidates: its entries (an ok user's) counted, and the first
+    ``top`` by avg_clv_pct desc (nulls last), then segment_key, then position in its list."""
+    es = es if status == "ok" else []
+    coverage = {
+        "candidates": len(es),
+        "segments": len({e["segment_key"] for e in es}),
+        "notional_usable": sum(
+            1
+            for e in es
+            if e["weighting"] == "notional" and (e["denominators"]["weight_used"] or 0) > 0
+        ),
+        "count_usable": sum(
+            1
+            for e in es
+            if e["weighting"] == "count" and (e["denominators"]["count_used"] or 0) > 0
+        ),
+    }
+
+    def rank(item: tuple[int, dict[str, Any]]) -> tuple[Any, ...]:
+        pos, e = item
+        avg = e["metrics"]["avg_clv_pct"]
+        return (avg is None, -(avg or 0.0), e["segment_key"], pos)
+
+    best = [e for _, e in sorted(enumerate(es), key=rank)][:top]
+    tops = [
+        {
+            "segment_key": e["segment_key"],
+            "weighting": e["weighting"],
+            "avg_clv_pct": e["metrics"]["avg_clv_pct"],
+            "beat_close_rate": e["metrics"]["beat_close_rate"],
+            "weight_used": e["denominators"]["weight_used"],
+            "count_used": e["denominators"]["count_used"],
+        }
+        for e in best
+    ]
+    return {"coverage": coverage, "top_candidates": tops}
+
+
 @settings(
     max_examples=30,
     deadline=None,
@@ -157,6 +196,10 @@ def test_leaderboard_matches_brute_force_reference(tmp_path: Path, users: Any) -
     assert doc["attempted"] == len(triples)
     assert doc["succeeded"] == sum(1 for _, s, _ in triples if s == "ok")
     assert [u["user"] for u in doc["per_user"]] == [u for u, _, _ in triples]
+    for got, (_, status, es) in zip(doc["per_user"], triples, strict=True):
+        expected_user = per_user_reference(status, es)
+        assert got["coverage"] == expected_user["coverage"]
+        assert got["top_candidates"] == expected_user["top_candidates"]
 
 
 def test_weighted_combine_uses_weight_used_and_count_only_segment(tmp_path: Path) -> None:
