@@ -94,10 +94,13 @@ def _header(names: list[str]) -> list[str]:
     return [*header, "error_type"]
 
 
-def _csv_cell(expr: str) -> str:
+def _csv_cell(expr: str, numeric: bool = False) -> str:
     """SQL rendering one CSV cell like ``writers.csv_text`` (``csv`` module, minimal quoting):
-    None empty, floats by their shortest round-trip text (``repr``)."""
+    None empty, floats by their shortest round-trip text (``repr``). A ``numeric`` cell's
+    text never holds a comma, quote or line break, so it is never quoted."""
     text = f"coalesce(CAST({expr} AS VARCHAR), '')"
+    if numeric:
+        return text
     return (
         f"CASE WHEN regexp_matches({text}, '[,\"\r\n]') "
         f"THEN '\"' || replace({text}, '\"', '\"\"') || '\"' ELSE {text} END"
@@ -117,10 +120,16 @@ def summary_csvs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str
         by_names.setdefault(tuple(metric_names), []).append(batch)
     out: dict[str, str] = {}
     for names, group in by_names.items():
-        cells = ['r."index"', "r.name", "r.job_id", "r.status", "r.duration_s"]
-        cells += [f"o.metrics[$m{i}]" for i in range(len(names))]
-        cells.append("r.error_type")
-        line = " || ',' || ".join(_csv_cell(c) for c in cells)
+        cells = [
+            _csv_cell('r."index"', numeric=True),
+            _csv_cell("r.name"),
+            _csv_cell("r.job_id"),
+            _csv_cell("r.status"),
+            _csv_cell("r.duration_s", numeric=True),
+            *(_csv_cell(f"o.metrics[$m{i}]", numeric=True) for i in range(len(names))),
+            _csv_cell("r.error_type"),
+        ]
+        line = " || ',' || ".join(cells)
         params: dict[str, Any] = {"batches": group, **{f"m{i}": n for i, n in enumerate(names)}}
         rows = con.execute(
             f"""SELECT r.batch, string_agg({line} || chr(10), ''

@@ -154,3 +154,53 @@ def test_rebuild_during_appends_and_seals_in_another_process(tmp_path: Path) -> 
         assert writer.wait(timeout=120) == 0
     final = rebuild(tmp_path)
     assert final.cursor.seq == led.head().seq == 3 + 2 + 6 * (400 + 1)  # + ledger.sealed
+
+
+def test_a_failing_projection_rolls_back_alone_and_catches_up_next_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projection_fixtures import run_batch, scan_jobs
+
+    from projections import leaderboard
+
+    led = Ledger.open(tmp_path, create=True)
+    entry = {
+        "segment_key": "s",
+        "weighting": "count",
+        "denominators": {"weight_used": 1.0, "count_used": 2},
+        "metrics": {"avg_clv_pct": 0.5, "beat_close_rate": 0.25},
+    }
+    run_batch(led, "scan1", scan_jobs([("u1", "ok", [entry])]), kind="scan")
+    rebuild(tmp_path)
+    before = Cursor(led.head().seq, led.head().hash)
+    run_batch(led, "trial2", [{"name": "j", "params": {"x": 1}, "status": "ok"}])
+    run_batch(led, "scan2", scan_jobs([("u2", "ok", [entry])]), kind="scan")
+    head = Cursor(led.head().seq, led.head().hash)
+    real_update = leaderboard.update
+
+    def update_then_fail(*args: object) -> object:
+        real_update(*args)  # tables filled and files written, then the failure
+        raise RuntimeError("leaderboard broke")
+
+    monkeypatch.setattr(leaderboard, "update", update_then_fail)
+    with pytest.raises(RuntimeError, match="leaderboard broke"):
+        rebuild(tmp_path)
+
+    def state() -> tuple[dict[str, Cursor | None], list[str]]:
+        con = connect(tmp_path, read_only=True)
+        try:
+            cursors = {n: get_cursor(con, n) for n in ("report", "leaderboard", "gaps")}
+            rows = con.execute("SELECT DISTINCT batch FROM leaderboard_users ORDER BY 1")
+            return cursors, [str(r[0]) for r in rows.fetchall()]
+        finally:
+            con.close()
+
+    cursors, users = state()
+    assert cursors == {"report": head, "leaderboard": before, "gaps": head}
+    assert users == ["scan1"]  # the failed update's rows were rolled back
+    assert (tmp_path / "batches/trial2/summary.csv").exists()
+    monkeypatch.setattr(leaderboard, "update", real_update)
+    rebuild(tmp_path)
+    cursors, users = state()
+    assert cursors == {"report": head, "leaderboard": head, "gaps": head}
+    assert users == ["scan1", "scan2"]

@@ -33,6 +33,8 @@ jobs = st.lists(
             "metrics": st.dictionaries(st.sampled_from(["loss", "acc", "f1"]), metric_values),
             "duration_s": st.sampled_from([0.0, 0.5, 2.0, 0.125]),
             "rerun": st.one_of(st.none(), st.sampled_from(["ok", "error"])),
+            # CSV cells that need quoting: commas, quotes, line breaks
+            "name": st.text(alphabet=list('ab,"\r\n é|'), min_size=1, max_size=6),
         }
     ),
     min_size=1,
@@ -43,7 +45,8 @@ jobs = st.lists(
 def _append(led: Any, batch: str, spec: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Append a batch (outcomes in reverse order, reruns after) and return reference rows."""
     start_batch(led, batch, len(spec))
-    seqs = [intent(led, batch, i, f"job{i}", x=i) for i in range(len(spec))]
+    spec = [{"name": f"job{i}", **job} for i, job in enumerate(spec)]
+    seqs = [intent(led, batch, i, job["name"], x=i) for i, job in enumerate(spec)]
     for i in reversed(range(len(spec))):  # completion order differs from manifest order
         job = spec[i]
         if job["status"] is not None:
@@ -52,7 +55,7 @@ def _append(led: Any, batch: str, spec: list[dict[str, Any]]) -> list[dict[str, 
                 led,
                 seqs[i],
                 batch,
-                job_id_of(f"job{i}", {"x": i}),
+                job_id_of(job["name"], {"x": i}),
                 job["status"],
                 duration_s=job["duration_s"],
                 metrics=job["metrics"],
@@ -63,12 +66,12 @@ def _append(led: Any, batch: str, spec: list[dict[str, Any]]) -> list[dict[str, 
         etype = "RuntimeError" if job["status"] not in (None, "ok") else ""
         final = (job["status"], job["metrics"], job["duration_s"])
         if job["rerun"] is not None:
-            seq = intent(led, batch, i, f"job{i}", x=i)
+            seq = intent(led, batch, i, job["name"], x=i)
             outcome(
                 led,
                 seq,
                 batch,
-                job_id_of(f"job{i}", {"x": i}),
+                job_id_of(job["name"], {"x": i}),
                 job["rerun"],
                 duration_s=1.0,
                 metrics={"loss": 1.5},
@@ -79,6 +82,7 @@ def _append(led: Any, batch: str, spec: list[dict[str, Any]]) -> list[dict[str, 
         rows.append(
             {
                 "index": i,
+                "name": job["name"],
                 "status": status or "missing",
                 "metrics": metrics if status else {},
                 "duration_s": duration if status else None,
@@ -104,13 +108,14 @@ def test_summary_csv_matches_reference(tmp_path: Path, spec: list[dict[str, Any]
     led = open_ledger(root)
     expected = _append(led, "b", spec)
     rebuild(root)
-    reader = csv.reader(io.StringIO((root / "batches/b/summary.csv").read_text()))
+    with open(root / "batches/b/summary.csv", encoding="utf-8", newline="") as f:
+        reader = csv.reader(io.StringIO(f.read()))
     header, *rows = list(reader)
     names = sorted({n for r in expected for n in r["metrics"]})
     assert header == ["index", "name", "job_id", "status", "duration_s", *names, "error_type"]
     assert len(rows) == len(expected)
     for row, ref in zip(rows, expected, strict=True):
-        assert int(row[0]) == ref["index"] and row[1] == f"job{ref['index']}"
+        assert int(row[0]) == ref["index"] and row[1] == ref["name"]
         assert row[3] == ref["status"]
         assert _num(row[4]) == ref["duration_s"]
         for name, cell in zip(names, row[5:-1], strict=True):
