@@ -133,7 +133,10 @@ def build(root: Path, total: int) -> int:
 
 
 def timed(args: list[str]) -> tuple[float, int]:
-    """Wall time of a child process and its own peak RSS (bytes), from ``wait4``."""
+    """Wall time of a child process and its own peak RSS (bytes), from ``wait4``. Dirty
+    pages of the steps before (the ledger just built, a database just written) are flushed
+    first, so that no step pays for another one's writeback."""
+    os.sync()
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
         child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=errors)
@@ -170,14 +173,16 @@ def baseline_args(root: Path, sealed: bool) -> list[str]:
 
 def floor_args(root: Path) -> list[str]:
     """The events table alone: read the ledger through ``ledger.relations`` and persist it
-    in a fresh DuckDB file (what every full rebuild must do before any projection)."""
+    in a fresh DuckDB file with the engine's own DDL (what every full rebuild must do before
+    any projection)."""
     code = (
         "import sys, duckdb; from pathlib import Path; from ledger import Ledger; "
-        "from ledger.relations import event_relations; "
+        "from ledger.relations import event_relations; from projections.tables import DDL; "
         "con = duckdb.connect(sys.argv[2]); con.execute('SET preserve_insertion_order=false'); "
+        "con.execute(next(d for d in DDL if 'EXISTS events' in d)); "
         "parts = event_relations(Ledger.open(Path(sys.argv[1])), con); "
         "[con.register(f'_p{i}', r) for i, r in enumerate(parts.relations)]; "
-        "con.execute('CREATE TABLE events AS ' + ' UNION ALL '.join("
+        "con.execute('INSERT INTO events ' + ' UNION ALL '.join("
         "f'SELECT * FROM _p{i}' for i in range(len(parts.relations)))); con.close()"
     )
     return [sys.executable, "-c", code, str(root), str(root.parent / "floor.duckdb")]
