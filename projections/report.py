@@ -34,7 +34,8 @@ FIXED_COLUMNS = ("index", "name", "job_id", "status", "duration_s")
 
 DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS report_jobs (
-        batch VARCHAR, "index" BIGINT, name VARCHAR, job_id VARCHAR, kind VARCHAR,
+        batch VARCHAR, "index" BIGINT, name VARCHAR USING COMPRESSION zstd,
+        job_id VARCHAR USING COMPRESSION zstd, kind VARCHAR,
         intent_seq BIGINT, outcome_seq BIGINT, status VARCHAR, duration_s DOUBLE,
         error_type VARCHAR, error_message VARCHAR)""",
 )

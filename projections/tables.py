@@ -36,17 +36,18 @@ DDL: tuple[str, ...] = (
         cause BIGINT, data JSON {ZSTD}, prev VARCHAR {ZSTD}, hash VARCHAR {ZSTD})""",
     f"""CREATE TABLE IF NOT EXISTS intents (
         seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
-        job_id VARCHAR, "index" BIGINT, name VARCHAR, callable VARCHAR, params JSON {ZSTD},
-        seed BIGINT)""",
+        job_id VARCHAR {ZSTD}, "index" BIGINT, name VARCHAR {ZSTD}, callable VARCHAR,
+        params JSON {ZSTD}, seed BIGINT)""",
     f"""CREATE TABLE IF NOT EXISTS outcomes (
         seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
-        cause BIGINT, job_id VARCHAR, status VARCHAR, duration_s DOUBLE,
+        cause BIGINT, job_id VARCHAR {ZSTD}, status VARCHAR, duration_s DOUBLE,
         metrics MAP(VARCHAR, DOUBLE), non_finite VARCHAR[], result JSON {ZSTD},
         artifacts VARCHAR[], error_type VARCHAR, error_message VARCHAR {ZSTD},
         error_traceback VARCHAR {ZSTD},
-        "index" BIGINT, name VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS metrics (
-        seq BIGINT, batch VARCHAR, kind VARCHAR, job_id VARCHAR, name VARCHAR, value DOUBLE)""",
+        "index" BIGINT, name VARCHAR {ZSTD})""",
+    f"""CREATE TABLE IF NOT EXISTS metrics (
+        seq BIGINT, batch VARCHAR, kind VARCHAR, job_id VARCHAR {ZSTD}, name VARCHAR,
+        value DOUBLE)""",
     """CREATE TABLE IF NOT EXISTS artifacts (
         seq BIGINT, ts VARCHAR, batch VARCHAR, sha256 VARCHAR, size BIGINT, name VARCHAR,
         media_type VARCHAR, job_id VARCHAR)""",
