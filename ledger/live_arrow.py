@@ -24,15 +24,15 @@ _HEAD = (
 # Every piece is cut at known places instead of parsing whole lines as JSON (which costs twice
 # as much): the seq between ``{"seq":`` and the first comma (cheap, so the range filter runs
 # before anything else), the envelope head (every key before ``,"data":``) parsed as a small
-# JSON object, and ``data``, prev and hash by their places before the end: every stored line
-# ends with the same 149 characters, ``,"prev":"<64 hex>","hash":"<64 hex>"}``.
+# JSON object, ``data`` up to the fixed-size suffix, and prev/hash out of the text after the
+# last ``,"prev":"`` (``data`` may hold that text too, never after its end).
 _SQL = """
 SELECT seq, e.ts, e.type, e.v, e.batch, e.key, e.cause,
-       substr(line, pos + 8, size - 148 - (pos + 8)) AS data,
-       substr(line, size - 139, 64) AS prev, substr(line, size - 65, 64) AS hash
+       substr(line, pos + 8, length(line) - 148 - (pos + 8)) AS data,
+       left(tail, 64) AS prev, tail[75:138] AS hash
 FROM (
     SELECT seq, pos, line, try(from_json(left(line, pos - 1) || '}}', '{head}')) AS e,
-           length(line) AS size
+           split_part(line, ',"prev":"', -1) AS tail
     FROM (
         SELECT TRY_CAST(substr(line, 8, strpos(line, ',') - 8) AS BIGINT) AS seq,
                strpos(line, ',"data":') AS pos, line
