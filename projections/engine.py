@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ledger.relations import EventParts
 
 DB_FILE = "ledger.duckdb"
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 BASE_CURSOR = "base"
 GENESIS_HASH = "0" * 64
 LOCK_WAIT_S = 30.0
