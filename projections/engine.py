@@ -133,9 +133,17 @@ def _cursor_valid(ledger: Ledger, cursor: Cursor) -> bool:
 
 
 def clear_tables(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
-    """Empty ``tables`` (a full rebuild starts from nothing)."""
+    """Empty ``tables`` (a full rebuild starts from nothing) by creating each again from its
+    own DDL: DuckDB writes the rows inserted next straight into the file, compressed, where
+    rows inserted after a DELETE in the same transaction were compressed again by the
+    checkpoint that follows (up to ~0.8 s at the end of a full rebuild of 1M events)."""
     for table in tables:
-        con.execute(f'DELETE FROM "{table}"')
+        row = con.execute(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
+        ).fetchone()
+        assert row is not None, f"no table {table}"
+        con.execute(f'DROP TABLE "{table}"')
+        con.execute(str(row[0]))
 
 
 def fill(
@@ -145,18 +153,10 @@ def fill(
     params: dict[str, Any] | None = None,
     fresh: bool = False,
 ) -> None:
-    """Add the rows of ``select`` (in the table's column order) to ``table``.
-
-    ``fresh``: the table is dropped and created again from its own DDL first (a full
-    rebuild): writing into a new table skips deleting the old rows one by one.
-    """
+    """Add the rows of ``select`` (in the table's column order) to ``table``; ``fresh``: the
+    table is emptied first (``clear_tables``)."""
     if fresh:
-        row = con.execute(
-            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
-        ).fetchone()
-        assert row is not None, f"no table {table}"
-        con.execute(f'DROP TABLE "{table}"')
-        con.execute(str(row[0]))
+        clear_tables(con, (table,))
     con.execute(f'INSERT INTO "{table}" {select}', params)
 
 
