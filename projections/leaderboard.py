@@ -227,7 +227,7 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
                     DEFAULT_TOP,
                     users.get(batch),
                     writes,
-                    inputs.get(batch, {}),
+                    inputs[batch],
                 )
             )
     return written

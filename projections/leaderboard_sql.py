@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.scope import IN_BATCHES
+from projections.tables import ZSTD
 
 ENTRY_SHAPE = (
     '{"segment_key": "VARCHAR", "weighting": "VARCHAR", '
@@ -49,15 +50,13 @@ _TOP_ITEM = (
 )
 
 DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS leaderboard_users (
-        batch VARCHAR, "index" BIGINT, outcome_seq BIGINT, job_id VARCHAR USING COMPRESSION zstd,
-        "user" VARCHAR USING COMPRESSION zstd, status VARCHAR, run_root VARCHAR,
-        error_type VARCHAR, error_message VARCHAR, coverage JSON, candidates BIGINT,
-        segments BIGINT, notional_usable BIGINT, count_usable BIGINT,
-        top_candidates JSON USING COMPRESSION zstd)""",
-    """CREATE TABLE IF NOT EXISTS leaderboard_entries (
-        batch VARCHAR, "index" BIGINT, entry BIGINT, "user" VARCHAR USING COMPRESSION zstd,
-        segment_key VARCHAR,
+    f"""CREATE TABLE IF NOT EXISTS leaderboard_users (
+        batch VARCHAR, "index" BIGINT, outcome_seq BIGINT, job_id VARCHAR {ZSTD},
+        "user" VARCHAR {ZSTD}, status VARCHAR, run_root VARCHAR, error_type VARCHAR,
+        error_message VARCHAR, coverage JSON, candidates BIGINT, segments BIGINT,
+        notional_usable BIGINT, count_usable BIGINT, top_candidates JSON {ZSTD})""",
+    f"""CREATE TABLE IF NOT EXISTS leaderboard_entries (
+        batch VARCHAR, "index" BIGINT, entry BIGINT, "user" VARCHAR {ZSTD}, segment_key VARCHAR,
         weighting VARCHAR, weight_used DOUBLE, count_used DOUBLE, avg_clv_pct DOUBLE,
         beat_close_rate DOUBLE, examples JSON)""",
     """CREATE TABLE IF NOT EXISTS leaderboard_segments (

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from projections.scope import IN_BATCHES, set_scope
+from projections.tables import ZSTD
 from projections.writers import (
     csv_text,
     fmt_number,
@@ -33,9 +34,8 @@ MESSAGE_CHARS = 200
 FIXED_COLUMNS = ("index", "name", "job_id", "status", "duration_s")
 
 DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS report_jobs (
-        batch VARCHAR, "index" BIGINT, name VARCHAR USING COMPRESSION zstd,
-        job_id VARCHAR USING COMPRESSION zstd, kind VARCHAR,
+    f"""CREATE TABLE IF NOT EXISTS report_jobs (
+        batch VARCHAR, "index" BIGINT, name VARCHAR {ZSTD}, job_id VARCHAR {ZSTD}, kind VARCHAR,
         intent_seq BIGINT, outcome_seq BIGINT, status VARCHAR, duration_s DOUBLE,
         error_type VARCHAR, error_message VARCHAR)""",
 )

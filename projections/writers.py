@@ -152,7 +152,7 @@ def write_atomic(path: Path, text: str) -> Path:
 
 
 class BackgroundWrites:
-    """Files written (``write_atomic``) by one background thread while the caller renders
+    """Files written (``write_atomic``) by two background threads while the caller renders
     the next ones; leaving the ``with`` block waits for every file and raises the first
     failure. Writing hundreds of MB is mostly the kernel's work, done without the GIL.
     """
