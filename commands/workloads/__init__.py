@@ -1,0 +1,1 @@
+"""Built-in example workloads: seeded, numpy-only jobs the runner can call out of the box."""
