@@ -1,7 +1,7 @@
 """Ledger speed figures, printed as a table, each beside the baseline measured in the same run.
 
-    python bench/ledger.py                 # the issue's sizes (1M appends, 2M-event verify)
-    python bench/ledger.py --scale 0.1     # a quick look at a tenth of that
+    python bench/bench_ledger.py                 # the issue's sizes (1M appends, 2M-event verify)
+    python bench/bench_ledger.py --scale 0.1     # a quick look at a tenth of that
 
 Figures: durable append through the Python API (calls of 10,000), `append --jsonl` end to end,
 `sweepledger verify` (whole CLI process) on JSONL and sealed ledgers against plain hashlib over
@@ -24,8 +24,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger import Ledger
 

@@ -1,6 +1,6 @@
 """Projection benchmark: full and incremental rebuild, CLI query latency, peak memory.
 
-Usage: .venv/bin/python bench/projections.py [--events 1000000] [--root DIR]
+Usage: .venv/bin/python bench/bench_projections.py [--events 1000000] [--root DIR]
 
 Builds a ledger of ~1M events (200,000 trial jobs with 5 metrics, intents + outcomes, in 20
 batches, plus scan batches whose outcomes carry hypothesis candidates), then measures each
@@ -22,10 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT_DIR))
-
-from ledger import Ledger  # noqa: E402
+from ledger import Ledger
 
 CHUNK = 10_000
 TRIAL_JOBS = 200_000

@@ -11,9 +11,9 @@ Machines shared with other work make single timings noisy: the cpu case interlea
 ``--repeat`` runs of both sides and compares the best of each (medians are shown too).
 
 Usage:
-  .venv/bin/python bench/runner.py                 # every case at the issue's sizes
-  .venv/bin/python bench/runner.py --quick         # small sizes, a smoke run
-  .venv/bin/python bench/runner.py --cases cpu,noop --repeat 5
+  .venv/bin/python bench/bench_runner.py                 # every case at the issue's sizes
+  .venv/bin/python bench/bench_runner.py --quick         # small sizes, a smoke run
+  .venv/bin/python bench/bench_runner.py --cases cpu,noop --repeat 5
 """
 
 from __future__ import annotations
@@ -31,16 +31,15 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SWEEPLEDGER = Path(sys.executable).with_name("sweepledger")
-sys.path.insert(0, str(HERE))
 
-from runner_jobs import burn  # noqa: E402
+from bench_runner_jobs import burn  # noqa: E402
 
 BASELINE = """\
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, {folder!r})
-from runner_jobs import cpu
+from bench_runner_jobs import cpu
 
 if __name__ == "__main__":
     params = [{{"n": {n}, "i": i}} for i in range({jobs})]
@@ -68,7 +67,7 @@ def write_manifest(
     path = folder / f"{name}.yaml"
     body = {
         "name": name,
-        "callable": f"runner_jobs:{func}",
+        "callable": f"bench_runner_jobs:{func}",
         "matrix": {"base_params": base, "axes": {"i": axis}},
     }
     path.write_text(json.dumps(body), encoding="utf-8")  # JSON is YAML
@@ -122,7 +121,7 @@ def main() -> None:
     rows: list[tuple[str, int, float, float | None, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="sweepledger-bench-") as tmp:
         folder = Path(tmp)
-        shutil.copy(HERE / "runner_jobs.py", folder / "runner_jobs.py")
+        shutil.copy(HERE / "bench_runner_jobs.py", folder / "bench_runner_jobs.py")
         if "cpu" in cases:
             n = calibrate(args.cpu_ms)
             manifest = write_manifest(folder, "cpu", "cpu", list(range(args.cpu_jobs)), {"n": n})

@@ -1,4 +1,4 @@
-"""Bench workloads for bench/runner.py (copied next to the generated manifests)."""
+"""Bench workloads for bench/bench_runner.py (copied next to the generated manifests)."""
 
 from __future__ import annotations
 

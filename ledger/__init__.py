@@ -11,29 +11,35 @@ from ledger.chain import GENESIS_HASH
 from ledger.encoding import MAX_EVENT_BYTES, canonical_json, loads, loads_lines
 from ledger.errors import (
     BadAnchor,
+    BatchNotFound,
     BlobNotFound,
     EventTooLarge,
     InvalidEvent,
+    InvalidInput,
     LedgerCorrupt,
     LedgerError,
     LedgerNotFound,
     LockTimeout,
 )
 from ledger.evidence import EvidenceReport, verify_evidence
+from ledger.jsonl_input import read_jsonl
 from ledger.sealing import SealReport
-from ledger.store import Head, Ledger, Receipt, RepairReport
+from ledger.store import Ledger, RepairReport
 from ledger.verify import VerifyReport, parse_anchor
+from ledger.writer import Head, Receipt
 
 __all__ = [
     "GENESIS_HASH",
     "MAX_EVENT_BYTES",
     "BadAnchor",
+    "BatchNotFound",
     "BlobNotFound",
     "BlobStore",
     "EventTooLarge",
     "EvidenceReport",
     "Head",
     "InvalidEvent",
+    "InvalidInput",
     "Ledger",
     "LedgerCorrupt",
     "LedgerError",
@@ -47,5 +53,6 @@ __all__ = [
     "loads",
     "loads_lines",
     "parse_anchor",
+    "read_jsonl",
     "verify_evidence",
 ]

@@ -37,16 +37,6 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def seal_line(prefix: bytes) -> tuple[bytes, str]:
-    """Finish an event line: hash ``prefix`` and append the hash field and newline.
-
-    Returns:
-        The full line (with its trailing newline) and its hash.
-    """
-    digest = hashlib.sha256(prefix).hexdigest()
-    return b"%s%s%s%s\n" % (prefix, HASH_FIELD, digest.encode(), LINE_END), digest
-
-
 def line_hash(line: bytes) -> str:
     """The hash stored in ``line`` (a line without its newline)."""
     return line[HASH_START:HASH_STOP].decode("ascii", "replace")

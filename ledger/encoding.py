@@ -47,7 +47,7 @@ def _model_fields(obj: Any) -> Any:
 
 def _sort_keys(obj: Any, depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
-        raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels")
+        raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels", field="data")
     if hasattr(obj, "__pydantic_fields__"):
         obj = obj.__dict__
     if isinstance(obj, dict):
@@ -70,15 +70,15 @@ def canonical_json(obj: Any) -> bytes:
         return orjson.dumps(obj, default=_model_fields, option=_SORTED)
     except orjson.JSONEncodeError as e:
         if "Integer exceeds 64-bit range" not in str(e) and "recursion" not in str(e):
-            raise InvalidEvent(f"data: not representable as JSON ({e})") from e
+            raise InvalidEvent(f"data: not representable as JSON ({e})", field="data") from e
         if "recursion" in str(e):
-            raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels") from e
+            raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels", field="data") from e
     import pydantic_core
 
     try:
         return pydantic_core.to_json(_sort_keys(obj))
     except (pydantic_core.PydanticSerializationError, ValueError, RecursionError) as e:
-        raise InvalidEvent(f"data: not representable as JSON ({e})") from e
+        raise InvalidEvent(f"data: not representable as JSON ({e})", field="data") from e
 
 
 def encode_text(value: str | None) -> bytes:
@@ -122,7 +122,7 @@ def encode_middles(
             try:
                 encoded = canonical_json(data)
             except InvalidEvent as e:
-                raise InvalidEvent.at(len(prepared), str(e)) from e
+                raise e.moved(len(prepared)) from e
         key_text = _NULL if key is None else dumps(key)
         cause_text = _NULL if cause is None else b"%d" % cause
         add((cause, _TAIL % (heads[batch], key_text, cause_text, encoded)))
@@ -137,7 +137,7 @@ def _line_head(ts: str) -> bytes:
 def _refuse(position: int, seq: int, cause: int | None, prefix_len: int) -> None:
     """Raise for the event at ``seq`` if its cause is not earlier or it is too large."""
     if cause is not None and cause >= seq:
-        raise InvalidEvent.at(position, f"cause {cause} does not name an earlier event")
+        raise InvalidEvent.at(position, f"cause {cause} does not name an earlier event", "cause")
     if prefix_len > _MAX_PREFIX:
         raise EventTooLarge.at(
             position,

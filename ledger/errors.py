@@ -1,45 +1,52 @@
-"""Errors raised by the ledger layer.
-
-Each class carries ``exit_code``: 2 for a problem with what the user asked or supplied,
-1 for a failed integrity check. The CLI translates them in one place.
-
-LedgerError
- ├── LedgerNotFound     no ledger at the root (read commands)
- ├── InvalidEvent       an event to append is refused (type, payload, size, cause)
- │    └── EventTooLarge an encoded event exceeds MAX_EVENT_BYTES
- ├── BadAnchor          an anchor is not SEQ:HASH
- ├── LockTimeout        another process held the ledger lock too long
- ├── BlobNotFound       no blob with that digest
- └── LedgerCorrupt      committed bytes are damaged: refuse to write, verify fails
+"""Errors raised by the ledger layer: the ``LedgerError`` branch of the tree drawn in
+``schemas.errors``. Each carries ``exit_code``: 2 for a problem with what the user asked or
+supplied, 1 for a failed integrity check.
 """
 
 from __future__ import annotations
 
-USER_ERROR = 2
-CHECK_FAILED = 1
+from schemas import CHECK_FAILED, SweepledgerError
 
 
-class LedgerError(Exception):
+class LedgerError(SweepledgerError):
     """Base class of every ledger error."""
-
-    exit_code = USER_ERROR
 
 
 class LedgerNotFound(LedgerError):
     """There is no ledger at the given root."""
 
 
-class InvalidEvent(LedgerError):
-    """An event handed to ``append`` is refused; nothing of the call was written."""
+class BatchNotFound(LedgerError):
+    """The ledger holds no batch with that id (or none the asking command can use)."""
 
-    index: int | None = None  # 0-based position of the refused event in the call
+
+class InvalidInput(LedgerError):
+    """Input meant for the ledger cannot be read as events (e.g. a JSONL line that is not JSON)."""
+
+
+class InvalidEvent(LedgerError):
+    """An event handed to ``append`` is refused; nothing of the call was written.
+
+    Attributes:
+        detail: what is wrong, without the event's position.
+        index: 0-based position of the refused event in the call, when known.
+        field: the envelope field at fault (``type``, ``data``, ``cause``...), when known.
+    """
+
+    def __init__(self, detail: str, index: int | None = None, field: str | None = None) -> None:
+        self.detail = detail
+        self.index = index
+        self.field = field
+        super().__init__(detail if index is None else f"event {index + 1}: {detail}")
 
     @classmethod
-    def at(cls, index: int, detail: str) -> InvalidEvent:
+    def at(cls, index: int, detail: str, field: str | None = None) -> InvalidEvent:
         """An error about the event at 0-based ``index`` of the call: ``event N: detail``."""
-        error = cls(f"event {index + 1}: {detail}")
-        error.index = index
-        return error
+        return cls(detail, index, field)
+
+    def moved(self, index: int, prefix: str = "") -> InvalidEvent:
+        """The same error for the event at ``index`` of an enclosing call, ``prefix`` prepended."""
+        return type(self)(prefix + self.detail, index, self.field)
 
 
 class EventTooLarge(InvalidEvent):

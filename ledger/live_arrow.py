@@ -12,9 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.chain import (
+    DATA_FIELD,
+    HASH_FIELD,
+    HASH_HEX_LEN,
+    PREV_FIELD,
+    PREV_FIELD_START,
+    SEQ_PREFIX,
+)
+
 if TYPE_CHECKING:
     import duckdb
-    import pyarrow as pa
 
 BULK_MIN_BYTES = 8 << 20
 _HEAD = (
@@ -26,19 +34,30 @@ _HEAD = (
 # before anything else), the envelope head (every key before ``,"data":``) parsed as a small
 # JSON object, ``data`` up to the fixed-size suffix, and prev/hash out of the text after the
 # last ``,"prev":"`` (``data`` may hold that text too, never after its end).
-_SQL = """
+# SQL strings are 1-based: the seq's digits start right after ``{"seq":``; ``data`` right
+# after ``,"data":`` and it ends where ``,"prev":"`` starts, a fixed distance from the line's
+# end; in the text after that marker, prev is the first 64 characters and the hash follows
+# ``","hash":"``.
+_SEQ_FROM = len(SEQ_PREFIX) + 1
+_DATA_SKIP = len(DATA_FIELD)
+_DATA_END_BACK = -PREV_FIELD_START - 1
+_HASH_FROM = HASH_HEX_LEN + 1 + len(HASH_FIELD) + 1
+_HASH_TO = _HASH_FROM + HASH_HEX_LEN - 1
+_SQL = f"""
 SELECT seq, e.ts, e.type, e.v, e.batch, e.key, e.cause,
-       substr(line, pos + 8, length(line) - 148 - (pos + 8)) AS data,
-       left(tail, 64) AS prev, tail[75:138] AS hash
+       substr(line, pos + {_DATA_SKIP}, length(line) - {_DATA_END_BACK} - (pos + {_DATA_SKIP}))
+           AS data,
+       left(tail, {HASH_HEX_LEN}) AS prev, tail[{_HASH_FROM}:{_HASH_TO}] AS hash
 FROM (
-    SELECT seq, pos, line, try(from_json(left(line, pos - 1) || '}}', '{head}')) AS e,
-           split_part(line, ',"prev":"', -1) AS tail
+    SELECT seq, pos, line, try(from_json(left(line, pos - 1) || '}}}}', '{{head}}')) AS e,
+           split_part(line, '{PREV_FIELD.decode()}', -1) AS tail
     FROM (
-        SELECT TRY_CAST(substr(line, 8, strpos(line, ',') - 8) AS BIGINT) AS seq,
-               strpos(line, ',"data":') AS pos, line
-        FROM {source}
+        SELECT TRY_CAST(substr(line, {_SEQ_FROM}, strpos(line, ',') - {_SEQ_FROM}) AS BIGINT)
+                   AS seq,
+               strpos(line, '{DATA_FIELD.decode()}') AS pos, line
+        FROM {{source}}
     )
-    WHERE seq > {after:d} AND seq <= {upto:d}
+    WHERE seq > {{after:d}} AND seq <= {{upto:d}}
 )
 """
 _FILE = (
@@ -65,13 +84,3 @@ def lines_relation(con: duckdb.DuckDBPyConnection, lines: list[bytes]) -> duckdb
     source = "(SELECT unnest($lines::VARCHAR[]) AS line)"
     sql = _SQL.format(head=_HEAD, source=source, after=-1, upto=2**63 - 1)
     return con.sql(sql, params={"lines": text})
-
-
-def bulk_live_table(path: Path, after: int, upto: int, schema: pa.Schema) -> pa.Table:
-    """Events ``after < seq <= upto`` of a live file holding only committed, whole lines."""
-    import duckdb
-
-    with duckdb.connect() as con:
-        con.execute("SET enable_progress_bar = false")
-        table: pa.Table = live_relation(con, path, after, upto).order("seq").to_arrow_table()
-    return table.cast(schema)

@@ -37,14 +37,8 @@ def prepare(events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0) -> 
         return _prepare(events)
     except InvalidEvent as e:
         if offset and e.index is not None:
-            raise _renumbered(e, offset) from e
+            raise e.moved(e.index + offset) from e
         raise
-
-
-def _renumbered(error: InvalidEvent, offset: int) -> InvalidEvent:
-    assert error.index is not None
-    detail = str(error).split(": ", 1)[1] if ": " in str(error) else str(error)
-    return InvalidEvent.at(error.index + offset, detail)
 
 
 def _prepare(events: Sequence[Any]) -> list[Prepared]:
@@ -77,8 +71,7 @@ def _prepare_type(kind: str, envelopes: list[Envelope], indexes: list[int]) -> l
         return encode_middles(kind, version, group, validated)
     except InvalidEvent as e:
         assert e.index is not None
-        detail = str(e).split(": ", 1)[1]
-        raise InvalidEvent.at(indexes[e.index], f"({kind}) {detail}") from e
+        raise e.moved(indexes[e.index], f"({kind}) ") from e
 
 
 def _envelope(index: int, event: Any) -> Envelope:
@@ -91,16 +84,16 @@ def _envelope(index: int, event: Any) -> Envelope:
         event = dict(event)
     if not event.keys() <= ENVELOPE_FIELDS:
         unknown = sorted(event.keys() - ENVELOPE_FIELDS)[0]
-        raise InvalidEvent.at(index, f"unknown field {unknown!r}")
+        raise InvalidEvent.at(index, f"unknown field {unknown!r}", unknown)
     kind = event.get("type")
     batch, key, cause = event.get("batch"), event.get("key"), event.get("cause")
     if type(kind) is not str or not kind:
-        raise InvalidEvent.at(index, "field 'type' must be a non-empty string")
+        raise InvalidEvent.at(index, "field 'type' must be a non-empty string", "type")
     if (batch is not None and type(batch) is not str) or (key is not None and type(key) is not str):
         name = "batch" if batch is not None and type(batch) is not str else "key"
-        raise InvalidEvent.at(index, f"field {name!r} must be a string or null")
+        raise InvalidEvent.at(index, f"field {name!r} must be a string or null", name)
     if cause is not None and (type(cause) is not int or cause < 1):
-        raise InvalidEvent.at(index, "field 'cause' must be a positive seq or null")
+        raise InvalidEvent.at(index, "field 'cause' must be a positive seq or null", "cause")
     return kind, event.get("data", {}), batch, key, cause
 
 
@@ -121,4 +114,4 @@ def _raise_first_invalid(envelopes: list[Envelope]) -> None:
             version_for(kind)
             validate_payloads(kind, [data])
         except SchemaError as e:
-            raise InvalidEvent.at(index, f"({kind}) {e}") from e
+            raise InvalidEvent.at(index, f"({kind}) {e}", "data") from e

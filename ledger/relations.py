@@ -1,11 +1,10 @@
 """Committed events as DuckDB relations of the caller's connection (the projection engine's
 bulk path).
 
-``Ledger.arrow`` hands events over as one Arrow table, which a DuckDB caller then copies into
-its own tables: on a million events the copy through Arrow costs as much as the parse. Here
-DuckDB reads the sealed segments (``read_parquet``) and a large, clean live file (its CSV and
-JSON readers) itself, inside the caller's query; a small live part (or one followed by an
-uncommitted tail) is read by Python and handed over as a list of lines.
+The ledger says where the events are (``Ledger.bulk_source``: segments and a live byte
+range); here DuckDB reads the sealed segments (``read_parquet``) and a large, clean live range
+(its CSV reader) itself, inside the caller's query, with no copy through Arrow; a small live
+part (or one followed by an uncommitted tail) is read by Python and handed over as lines.
 
 The relations are read when the caller's query runs, not when they are made: an append or a
 seal in between can leave rows out (never add or alter one), so a caller counts the rows it got
@@ -17,16 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ledger.live import iter_lines, seek_seq
+from ledger.files import BulkSource
+from ledger.live import iter_lines
 from ledger.live_arrow import BULK_MIN_BYTES, lines_relation, live_relation
-from ledger.segments import EVENT_COLUMNS, list_segments
+from ledger.segments import EVENT_COLUMNS
 
 if TYPE_CHECKING:
     import duckdb
 
     from ledger.store import Ledger
 
-__all__ = ["EventParts", "event_relations"]
+__all__ = ["EventParts", "event_relations", "source_relations"]
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 
@@ -50,16 +50,22 @@ def _segment_relation(
 
 def event_relations(ledger: Ledger, con: duckdb.DuckDBPyConnection, since: int = 0) -> EventParts:
     """The committed events after ``since`` as relations of ``con``."""
-    segments = [s for s in list_segments(ledger.root) if s.last_seq > since]
-    relations = [_segment_relation(con, str(s.path), since) for s in segments]
-    last = max([since, *(s.last_seq for s in segments)])
-    state = ledger.state() if ledger.exists() else None
-    if state is not None and state.boundary and state.commit and state.commit.seq > last:
-        floor, last = last, state.commit.seq
-        begin = seek_seq(ledger.live_path, state.start, state.boundary, floor + 1)
-        if state.boundary == state.size and state.boundary - begin >= BULK_MIN_BYTES:
-            relations.append(live_relation(con, ledger.live_path, floor, last))
+    return source_relations(ledger.bulk_source(since), con)
+
+
+def source_relations(source: BulkSource, con: duckdb.DuckDBPyConnection) -> EventParts:
+    """The events a ``BulkSource`` describes as relations of ``con``: DuckDB reads a large,
+    clean live range itself; a small one (or one before an uncommitted tail) is read here."""
+    relations = [_segment_relation(con, str(path), source.since) for path in source.segments]
+    if source.live_end > source.live_begin:
+        size = source.live_end - source.live_begin
+        if source.live_clean and size >= BULK_MIN_BYTES:
+            relations.append(
+                live_relation(con, source.live_path, source.live_floor, source.last_seq)
+            )
         else:
-            lines = [line for _, line in iter_lines(ledger.live_path, begin, state.boundary)]
+            lines = [
+                line for _, line in iter_lines(source.live_path, source.live_begin, source.live_end)
+            ]
             relations.append(lines_relation(con, lines))
-    return EventParts(since, last, relations)
+    return EventParts(source.since, source.last_seq, relations)

@@ -18,14 +18,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from ledger.chain import check_line, line_hash, line_prev, line_seq
 from ledger.commits import rewrite_commits
 from ledger.errors import LedgerCorrupt
+from ledger.files import LedgerFiles, fsync_dir
 from ledger.live import LiveState, find_boundary, iter_lines, offset_of_seq
+from ledger.prepare import prepare
 from ledger.segments import (
     ROW_GROUP_ROWS,
     SEGMENT_DIR,
@@ -37,9 +39,7 @@ from ledger.segments import (
     list_segments,
     segment_name,
 )
-
-if TYPE_CHECKING:
-    from ledger.store import Ledger
+from ledger.writer import commit
 
 SEALED_TYPE = b'"type":"ledger.sealed"'
 
@@ -56,7 +56,7 @@ class SealReport:
     sealed_event: int
 
 
-def _previous_segments(ledger: Ledger, state: LiveState) -> list[dict[str, Any]]:
+def _previous_segments(ledger: LedgerFiles, state: LiveState) -> list[dict[str, Any]]:
     """The segment list recorded by the ``ledger.sealed`` event opening the live file."""
     assert state.boundary is not None
     for _, line in iter_lines(ledger.live_path, state.start, state.boundary):
@@ -67,7 +67,7 @@ def _previous_segments(ledger: Ledger, state: LiveState) -> list[dict[str, Any]]
     return []
 
 
-def _write_checked(path: Path, ledger: Ledger, state: LiveState) -> tuple[int, int]:
+def _write_checked(path: Path, ledger: LedgerFiles, state: LiveState) -> tuple[int, int]:
     """Stream the committed live lines into a segment, checking the chain; return seq range."""
     import pyarrow.parquet as pq
 
@@ -106,11 +106,8 @@ def _write_checked(path: Path, ledger: Ledger, state: LiveState) -> tuple[int, i
     return first, last
 
 
-def seal_live(ledger: Ledger, state: LiveState) -> SealReport | None:
+def seal_live(ledger: LedgerFiles, state: LiveState) -> SealReport | None:
     """Seal every committed live event (lock held, tail recovered). None if nothing to seal."""
-    from ledger.prepare import prepare
-    from ledger.store import fsync_dir
-
     assert state.boundary is not None
     if state.boundary <= state.start:
         return None
@@ -125,16 +122,14 @@ def seal_live(ledger: Ledger, state: LiveState) -> SealReport | None:
     digest, size = file_sha256(tmp)
     info = {"segment": name, "first_seq": first, "last_seq": last, "sha256": digest, "size": size}
     event = {"type": "ledger.sealed", "data": {**info, "segments": [*previous, info]}}
-    (receipt,) = ledger._commit(prepare([event]), state.head_seq, state.head_hash)
+    (receipt,) = commit(ledger, prepare([event]), state.head_seq, state.head_hash)
     _cut_live(ledger, last)
     fsync_dir(directory)
     return SealReport(name, first, last, digest, size, receipt.seq)
 
 
-def _cut_live(ledger: Ledger, last_sealed: int) -> None:
+def _cut_live(ledger: LedgerFiles, last_sealed: int) -> None:
     """Steps 3-5: install pending segment files and drop sealed lines from the live file."""
-    from ledger.store import fsync_dir
-
     directory = ledger.root / SEGMENT_DIR
     for entry in sorted(directory.glob(f"seg-*.parquet{TMP_SUFFIX}")):
         os.replace(entry, entry.with_name(entry.name[: -len(TMP_SUFFIX)]))
@@ -158,7 +153,7 @@ def _cut_live(ledger: Ledger, last_sealed: int) -> None:
         fsync_dir(ledger.root)
 
 
-def finish_pending_seal(ledger: Ledger) -> None:
+def finish_pending_seal(ledger: LedgerFiles) -> None:
     """Complete a seal interrupted by a crash, or drop its stray temporary file (lock held)."""
     directory = ledger.root / SEGMENT_DIR
     if not directory.is_dir():
@@ -188,7 +183,7 @@ def finish_pending_seal(ledger: Ledger) -> None:
         _cut_live(ledger, last_sealed)
 
 
-def _recorded_segments(ledger: Ledger) -> dict[str, str]:
+def _recorded_segments(ledger: LedgerFiles) -> dict[str, str]:
     """Segment name -> sha256 for every committed ``ledger.sealed`` event in the live file."""
     _size, boundary = find_boundary(ledger.live_path, ledger.last_commit())
     found: dict[str, str] = {}

@@ -17,22 +17,16 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import islice, repeat
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, line_hash, line_seq, sha256_hex
-from ledger.commits import Commit, append_commit, last_commit
-from ledger.encoding import (
-    Prepared,
-    check_lines,
-    decode_fields,
-    decode_line,
-    encode_lines,
-    utc_timestamp,
-)
+from ledger.commits import Commit, last_commit
+from ledger.encoding import Prepared, decode_fields, decode_line
 from ledger.errors import LedgerCorrupt, LedgerNotFound
+from ledger.files import BulkSource, LedgerFiles, fsync_dir
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -43,38 +37,15 @@ from ledger.live import (
 )
 from ledger.lock import FileLock
 from ledger.prepare import prepare
-from ledger.segments import hash_at, iter_raw, list_segments, read_table
+from ledger.sealing import SealReport, finish_pending_seal, seal_live
+from ledger.segments import hash_at, iter_raw, list_segments
+from ledger.verify import VerifyReport, verify_ledger
+from ledger.writer import Head, Receipt, commit
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from ledger.verify import VerifyReport
     from schemas import Event, NewEvent
 
-LIVE_FILE = "ledger.jsonl"
-COMMITS_FILE = "ledger.commits"
-LOCK_FILE = "ledger.lock"
 PREPARE_CHUNK = 10_000
-ENCODE_CHUNK = 10_000
-# Lines handed to one writev call (Linux's IOV_MAX).
-WRITEV_LINES = 1024
-
-
-class Receipt(NamedTuple):
-    """Acknowledgement of one durably committed event."""
-
-    seq: int
-    hash: str
-
-
-class Head(NamedTuple):
-    """The last committed event, printed as ``SEQ:HASH``."""
-
-    seq: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"{self.seq}:{self.hash}"
 
 
 @dataclass(frozen=True)
@@ -91,10 +62,11 @@ class Ledger:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.live_path = root / LIVE_FILE
-        self.commits_path = root / COMMITS_FILE
+        self.files = LedgerFiles(root)
+        self.live_path = self.files.live_path
+        self.commits_path = self.files.commits_path
         self.blobs = BlobStore(root / "blobs")
-        self._lock = FileLock(root / LOCK_FILE)
+        self._lock = FileLock(self.files.lock_path)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -168,7 +140,7 @@ class Ledger:
                 return []
             with self._lock.held():
                 state = self._writable_state()
-                return self._commit(prepared, state.head_seq, state.head_hash)
+                return commit(self.files, prepared, state.head_seq, state.head_hash)
 
     def repair(self) -> RepairReport:
         """Cut an uncommitted tail now (recording ``ledger.recovered``) and finish a seal."""
@@ -179,13 +151,12 @@ class Ledger:
                 return RepairReport(0, None, None)
             return self._recover(state)
 
-    def seal(self) -> Any:
-        """Move the committed live prefix into a Parquet segment. See ``ledger.sealing``."""
-        from ledger.sealing import seal_live
-
+    def seal(self) -> SealReport | None:
+        """Move the committed live prefix into a Parquet segment (None when nothing is live).
+        See ``ledger.sealing``."""
         with self._lock.held():
             state = self._writable_state()
-            return seal_live(self, state)
+            return seal_live(self.files, state)
 
     def _writable_state(self) -> LiveState:
         self._finish_pending_seal()
@@ -226,40 +197,11 @@ class Ledger:
             "type": "ledger.recovered",
             "data": {"truncated_bytes": len(tail), "truncated_sha256": digest},
         }
-        (receipt,) = self._commit(prepare([event]), state.head_seq, state.head_hash)
+        (receipt,) = commit(self.files, prepare([event]), state.head_seq, state.head_hash)
         return RepairReport(len(tail), digest, receipt)
 
-    def _commit(self, prepared: list[Prepared], seq: int, prev: str) -> list[Receipt]:
-        """Encode, write and durably commit ``prepared`` after ``seq``/``prev`` (lock held).
-
-        Lines are encoded and written ``ENCODE_CHUNK`` events at a time, so a huge call never
-        holds all its lines; a call of several chunks is checked whole before the first write.
-        """
-        ts = utc_timestamp()
-        if len(prepared) > ENCODE_CHUNK:
-            check_lines(prepared, seq, ts)
-        lines, digests = encode_lines(prepared[:ENCODE_CHUNK], seq, prev, ts)
-        fd = os.open(self.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            write_lines(fd, lines)
-            for start in range(ENCODE_CHUNK, len(prepared), ENCODE_CHUNK):
-                chunk = prepared[start : start + ENCODE_CHUNK]
-                lines, more = encode_lines(chunk, seq + start, digests[-1], ts, start)
-                write_lines(fd, lines)
-                digests += more
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
-        # tuple.__new__ straight from C: Receipt(seq, digest) is a Python-level call per event.
-        seqs = range(seq + 1, seq + 1 + len(digests))
-        receipts = list(map(tuple.__new__, repeat(Receipt), zip(seqs, digests, strict=True)))
-        append_commit(self.commits_path, receipts[-1].seq, receipts[-1].hash)
-        return receipts
-
     def _finish_pending_seal(self) -> None:
-        from ledger.sealing import finish_pending_seal
-
-        finish_pending_seal(self)
+        finish_pending_seal(self.files)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -301,29 +243,21 @@ class Ledger:
         for line in self.read_raw(since, types, batch):
             yield decode_line(line)
 
-    def arrow(self, since: int = 0) -> pa.Table:
-        """Committed events with seq > ``since`` as an Arrow table (``EVENT_COLUMNS``)."""
-        import pyarrow as pa
-
-        from ledger.live_arrow import BULK_MIN_BYTES, bulk_live_table
-        from ledger.segments import events_table
-
-        segments = list_segments(self.root)
-        tables = [read_table(s.path, since) for s in segments if s.last_seq > since]
-        floor = max([since, *(s.last_seq for s in segments)])
+    def bulk_source(self, since: int = 0) -> BulkSource:
+        """Where the committed events after ``since`` are stored, for bulk readers: the sealed
+        segments holding any of them, then a byte range of the live file (``ledger.relations``
+        turns this into DuckDB relations)."""
+        segments = [s for s in list_segments(self.root) if s.last_seq > since]
+        last = max([since, *(s.last_seq for s in segments)])
+        floor, begin, end, clean = last, 0, 0, True
         state = self.state() if self.exists() else None
-        if state is not None and state.boundary and state.commit and state.commit.seq > floor:
+        if state is not None and state.boundary and state.commit and state.commit.seq > last:
+            last = state.commit.seq
             begin = seek_seq(self.live_path, state.start, state.boundary, floor + 1)
-            clean = state.boundary == state.size
-            if clean and state.boundary - begin >= BULK_MIN_BYTES:
-                schema = tables[0].schema if tables else events_table([]).schema
-                tables.append(bulk_live_table(self.live_path, floor, state.commit.seq, schema))
-            else:
-                lines = [line for _, line in iter_lines(self.live_path, begin, state.boundary)]
-                tables.append(events_table(lines))
-        if not tables:
-            tables.append(events_table([]))
-        return pa.concat_tables(tables)
+            end, clean = state.boundary, state.boundary == state.size
+        return BulkSource(
+            since, last, tuple(s.path for s in segments), self.live_path, floor, begin, end, clean
+        )
 
     def hash_at(self, seq: int) -> str | None:
         """The hash of the committed event at ``seq``, or None when there is none."""
@@ -344,11 +278,10 @@ class Ledger:
 
     def verify(self, anchor: str | Head | None = None, deep: bool = False) -> VerifyReport:
         """Check every committed byte; see ``ledger.verify.verify_ledger``."""
-        from ledger.verify import verify_ledger
-
-        return verify_ledger(self, anchor=anchor, deep=deep)
+        return verify_ledger(self.files, anchor=anchor, deep=deep)
 
     def last_commit(self) -> Commit | None:
+        """The last valid record of the commit log, or None."""
         return last_commit(self.commits_path)
 
 
@@ -367,23 +300,3 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def write_lines(fd: int, lines: list[bytes]) -> None:
-    """Write ``lines`` in order with writev: no joined copy of a whole call's bytes."""
-    for start in range(0, len(lines), WRITEV_LINES):
-        batch = lines[start : start + WRITEV_LINES]
-        written = os.writev(fd, batch)
-        if written < sum(map(len, batch)):  # a short write: finish the rest plainly
-            rest = memoryview(b"".join(batch))[written:]
-            while rest:
-                rest = rest[os.write(fd, rest) :]
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or creation in directory ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

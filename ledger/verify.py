@@ -14,19 +14,18 @@ import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from ledger.chain import GENESIS_HASH, check_line, line_prev, line_seq
 from ledger.commits import last_commit
 from ledger.errors import BadAnchor, LedgerNotFound
+from ledger.files import LedgerFiles
 from ledger.live import find_boundary, iter_lines
 from ledger.scan import RangeResult, scan_range
 from ledger.segments import TMP_SUFFIX, deep_check, file_sha256, hash_at, list_segments
-
-if TYPE_CHECKING:
-    from ledger.store import Head, Ledger
+from ledger.writer import Head
 
 ANCHOR = re.compile(r"^\s*(\d+):([0-9a-f]{64})\s*$")
 PARALLEL_MIN_BYTES = 32 << 20
@@ -157,7 +156,7 @@ def _manifest(path: Path, stop: int, report: VerifyReport) -> list[dict[str, Any
 
 
 def _verify_segments(
-    ledger: Ledger, report: VerifyReport, manifest: list[dict[str, Any]], deep: bool
+    ledger: LedgerFiles, report: VerifyReport, manifest: list[dict[str, Any]], deep: bool
 ) -> tuple[int, str | None]:
     """Check sealed segments against the manifest; returns (last sealed seq, last hash|None)."""
     on_disk = {s.name: s for s in list_segments(ledger.root)}
@@ -208,7 +207,7 @@ def _verify_segments(
 
 
 def verify_ledger(
-    ledger: Ledger, anchor: str | Head | None = None, deep: bool = False
+    ledger: LedgerFiles, anchor: str | Head | None = None, deep: bool = False
 ) -> VerifyReport:
     """Verify ``ledger``; see the module docstring."""
     anchor_seq, anchor_digest = parse_anchor(str(anchor)) if anchor is not None else (None, None)
@@ -291,7 +290,7 @@ def _check_commit(
 
 
 def _check_anchor(
-    ledger: Ledger,
+    ledger: LedgerFiles,
     report: VerifyReport,
     seq: int,
     digest: str,

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ledger import BatchNotFound
 from projections.errors import (
-    BatchNotFound,
     GapsFound,
     ProjectionBusy,
     ProjectionError,

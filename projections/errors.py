@@ -1,34 +1,18 @@
-"""Errors raised by the projections layer; the CLI turns each into one line and its exit code.
-
-ProjectionError            base class, exit 2
- ├── UnknownProjection     ``rebuild NAME`` names no projection
- ├── BatchNotFound         a ``--batch`` names no batch the projection knows
- ├── ProjectionBusy        another process holds the projection database too long
- ├── LedgerMoved           the ledger was sealed or repaired while it was being read
- ├── QueryRefused          the SQL would read or write outside the projection database
- ├── QueryFailed           DuckDB rejected the SQL (its message, one line)
- └── QueryTimeout          the statement ran past its time limit
-GapsFound                  ``gaps --fail`` found intents without outcomes, exit 1
+"""Errors raised by the projections layer: the ``ProjectionError`` branch of the tree drawn in
+``schemas.errors``; the CLI turns each into one line and its exit code.
 """
 
 from __future__ import annotations
 
-USER_ERROR = 2
-CHECK_FAILED = 1
+from schemas import CHECK_FAILED, SweepledgerError
 
 
-class ProjectionError(Exception):
+class ProjectionError(SweepledgerError):
     """Base class of every projections error."""
-
-    exit_code = USER_ERROR
 
 
 class UnknownProjection(ProjectionError):
     """A projection name that is not one of ``PROJECTIONS``."""
-
-
-class BatchNotFound(ProjectionError):
-    """The batch asked for has no events the projection can use."""
 
 
 class ProjectionBusy(ProjectionError):
@@ -51,7 +35,7 @@ class QueryTimeout(ProjectionError):
     """A query ran longer than its timeout and was interrupted."""
 
 
-class GapsFound(Exception):
+class GapsFound(ProjectionError):
     """At least one intent has no outcome (or an outcome answers no intent)."""
 
     exit_code = CHECK_FAILED

@@ -14,7 +14,15 @@ from schemas.versions import KINDS, STATUSES
 
 if TYPE_CHECKING:
     from schemas.envelope import Event, NewEvent
-    from schemas.errors import ManifestInvalid, PayloadInvalid, SchemaError, UnknownEventType
+    from schemas.errors import (
+        CHECK_FAILED,
+        USER_ERROR,
+        ManifestInvalid,
+        PayloadInvalid,
+        SchemaError,
+        SweepledgerError,
+        UnknownEventType,
+    )
     from schemas.leaderboard import Denominators, HypothesisCandidatesFile, HypothesisEntry
     from schemas.manifest import EXECUTORS, JobSpec, Manifest, ManifestConfig, MatrixSpec
     from schemas.payloads import (
@@ -71,9 +79,11 @@ _MISSING = object()
 
 __all__ = [
     "CATALOG",
+    "CHECK_FAILED",
     "EXECUTORS",
     "KINDS",
     "STATUSES",
+    "USER_ERROR",
     "ArtifactRecorded",
     "BatchFinished",
     "BatchResumed",
@@ -100,6 +110,7 @@ __all__ = [
     "PromotionDecided",
     "SchemaError",
     "SegmentInfo",
+    "SweepledgerError",
     "UnknownEventType",
     "export_json_schemas",
     "is_free_type",

@@ -1,15 +1,53 @@
-"""Errors raised by the schemas layer.
+"""The error tree of sweepledger: every error a user can cause derives from
+``SweepledgerError`` and carries its ``exit_code`` (2: the user's input or environment, 1: a
+check failed). Each layer raises its own branch; the CLI turns any of them into one line and
+that exit code, in one place (``commands.cli``).
 
-SchemaError
- └── PayloadInvalid      a payload does not match its event type's model
- └── UnknownEventType    a type that is neither in the catalog nor namespaced ``x.<name>``
- └── ManifestInvalid     a manifest does not match the manifest model
+SweepledgerError                    exit 2 unless noted
+ ├── SchemaError (ValueError)       schemas: a payload or file does not match its model
+ │    ├── PayloadInvalid            a payload does not match its event type's model
+ │    ├── UnknownEventType          neither in the catalog nor namespaced ``x.<name>``
+ │    └── ManifestInvalid           a manifest does not match the manifest model
+ ├── LedgerError                    ledger (``ledger.errors``)
+ │    ├── LedgerNotFound            no ledger at the root
+ │    ├── BatchNotFound             the ledger holds no (usable) batch with that id
+ │    ├── InvalidInput              input cannot be read as events (a bad JSONL line)
+ │    ├── InvalidEvent              an event to append is refused (``index``, ``field``, ``detail``)
+ │    │    └── EventTooLarge        an encoded event exceeds MAX_EVENT_BYTES
+ │    ├── BadAnchor                 an anchor is not SEQ:HASH
+ │    ├── LockTimeout               another process held the ledger lock too long
+ │    ├── BlobNotFound              no blob with that digest
+ │    └── LedgerCorrupt             committed bytes are damaged (exit 1)
+ ├── ProjectionError                projections (``projections.errors``)
+ │    ├── UnknownProjection         ``rebuild NAME`` names no projection
+ │    ├── ProjectionBusy            another process holds the projection database too long
+ │    ├── LedgerMoved               the ledger changed while it was being read
+ │    ├── QueryRefused              the SQL would reach outside the projection database
+ │    ├── QueryFailed               DuckDB rejected the SQL
+ │    ├── QueryTimeout              the statement ran past its time limit
+ │    └── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
+ └── RunRefused                     runner (``commands.runner.errors``), nothing written
+      ├── BatchExists               ``--batch-id`` names a batch already in the ledger
+      ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive
+      ├── ResumeMismatch            the manifest's jobs differ from the batch's
+      ├── ExecutorUnavailable       the executor cannot run here
+      ├── IngestError               a run-roots source cannot be used
+      └── StoppedBeforeStart        Ctrl-C while workers were starting (exit 130)
 """
 
 from __future__ import annotations
 
+USER_ERROR = 2
+CHECK_FAILED = 1
 
-class SchemaError(ValueError):
+
+class SweepledgerError(Exception):
+    """Base class of every error a user can cause; ``exit_code`` is what the CLI exits with."""
+
+    exit_code: int = USER_ERROR
+
+
+class SchemaError(SweepledgerError, ValueError):
     """Base class for every schema validation failure."""
 
 

@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["scan", "trial", "optimize", "simulate", "job"]
 Status = Literal["ok", "empty", "error", "timeout", "crashed", "interrupted", "skipped"]
 Origin = Literal["random", "mutation", "screen"]
 

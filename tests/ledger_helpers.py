@@ -14,6 +14,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
+from ledger import Ledger
+
 LIVE = "ledger.jsonl"
 COMMITS = "ledger.commits"
 GENESIS = "0" * 64
@@ -101,3 +105,23 @@ def snapshot(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.name != "ledger.lock"
     }
+
+
+def event_table(ledger: Ledger, since: int = 0) -> pa.Table:
+    """Committed events after ``since`` as one Arrow table in seq order, read the way the
+    projections read them (``Ledger.bulk_source`` through ``ledger.relations``)."""
+    import duckdb
+
+    from ledger.relations import event_relations
+
+    con = duckdb.connect()
+    relations = event_relations(ledger, con, since).relations
+    if not relations:
+        from ledger.live_arrow import lines_relation
+
+        relations = [lines_relation(con, [])]
+    union = relations[0]
+    for relation in relations[1:]:
+        union = union.union(relation)
+    table: pa.Table = union.order("seq").to_arrow_table()
+    return table

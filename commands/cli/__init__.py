@@ -1,6 +1,8 @@
 """The ``sweepledger`` click group: global options and the one place errors become exit codes.
 
-Each command lives in its own module of ``commands/`` and is registered in ``COMMAND_MODULES``.
+Each command lives in its own module of ``commands/cli/`` and is registered in
+``COMMAND_MODULES``; commands are thin over the libraries (``commands.runner``,
+``projections``, ``ledger``).
 Heavy libraries (duckdb, pyarrow) are imported inside the commands that need them, so that
 ``sweepledger head`` starts fast.
 """
@@ -15,25 +17,26 @@ from typing import Any
 
 import click
 
-from commands.context import AppContext
-from commands.logs import configure_logging
+from commands.cli.context import AppContext
+from commands.cli.logs import configure_logging
 
 DEFAULT_ROOT = "artifacts"
+INTERNAL_ERROR = 3
 ROOT_ENV = "SWEEPLEDGER_ROOT"
 
 # module -> names of the click commands it defines, in help order.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "commands.ledger_cmds": ("init", "append", "log", "head", "verify", "repair", "seal"),
-    "commands.schema_cmd": ("schema",),
-    "commands.evidence_cmd": ("verify_evidence",),
-    "commands.demo_cmd": ("demo",),
-    "commands.run_cmd": ("run",),
-    "commands.rebuild_cmd": ("rebuild",),
-    "commands.query_cmd": ("query",),
-    "commands.gaps_cmd": ("gaps",),
-    "commands.report_cmd": ("report",),
-    "commands.leaderboard_cmd": ("leaderboard",),
-    "commands.ingest_cmd": ("ingest",),
+    "commands.cli.ledger": ("init", "append", "log", "head", "verify", "repair", "seal"),
+    "commands.cli.schema": ("schema",),
+    "commands.cli.evidence": ("verify_evidence",),
+    "commands.cli.demo": ("demo",),
+    "commands.cli.run": ("run",),
+    "commands.cli.rebuild": ("rebuild",),
+    "commands.cli.query": ("query",),
+    "commands.cli.gaps": ("gaps",),
+    "commands.cli.report": ("report",),
+    "commands.cli.leaderboard": ("leaderboard",),
+    "commands.cli.ingest": ("ingest",),
 }
 
 
@@ -42,6 +45,17 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name.replace("_", "-") for names in COMMAND_MODULES.values() for name in names]
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an error it raises becomes one line and its exit code here."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, CommandFailed):
+            raise
+        except Exception as e:
+            if getattr(ctx.obj, "debug", False):
+                raise
+            raise _translated(e) from e
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         attr = cmd_name.replace("-", "_")
@@ -79,35 +93,40 @@ def cli(ctx: click.Context, root: Path | None, log_json: bool, verbose: int, deb
     ctx.obj = AppContext(root=resolved, debug=debug)
 
 
-def _exit_code_of(error: BaseException) -> int | None:
-    """The exit code a known error maps to, or None for an unexpected one."""
-    from schemas import SchemaError
+class CommandFailed(Exception):
+    """An error turned into its one-line message and exit code."""
 
-    if isinstance(error, SchemaError):
-        return 2
-    code = getattr(error, "exit_code", None)
-    return code if isinstance(code, int) else None
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _translated(error: Exception) -> CommandFailed:
+    """The one-line message and exit code of an error (3 for one we did not foresee)."""
+    from schemas import SweepledgerError
+
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if isinstance(error, SweepledgerError):
+        return CommandFailed(message, error.exit_code)
+    return CommandFailed(f"internal error: {type(error).__name__}: {message}", INTERNAL_ERROR)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: run the CLI, turning known errors into one line + exit code."""
+    """Console-script entry point: run the CLI; print a failed command's one line, exit its code.
+
+    With ``--debug`` an error is not translated and its traceback shows.
+    """
     try:
         return cli.main(args=argv, prog_name="sweepledger", standalone_mode=False)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
+    except CommandFailed as e:
+        click.echo(f"error: {e.message}", err=True)
+        sys.exit(e.code)
     except click.ClickException as e:
         click.echo(f"error: {e.format_message()}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except Exception as e:
-        code = _exit_code_of(e)
-        if "--debug" in (argv if argv is not None else sys.argv):
-            raise
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        if code is None:
-            click.echo(f"error: internal error: {type(e).__name__}: {message}", err=True)
-            sys.exit(3)
-        click.echo(f"error: {message}", err=True)
-        sys.exit(code)

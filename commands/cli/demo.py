@@ -24,7 +24,7 @@ def example_intents(batch: str, jobs: int) -> list[NewEvent]:
                 "job_id": f"demo{i:05d}",
                 "index": i,
                 "name": f"matrix_lr{(i % 10) / 100}_depth{i % 7}",
-                "callable": "examples.demo:evaluate",
+                "callable": "sweep_work:evaluate",
                 "params": {"lr": (i % 10) / 100, "depth": i % 7},
                 "seed": i,
             },

@@ -1,6 +1,6 @@
 """docs/CLI.md is generated from every command's ``--help`` (a test keeps it current).
 
-python -m commands.cli_docs > docs/CLI.md
+python -m commands.cli.docs > docs/CLI.md
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def render_cli_markdown() -> str:
     parts = [
         "# sweepledger CLI reference",
         "",
-        "Generated from `--help` by `python -m commands.cli_docs > docs/CLI.md`; "
+        "Generated from `--help` by `python -m commands.cli.docs > docs/CLI.md`; "
         "a test fails when it is stale.",
         "",
         "```",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from commands.render import echo_json
+from commands.cli.render import echo_json
 from ledger import verify_evidence as check_pack
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from commands.context import AppContext
-from commands.render import note
+from commands.cli.context import AppContext
+from commands.cli.render import note
 
 
 @click.group()
@@ -35,7 +35,7 @@ def run_roots(app: AppContext, path: Path, batch_id: str | None) -> None:
       sweepledger --root ./artifacts ingest run-roots runs/2026-02-20/ --batch-id feb20
       sweepledger leaderboard --batch feb20
     """
-    from commands.ingest import ingest_run_roots
+    from commands.runner import ingest_run_roots
 
     batch, ok, failed = ingest_run_roots(app.root, path, batch_id)
     note(f"ingested {ok + failed} run roots into batch {batch} ({ok} ok, {failed} failed)")

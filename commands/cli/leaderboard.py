@@ -6,7 +6,7 @@ import json
 
 import click
 
-from commands.context import AppContext
+from commands.cli.context import AppContext
 
 
 @click.command()

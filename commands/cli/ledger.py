@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
-from commands.context import AppContext
-from commands.render import InputError, echo_json, note, write_raw_line
-from ledger import InvalidEvent, Ledger, loads, loads_lines
+from commands.cli.context import AppContext
+from commands.cli.render import InputError, echo_json, note, write_raw_line
+from ledger import InvalidEvent, Ledger, read_jsonl
 
 # Receipts printed per write: one string for a million would be ~170 MB of fresh pages.
 RECEIPTS_PER_WRITE = 10_000
-# Bytes of input parsed per call. Larger blocks cost more than they save: their temporaries
-# (read, join, huge-int scan) come from fresh pages, and a page fault costs ~2.5 us here.
-JSONL_BLOCK = 256 << 10
 
 
 def _ledger(ctx: click.Context, create: bool = False) -> Ledger:
@@ -53,68 +48,6 @@ def _read_data(value: str) -> Any:
         raise InputError(
             f"--data: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})"
         ) from e
-
-
-def _read_jsonl(stream: IO[bytes], name: str, numbers: list[int]) -> Iterator[Any]:
-    """Events from a JSONL stream; records each event's line number in ``numbers``.
-
-    Lazy like a line-by-line reader: a bad line raises only once the events before it have
-    been consumed, so an earlier invalid event is still the one reported.
-    """
-    return chain.from_iterable(_jsonl_blocks(stream, name, numbers))
-
-
-def _jsonl_blocks(stream: IO[bytes], name: str, numbers: list[int]) -> Iterator[list[Any]]:
-    """The events of ``stream`` in lists, one per block of whole lines (one parse call each)."""
-    first = 1
-    pending: list[bytes] = []
-    while block := stream.read(JSONL_BLOCK):
-        end = block.rfind(b"\n")
-        if end < 0:
-            pending.append(block)
-            continue
-        lines = b"".join([*pending, block[:end]]).split(b"\n")
-        pending = [block[end + 1 :]]
-        yield from _parsed(lines, first, name, numbers, terminated=True)
-        first += len(lines)
-    tail = b"".join(pending)
-    if tail:
-        yield from _parsed([tail], first, name, numbers, terminated=False)
-
-
-def _parsed(
-    lines: list[bytes], first: int, name: str, numbers: list[int], terminated: bool
-) -> Iterator[list[Any]]:
-    """The events of ``lines`` (numbered from ``first``): in one parse call when none is blank
-    or bad; otherwise one by one, raising for the first bad line after yielding those before."""
-    if all(map(bytes.strip, lines)):
-        try:
-            events = loads_lines(lines)
-        except ValueError:
-            pass
-        else:
-            if set(map(type, events)) <= {dict}:
-                numbers.extend(range(first, first + len(lines)))
-                yield events
-                return
-    events = []
-    last = len(lines) - 1
-    for index, line in enumerate(lines):
-        if not line.strip():
-            continue
-        number = first + index
-        try:
-            # With its newline, as read, so that a message's position is the same.
-            obj = loads(line + b"\n" if terminated or index < last else line)
-        except ValueError as e:
-            yield events
-            raise InputError(f"{name} line {number}: invalid JSON ({e})") from e
-        if not isinstance(obj, dict):
-            yield events
-            raise InputError(f"{name} line {number}: expected a JSON object")
-        numbers.append(number)
-        events.append(obj)
-    yield events
 
 
 @click.command()
@@ -154,12 +87,11 @@ def append(
         name = "stdin" if jsonl.name == "<stdin>" else str(jsonl.name)
         numbers: list[int] = []
         try:
-            receipts = _ledger(ctx, create=True).append(_read_jsonl(jsonl, name, numbers))
+            receipts = _ledger(ctx, create=True).append(read_jsonl(jsonl, name, numbers))
         except InvalidEvent as e:
             if e.index is None:
                 raise
-            detail = str(e).split(": ", 1)[-1] if ": " in str(e) else str(e)
-            raise InputError(f"{name} line {numbers[e.index]}: {detail}") from e
+            raise InputError(f"{name} line {numbers[e.index]}: {e.detail}") from e
     else:
         if not event_type:
             raise InputError("missing TYPE (or use --jsonl FILE)")

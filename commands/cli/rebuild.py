@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from commands.context import AppContext
-from commands.render import note
+from commands.cli.context import AppContext
+from commands.cli.render import note
 
 
 @click.command()

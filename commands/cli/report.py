@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from commands.context import AppContext
+from commands.cli.context import AppContext
 
 
 @click.command()

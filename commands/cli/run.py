@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from commands.context import AppContext
-from commands.render import echo_json
+from commands.cli.context import AppContext
+from commands.cli.render import echo_json
 from commands.runner import RunRequest, run_batch
 from schemas import EXECUTORS
 

@@ -21,22 +21,22 @@ from typing import Any
 
 import structlog
 
-from commands import hostinfo
-from commands.driver import Driver, StopFlag, Tally
-from commands.executors import make_executor
-from commands.job_events import JobEvents
-from commands.jobctx import WorkerSpec
-from commands.manifest_loader import (
+from commands.runner.driver import Driver, StopFlag, Tally
+from commands.runner.errors import BatchExists, ExecutorUnavailable, RunRefused, StoppedBeforeStart
+from commands.runner.executors import make_executor
+from commands.runner.hostinfo import code_version, host_name, process_start
+from commands.runner.job import WorkerSpec
+from commands.runner.job_events import JobEvents
+from commands.runner.manifest import (
     JobPlan,
     LoadedManifest,
     job_seed,
     load_manifest,
     manifest_sha256,
 )
-from commands.progress import Progress, make_progress
-from commands.resume import BatchHistory, check_match, find_batch, resume_events, select_jobs
-from commands.run_errors import BatchExists, ExecutorUnavailable, RunRefused, StoppedBeforeStart
-from commands.settings import Settings, resolve_settings
+from commands.runner.progress import Progress, make_progress
+from commands.runner.resume import BatchHistory, check_match, find_batch, resume_events, select_jobs
+from commands.runner.settings import Settings, resolve_settings
 from ledger import Ledger, LedgerNotFound
 from schemas import BatchFinished, BatchStarted, NewEvent
 
@@ -143,11 +143,11 @@ def _started_event(plan: RunPlan) -> NewEvent:
         jobs=len(plan.jobs),
         executor=plan.settings.executor,
         workers=plan.settings.workers,
-        code=hostinfo.code_version(),
+        code=code_version(),
         argv=list(plan.request.argv),
-        host=hostinfo.host_name(),
+        host=host_name(),
         pid=os.getpid(),
-        process_start=hostinfo.process_start(),
+        process_start=process_start(),
         settings=plan.settings.as_dict(),
         sources=plan.settings.source_list(),
     )

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from commands.committer import Committer
-from commands.executors import Executor
-from commands.job_events import JobEvents
-from commands.jobctx import Done, Task, failed_outcome
-from commands.manifest_loader import JobPlan
-from commands.progress import Progress
+from commands.runner.committer import Committer
+from commands.runner.executors import Executor
+from commands.runner.job import Done, Task, failed_outcome
+from commands.runner.job_events import JobEvents
+from commands.runner.manifest import JobPlan
+from commands.runner.progress import Progress
 from ledger import InvalidEvent, Ledger, Receipt
 from schemas import NewEvent
 

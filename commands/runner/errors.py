@@ -1,31 +1,19 @@
-"""Errors of ``sweepledger run`` that are the user's to fix (exit 2, nothing written).
-
-RunRefused
- ├── BatchExists          ``--batch-id`` names a batch already in the ledger
- ├── BatchNotFound        ``--resume`` names a batch the ledger does not hold
- ├── BatchStillRunning    ``--resume`` of a batch whose driver is still alive
- ├── ResumeMismatch       the manifest's jobs differ from the batch's (``--force`` accepts)
- ├── ExecutorUnavailable  ``--executor ray`` without Ray installed, or Ray would not start
- └── StoppedBeforeStart   Ctrl-C while the workers were starting (exit 130)
+"""Errors of the runner that are the user's to fix (exit 2, nothing written): the
+``RunRefused`` branch of the tree drawn in ``schemas.errors``. A batch id the ledger does not
+hold is the ledger's ``BatchNotFound``.
 """
 
 from __future__ import annotations
 
-USER_ERROR = 2
+from schemas import SweepledgerError
 
 
-class RunRefused(Exception):
+class RunRefused(SweepledgerError):
     """A run was refused before anything was written to the ledger."""
-
-    exit_code = USER_ERROR
 
 
 class BatchExists(RunRefused):
     """The batch id is already used in this ledger."""
-
-
-class BatchNotFound(RunRefused):
-    """No ``batch.started`` event has this batch id."""
 
 
 class BatchStillRunning(RunRefused):
@@ -44,3 +32,7 @@ class StoppedBeforeStart(RunRefused):
     """Ctrl-C arrived before the batch was recorded; nothing was written."""
 
     exit_code = 130
+
+
+class IngestError(RunRefused):
+    """The run-roots source cannot be used (missing, empty, or a taken batch id)."""

@@ -19,19 +19,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from commands import hostinfo
+from commands.runner.errors import IngestError
+from commands.runner.hostinfo import code_version, host_name, process_start
 from ledger import Ledger, canonical_json
 from schemas import HypothesisCandidatesFile, NewEvent
 
 CANDIDATES_FILE = "hypothesis_candidates.json"
 RUN_MANIFEST_FILE = "run_manifest.json"
 INGEST_CALLABLE = "sweepledger.ingest:run_root"
-
-
-class IngestError(Exception):
-    """The run-roots source cannot be used (missing, empty, or a taken batch id)."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -149,11 +144,11 @@ def ingest_run_roots(root: Path, source: Path, batch_id: str | None = None) -> t
         "jobs": len(roots),
         "executor": "ingest",
         "workers": 1,
-        "code": hostinfo.code_version().model_dump(),
+        "code": code_version().model_dump(),
         "argv": list(sys.argv),
-        "host": hostinfo.host_name(),
+        "host": host_name(),
         "pid": os.getpid(),
-        "process_start": hostinfo.process_start(),
+        "process_start": process_start(),
         "sources": sources,
     }
     head = [NewEvent(type="batch.started", data=started, batch=batch)]

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from commands.jobctx import Done, failed_outcome
-from commands.manifest_loader import JobPlan
+from commands.runner.job import Done, failed_outcome
+from commands.runner.manifest import JobPlan
 from schemas import NewEvent
 
 

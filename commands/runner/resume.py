@@ -8,10 +8,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from commands import hostinfo
-from commands.manifest_loader import JobPlan, LoadedManifest
-from commands.run_errors import BatchNotFound, BatchStillRunning, ResumeMismatch
-from ledger import Ledger
+from commands.runner.errors import BatchStillRunning, ResumeMismatch
+from commands.runner.hostinfo import host_name, process_start
+from commands.runner.manifest import JobPlan, LoadedManifest
+from ledger import BatchNotFound, Ledger
 from ledger.processes import pid_started
 from schemas import BatchResumed, NewEvent
 
@@ -62,7 +62,7 @@ def find_batch(ledger: Ledger, batch: str) -> BatchHistory:
 def _refuse_if_running(history: BatchHistory) -> None:
     started = history.started
     pid = started.get("pid")
-    if started.get("host") != hostinfo.host_name() or not pid or pid == os.getpid():
+    if started.get("host") != host_name() or not pid or pid == os.getpid():
         return
     alive_since = pid_started(int(pid))
     if alive_since is not None and alive_since == started.get("process_start"):
@@ -134,9 +134,9 @@ def resume_events(history: BatchHistory, to_run: list[JobPlan], total: int) -> l
         resumed_from=history.started_seq,
         skipped=total - len(to_run),
         remaining=len(to_run),
-        host=hostinfo.host_name(),
+        host=host_name(),
         pid=os.getpid(),
-        process_start=hostinfo.process_start(),
+        process_start=process_start(),
     )
     events.append(NewEvent(type="batch.resumed", data=resumed, batch=history.batch))
     return events

@@ -14,7 +14,6 @@ from typing import Any
 from schemas import EXECUTORS, ManifestConfig, ManifestInvalid
 
 ENV_PREFIX = "SWEEPLEDGER_"
-SOURCES = ("cli", "env", "manifest", "default")
 DEFAULTS: dict[str, Any] = {
     "workers": 1,
     "executor": "process",

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from commands.cli import cli
-from commands.cli_docs import render_cli_markdown
+from commands.cli.docs import render_cli_markdown
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "CLI.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "CLI.md"
 
 
 def _commands() -> list[str]:
@@ -28,5 +28,5 @@ def test_every_command_help_has_an_example(name: str) -> None:
 
 def test_cli_reference_is_current() -> None:
     assert DOCS.read_text(encoding="utf-8") == render_cli_markdown(), (
-        "docs/CLI.md is stale: run `python -m commands.cli_docs > docs/CLI.md`"
+        "docs/CLI.md is stale: run `python -m commands.cli.docs > docs/CLI.md`"
     )

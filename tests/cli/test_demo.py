@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "demo.sh"
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "demo.sh"
 
 
 def test_demo_script_runs_end_to_end(tmp_path: Path) -> None:

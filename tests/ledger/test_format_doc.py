@@ -10,7 +10,7 @@ import pytest
 
 from ledger import Ledger
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "FORMAT.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md"
 
 
 def _doc_verifier() -> types.ModuleType:

@@ -11,9 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands import ledger_cmds
-from commands.render import InputError
-from ledger import loads
+from ledger import InvalidInput, jsonl_input, loads
 
 LINES = [
     b'{"type":"x.a","data":{"n":1}}',
@@ -39,9 +37,9 @@ def reference(stream: io.BytesIO, name: str, numbers: list[int]) -> Iterator[Any
         try:
             obj = loads(line)
         except ValueError as e:
-            raise InputError(f"{name} line {number}: invalid JSON ({e})") from e
+            raise InvalidInput(f"{name} line {number}: invalid JSON ({e})") from e
         if not isinstance(obj, dict):
-            raise InputError(f"{name} line {number}: expected a JSON object")
+            raise InvalidInput(f"{name} line {number}: expected a JSON object")
         numbers.append(number)
         yield obj
 
@@ -52,7 +50,7 @@ def drain(reader: Iterator[Any]) -> tuple[list[Any], str | None]:
     try:
         for event in reader:
             events.append(event)
-    except InputError as e:
+    except InvalidInput as e:
         return events, str(e)
     return events, None
 
@@ -70,9 +68,9 @@ def test_block_reader_matches_the_line_reader(
 ) -> None:
     """(Each example sets the block size itself, so the shared monkeypatch is harmless.)"""
     data = b"\n".join(LINES[i] for i in picks) + (b"\n" if newline_at_end and picks else b"")
-    monkeypatch.setattr(ledger_cmds, "JSONL_BLOCK", block)
+    monkeypatch.setattr(jsonl_input, "JSONL_BLOCK", block)
     got_numbers: list[int] = []
-    got = drain(ledger_cmds._read_jsonl(io.BytesIO(data), "in", got_numbers))
+    got = drain(jsonl_input.read_jsonl(io.BytesIO(data), "in", got_numbers))
     want_numbers: list[int] = []
     want = drain(reference(io.BytesIO(data), "in", want_numbers))
     assert got == want
@@ -82,17 +80,17 @@ def test_block_reader_matches_the_line_reader(
 def test_clean_blocks_take_the_one_call_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many valid lines: parsed per block (no per-line fallback), numbered 1..N."""
     calls: list[int] = []
-    real = ledger_cmds.loads_lines
+    real = jsonl_input.loads_lines
 
     def counting(lines: list[bytes]) -> list[Any]:
         calls.append(len(lines))
         return real(lines)
 
-    monkeypatch.setattr(ledger_cmds, "loads_lines", counting)
-    monkeypatch.setattr(ledger_cmds, "JSONL_BLOCK", 1000)
+    monkeypatch.setattr(jsonl_input, "loads_lines", counting)
+    monkeypatch.setattr(jsonl_input, "JSONL_BLOCK", 1000)
     data = b"".join(b'{"type":"x.a","data":{"n":%d}}\n' % n for n in range(500))
     numbers: list[int] = []
-    events = list(ledger_cmds._read_jsonl(io.BytesIO(data), "in", numbers))
+    events = list(jsonl_input.read_jsonl(io.BytesIO(data), "in", numbers))
     assert [e["data"]["n"] for e in events] == list(range(500))
     assert numbers == list(range(1, 501))
     assert sum(calls) == 500 and len(calls) < 50

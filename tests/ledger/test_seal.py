@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 from conftest import CliRunner
-from ledger_helpers import COMMITS, LIVE, commit_record, example_events, live_lines, stored_hash
+from ledger_helpers import (
+    COMMITS,
+    LIVE,
+    commit_record,
+    event_table,
+    example_events,
+    live_lines,
+    stored_hash,
+)
 
 from ledger import Ledger, Receipt
 
@@ -20,7 +28,7 @@ def snapshot_reads(opened: Ledger, upto: int) -> dict[str, Any]:
     """What readers see of seqs 1..upto."""
     events = [e for e in opened.read() if e.seq <= upto]
     raw = [line for line in opened.read_raw() if json.loads(line)["seq"] <= upto]
-    table = opened.arrow().slice(0, upto)
+    table = event_table(opened).slice(0, upto)
     return {
         "events": [e.model_dump() for e in events],
         "raw": raw,
@@ -203,9 +211,9 @@ def test_contract_raw_lines_chain(stored: tuple[Ledger, list[Receipt]]) -> None:
     assert prev == opened.head().hash
 
 
-def test_contract_arrow_and_hash_at(stored: tuple[Ledger, list[Receipt]]) -> None:
+def test_contract_bulk_source_and_hash_at(stored: tuple[Ledger, list[Receipt]]) -> None:
     opened, receipts = stored
-    table = opened.arrow()
+    table = event_table(opened)
     assert table.column_names == [
         "seq",
         "ts",
@@ -225,7 +233,7 @@ def test_contract_arrow_and_hash_at(stored: tuple[Ledger, list[Receipt]]) -> Non
         assert by_seq[receipt.seq]["hash"] == receipt.hash
         assert opened.hash_at(receipt.seq) == receipt.hash
         assert json.loads(by_seq[receipt.seq]["data"])["i"] == receipts.index(receipt)
-    assert [r["seq"] for r in opened.arrow(since=receipts[-3].seq).to_pylist()][:2] == [
+    assert [r["seq"] for r in event_table(opened, since=receipts[-3].seq).to_pylist()][:2] == [
         receipts[-2].seq,
         receipts[-1].seq,
     ]

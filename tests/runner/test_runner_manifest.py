@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from runner_fixtures import cli, events, manifest_of, no_runner_env, write_manifest
 
-from commands.manifest_loader import expand_jobs, job_id_of, job_seed, load_manifest, matrix_name
-from commands.settings import SettingInvalid, resolve_settings
+from commands.runner.manifest import expand_jobs, job_id_of, job_seed, load_manifest, matrix_name
+from commands.runner.settings import SettingInvalid, resolve_settings
 from ledger import Ledger
 from schemas import Manifest, ManifestConfig, ManifestInvalid, MatrixSpec, NewEvent
 

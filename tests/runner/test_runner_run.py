@@ -22,7 +22,7 @@ from runner_fixtures import (
     write_manifest,
 )
 
-from commands.progress import PlainProgress
+from commands.runner.progress import PlainProgress
 from ledger import Ledger
 
 __all__ = ["no_runner_env"]
@@ -311,7 +311,7 @@ def test_plain_progress_reports_counts_rate_and_eta() -> None:
 
 
 def test_example_manifest_runs_as_a_new_user_would(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parent.parent / "examples" / "sweep.yaml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "sweep.yaml"
     root = tmp_path / "artifacts"
     done = subprocess.run(
         [str(SWEEPLEDGER), "--root", str(root), "run", str(example), "--batch-id", "ex"],

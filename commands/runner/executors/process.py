@@ -21,8 +21,8 @@ from collections import deque
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from commands.executors import Backlog, crashed_done, queue_depth, timeout_done
-from commands.jobctx import Done, JobRunner, Task, WorkerSpec
+from commands.runner.executors.base import Backlog, crashed_done, queue_depth, timeout_done
+from commands.runner.job import Done, JobRunner, Task, WorkerSpec
 
 READY = "ready"
 JOIN_TIMEOUT_S = 2.0
@@ -73,7 +73,7 @@ def _context() -> Any:
     if sys.platform == "linux" and threading.active_count() == 1:
         return mp.get_context("fork")
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["commands.process_pool"])
+    context.set_forkserver_preload(["commands.runner.executors.process"])
     return context
 
 

@@ -17,9 +17,9 @@ from typing import Any
 import ray
 import structlog
 
-from commands.executors import Backlog, crashed_done, timeout_done
-from commands.jobctx import Done, JobRunner, Task, WorkerSpec
-from commands.run_errors import ExecutorUnavailable
+from commands.runner.errors import ExecutorUnavailable
+from commands.runner.executors.base import Backlog, crashed_done, timeout_done
+from commands.runner.job import Done, JobRunner, Task, WorkerSpec
 
 ACTOR_CPUS = 1
 

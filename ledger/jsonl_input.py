@@ -1,0 +1,77 @@
+"""Events from JSONL input (``append --jsonl``): parsed a block of whole lines per call,
+with the same events, line numbers and errors as a plain line-by-line reader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import chain
+from typing import IO, Any
+
+from ledger.encoding import loads, loads_lines
+from ledger.errors import InvalidInput
+
+# Bytes of input parsed per call. Larger blocks cost more than they save: their temporaries
+# (read, join, huge-int scan) come from fresh pages.
+JSONL_BLOCK = 256 << 10
+
+
+def read_jsonl(stream: IO[bytes], name: str, numbers: list[int]) -> Iterator[Any]:
+    """Events from a JSONL stream; records each event's line number in ``numbers``.
+
+    Lazy like a line-by-line reader: a bad line raises only once the events before it have
+    been consumed, so an earlier invalid event is still the one reported.
+    """
+    return chain.from_iterable(_jsonl_blocks(stream, name, numbers))
+
+
+def _jsonl_blocks(stream: IO[bytes], name: str, numbers: list[int]) -> Iterator[list[Any]]:
+    """The events of ``stream`` in lists, one per block of whole lines (one parse call each)."""
+    first = 1
+    pending: list[bytes] = []
+    while block := stream.read(JSONL_BLOCK):
+        end = block.rfind(b"\n")
+        if end < 0:
+            pending.append(block)
+            continue
+        lines = b"".join([*pending, block[:end]]).split(b"\n")
+        pending = [block[end + 1 :]]
+        yield from _parsed(lines, first, name, numbers, terminated=True)
+        first += len(lines)
+    tail = b"".join(pending)
+    if tail:
+        yield from _parsed([tail], first, name, numbers, terminated=False)
+
+
+def _parsed(
+    lines: list[bytes], first: int, name: str, numbers: list[int], terminated: bool
+) -> Iterator[list[Any]]:
+    """The events of ``lines`` (numbered from ``first``): in one parse call when none is blank
+    or bad; otherwise one by one, raising for the first bad line after yielding those before."""
+    if all(map(bytes.strip, lines)):
+        try:
+            events = loads_lines(lines)
+        except ValueError:
+            pass
+        else:
+            if set(map(type, events)) <= {dict}:
+                numbers.extend(range(first, first + len(lines)))
+                yield events
+                return
+    events = []
+    last = len(lines) - 1
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        number = first + index
+        try:
+            # With its newline, as read, so that a message's position is the same.
+            obj = loads(line + b"\n" if terminated or index < last else line)
+        except ValueError as e:
+            yield events
+            raise InvalidInput(f"{name} line {number}: invalid JSON ({e})") from e
+        if not isinstance(obj, dict):
+            yield events
+            raise InvalidInput(f"{name} line {number}: expected a JSON object")
+        numbers.append(number)
+        events.append(obj)
+    yield events
