@@ -34,17 +34,15 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 SubtreeHash = Callable[[int, int], bytes]
 """``subtree(start, end)``: the Merkle tree hash of the leaves with indices ``[start, end)``."""
 
-_sha256 = hashlib.sha256
-
 
 def leaf_hash(line: bytes) -> bytes:
     """The leaf hash of one stored event line (given without its trailing newline)."""
-    return _sha256(LEAF_PREFIX + line).digest()
+    return hashlib.sha256(LEAF_PREFIX + line).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """The hash of an interior node from its two children's hashes."""
-    return _sha256(NODE_PREFIX + left + right).digest()
+    return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
 def split_point(n: int) -> int:
@@ -64,7 +62,7 @@ def root(leaves: Sequence[bytes]) -> bytes:
     level = list(leaves)
     while len(level) > 1:
         paired = [
-            _sha256(NODE_PREFIX + left + right).digest()
+            hashlib.sha256(NODE_PREFIX + left + right).digest()
             for left, right in zip(level[0::2], level[1::2], strict=False)
         ]
         if len(level) % 2:

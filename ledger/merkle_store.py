@@ -27,9 +27,13 @@ size; bytes past that size's nodes are not part of the store. An append
 3. writes the new count into the slot *not* holding the committed one and fsyncs.
 
 A crash before step 3 completes leaves the old count in force (a torn slot fails its check and
-is ignored), so the append is simply done again. The store is derived from the ledger: callers
-serialize appends (one writer, e.g. under the ledger's lock); readers may open it at any time
-and see the size committed when they opened it.
+is ignored), so the append is simply done again. The bytes step 1 cuts were never committed and
+are derived data, so nothing is kept of them.
+
+The store is derived from the ledger: the owner appends leaves only after the ledger committed
+their events, so ``size`` never runs ahead of the ledger's head and, after a crash, tells where
+to resume. Appends are serialized by the caller (one writer, e.g. under the ledger's lock);
+readers may open the store at any time and see the size committed when they opened it.
 """
 
 from __future__ import annotations
