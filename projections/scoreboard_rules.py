@@ -196,9 +196,7 @@ class BaselineIndex:
         return max(found) if found else None
 
 
-def beat_check(
-    beat: Beat, value: float | None, best: float | None, allow_missing: bool
-) -> Check:
+def beat_check(beat: Beat, value: float | None, best: float | None, allow_missing: bool) -> Check:
     """A non-baseline cell against the best comparable baseline."""
     if value is None or best is None:
         return _unevaluable(beat.name, beat.metric, value, not allow_missing, best)
@@ -206,9 +204,7 @@ def beat_check(
     return Check(beat.name, beat.metric, status, value, best)
 
 
-def evaluate(
-    cells: list[dict[str, Any]], gates: Gates, allow_missing: bool
-) -> ScoreboardResult:
+def evaluate(cells: list[dict[str, Any]], gates: Gates, allow_missing: bool) -> ScoreboardResult:
     """Judge every cell against the gates (see the module docstring for the exact rules)."""
     ordered = _order(cells)
     baseline_profiles = set(gates.baselines.profile_values) if gates.baselines else set()
@@ -246,7 +242,6 @@ def evaluate(
             )
         )
     missing = {
-        m: sum(1 for c in ordered if metric_value(c["metrics"], m) is None)
-        for m in gates.metrics
+        m: sum(1 for c in ordered if metric_value(c["metrics"], m) is None) for m in gates.metrics
     }
     return ScoreboardResult(rows=tuple(rows), missing=missing, allow_missing=allow_missing)

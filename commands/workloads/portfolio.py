@@ -139,10 +139,7 @@ def recursive_bisection(cov: np.ndarray, order: list[int]) -> np.ndarray:
     clusters = [order]
     while clusters:
         halves = [
-            part
-            for c in clusters
-            if len(c) > 1
-            for part in (c[: len(c) // 2], c[len(c) // 2 :])
+            part for c in clusters if len(c) > 1 for part in (c[: len(c) // 2], c[len(c) // 2 :])
         ]
         for left, right in zip(halves[::2], halves[1::2], strict=True):
             v_left, v_right = cluster_variance(cov, left), cluster_variance(cov, right)

@@ -101,7 +101,9 @@ def market() -> Market:
     noise_vol[:N_BENCHMARK] = 0.003
     drift = rng.normal(0.0002, 0.0004, N_ASSETS)
     factor_vol = np.where(stressed, 0.024, 0.008)
-    factor = np.where(stressed, STRESSED_DRIFT, CALM_DRIFT) + factor_vol * rng.standard_normal(N_DAYS)
+    factor = np.where(stressed, STRESSED_DRIFT, CALM_DRIFT) + factor_vol * rng.standard_normal(
+        N_DAYS
+    )
     sector = np.arange(N_ASSETS) % N_SECTORS
     sector_moves = 0.006 * rng.standard_normal((N_DAYS, N_SECTORS))
     noise_scale = np.where(stressed, 1.3, 1.0)[:, None]
@@ -281,7 +283,10 @@ def _due(rebalance: str, day: int, held: np.ndarray, target: np.ndarray | None) 
 
 
 def _trade_cost(
-    held: np.ndarray, target: np.ndarray, sim: Simulator, history: np.ndarray,
+    held: np.ndarray,
+    target: np.ndarray,
+    sim: Simulator,
+    history: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[float, float]:
     """(cost as a fraction of the book, one-way turnover counting cash as an asset)."""
