@@ -1,23 +1,40 @@
 """A tournament cell: one seeded long-only backtest at a point of a 5-D grid.
 
-Coordinates (the cell's params): ``selection`` x ``rebalance`` x ``engine`` x ``profile`` x
-``simulator``. Every cell sees the same synthetic market, generated from ``UNIVERSE_SEED``:
-``N_ASSETS`` daily return series over ``N_DAYS`` driven by a market factor, three sector
-factors and noise, under a two-state regime chain (calm / stressed: the factors' volatility
-rises much more than the noise's, so correlations rise too). The first ``N_BENCHMARK`` assets
-are the benchmark symbols (index-like, beta near 1); the rest are the raw pool that the
-selection modes pick from. One raw-pool asset is halted for ``HALT_DAYS`` (zero returns),
-which is what makes a covariance singular.
+Coordinates (the cell's params, all required, nothing else allowed):
 
-The backtest decides after each close from returns up to that close and trades on the
-rebalance schedule; the simulator says when the trade fills and what it costs. ``evaluate_cell``
-returns metrics and a JSON result holding the coordinates (``cell``) and the optimize step's
-outcome (``optimize``: status ``success`` | ``empty`` | ``error`` and a one-line detail, worst
-status over the cell's solves wins). Baseline profiles ignore the engine: their metrics are the
-same for every engine value.
+- ``selection`` (from the raw pool, decided on each rebalance): ``all``; ``momentum_top``, the
+  ``TOP_K`` best trailing returns among those that went up (a broad sell-off selects nothing);
+  ``low_vol``, the ``TOP_K`` lowest trailing volatilities.
+- ``rebalance``: ``monthly`` / ``weekly`` (every 21 / 5 days) or ``threshold`` (whenever the
+  holdings have drifted more than ``THRESHOLD_BAND``, one-way, from the last target).
+- ``engine``: the weight solve of ``portfolio.ENGINES`` (equal weight, inverse vol, minimum
+  variance, HRP) on the selection's last ``VOL_LOOKBACK`` days.
+- ``profile``: baselines use a fixed equal-weight rule and ignore the engine (``market``: the
+  benchmark symbols; ``benchmark``: the selection; ``raw_pool_ew``: the whole raw pool);
+  ``balanced`` runs the engine on the selection with a 20% cap per asset; ``aggressive`` on the
+  stronger half of the selection by momentum with a 50% cap.
+- ``simulator``: ``ideal`` (fills at the decision's close, free), ``costly`` (15 bp of traded
+  value), ``slippage`` (fills one day late, 5 bp plus a vol-scaled impact with random noise).
 
-Only the slippage simulator uses the seed (its fill noise); for the other simulators the
-metrics depend on the params alone.
+Every cell sees the same synthetic market, generated from ``UNIVERSE_SEED``: ``N_ASSETS``
+daily return series over ``N_DAYS`` driven by a market factor, three sector factors and noise,
+under a two-state regime chain (calm / stressed: the factors' volatility rises much more than
+the noise's, so correlations rise too). The first ``N_BENCHMARK`` assets are the benchmark
+symbols (index-like, beta near 1; their equal-weight mean is the market index); the rest are
+the raw pool. One raw-pool asset is halted for ``HALT_DAYS`` (zero returns), which makes the
+covariance engines' risk model singular while it fills their lookback.
+
+The backtest runs from ``WARMUP`` on; a solve that fails (``empty`` or ``error``) keeps the
+current holdings. Metrics: ``sharpe`` (annualised, no risk-free rate), ``cvar`` (mean of the
+worst 5% of daily returns, as a positive loss), ``max_drawdown`` (positive fraction),
+``turnover`` (one-way per year, cash counted as an asset, first purchase included), ``beta``
+(to the market index), ``hhi`` (mean over days of the sum of squared weights). Only where
+defined: ``af_dist`` (tail asymmetry over the engine's predicted volatility: covariance engines
+on non-baseline profiles) and ``stress_alpha`` (annualised mean excess return over the index on
+stressed days: the slippage simulator only). The result holds the coordinates (``cell``) and
+the optimize step (``optimize``: status ``success`` | ``empty`` | ``error``, the worst over
+the cell's solves, a one-line detail and the counts). A cell where no solve succeeded has no
+metrics. Only the slippage simulator uses the seed (its fill noise).
 """
 
 from __future__ import annotations
@@ -342,11 +359,10 @@ def _metrics(coords: Coordinates, book: Book) -> dict[str, float]:
         "hhi": float((book.weights**2).sum(axis=1).mean()),
     }
     # Tail asymmetry in units of the engine's own predicted risk: only engines with a
-    # covariance model predict one, and baselines never use the engine.
-    if book.predicted_vols and not coords.baseline:
-        metrics["af_dist"] = pf.tail_asymmetry(net, CVAR_LEVEL) / float(
-            np.mean(book.predicted_vols)
-        )
+    # covariance model predict one (baselines never call the engine, so they have none).
+    if book.predicted_vols:
+        predicted = float(np.mean(book.predicted_vols))
+        metrics["af_dist"] = pf.tail_asymmetry(net, CVAR_LEVEL) / predicted
     # Only the slippage simulator attributes by regime (it prices fills by regime volatility).
     if coords.simulator == STRESS_ALPHA_SIMULATOR:
         stressed = mkt.stressed[WARMUP:]

@@ -241,3 +241,42 @@ def test_return_statistics_on_known_series() -> None:
     assert pf.cvar(returns, 0.95) == pytest.approx(0.5)
     assert pf.tail_asymmetry(returns, 0.95) == pytest.approx(0.2 - 0.5)
     assert np.isnan(pf.sharpe(np.zeros(10), 252))
+
+
+def test_single_linkage_chains_through_near_neighbours() -> None:
+    # Points on a line at 0, 5, 1, 2.1, 3.3: single linkage grows one chain 0-1-2.1-3.3 and
+    # adds the far point last (complete linkage would pair 2.1 with 3.3 first instead).
+    points = np.array([0.0, 5.0, 1.0, 2.1, 3.3])
+    assert pf.single_linkage_order(np.abs(points[:, None] - points[None, :])) == [0, 2, 3, 4, 1]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        (["success"], "success"),
+        (["success", "empty"], "empty"),
+        (["empty", "success", "error"], "error"),
+        (["error", "empty", "success"], "error"),
+    ],
+)
+def test_the_worst_solve_status_is_the_cells(
+    monkeypatch: pytest.MonkeyPatch, statuses: list[str], expected: str
+) -> None:
+    calls = iter(range(10_000))
+    target = np.zeros(t.N_ASSETS)
+    target[0] = 1.0
+
+    def decide(coords: t.Coordinates, history: np.ndarray) -> t.Decision:
+        status = statuses[next(calls) % len(statuses)]
+        return t.Decision(target if status == "success" else None, status, "because")
+
+    monkeypatch.setattr(t, "decide", decide)
+    _, result = t.evaluate_cell(params(), SEED)
+    optimize = result["optimize"]
+    assert optimize["status"] == expected
+    assert optimize["solves"] == 30
+    if expected != "success":
+        assert (
+            f"first {statuses[[s != 'success' for s in statuses].index(True)]}"
+            in (optimize["detail"])
+        )
