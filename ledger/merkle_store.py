@@ -48,6 +48,7 @@ from types import TracebackType
 
 from ledger import merkle
 from ledger.errors import LedgerCorrupt
+from ledger.files import fsync_dir
 from ledger.merkle import EMPTY_ROOT, HASH_LEN, node_hash
 
 STORE_FILE = "merkle.bin"
@@ -252,8 +253,6 @@ class MerkleStore:
 
 def _create(path: Path) -> None:
     """Write an empty store: temp file, fsync, rename, fsync the directory."""
-    from ledger.store import fsync_dir
-
     header = PREAMBLE.pack(MAGIC, FORMAT_VERSION, HASH_LEN) + _slot_bytes(0) * 2
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:

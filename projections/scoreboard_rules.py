@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.gates import Beat, Gates, MetricGate, ParityGate
+from schemas import Beat, Gates, MetricGate, ParityGate
 
 PROFILE = "profile"
 OK = "ok"

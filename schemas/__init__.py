@@ -23,6 +23,15 @@ if TYPE_CHECKING:
         SweepledgerError,
         UnknownEventType,
     )
+    from schemas.gates import (
+        Baselines,
+        Beat,
+        Gates,
+        GatesInvalid,
+        MetricGate,
+        ParityGate,
+        load_gates,
+    )
     from schemas.leaderboard import Denominators, HypothesisCandidatesFile, HypothesisEntry
     from schemas.manifest import EXECUTORS, JobSpec, Manifest, ManifestConfig, MatrixSpec
     from schemas.payloads import (
@@ -60,6 +69,7 @@ _MODULES = (
     "schemas.registry",
     "schemas.envelope",
     "schemas.leaderboard",
+    "schemas.gates",
     "schemas.manifest",
 )
 
@@ -85,14 +95,18 @@ __all__ = [
     "STATUSES",
     "USER_ERROR",
     "ArtifactRecorded",
+    "Baselines",
     "BatchFinished",
     "BatchResumed",
     "BatchStarted",
+    "Beat",
     "CandidateProposed",
     "CodeVersion",
     "Denominators",
     "ErrorInfo",
     "Event",
+    "Gates",
+    "GatesInvalid",
     "HypothesisCandidatesFile",
     "HypothesisEntry",
     "Intent",
@@ -103,8 +117,10 @@ __all__ = [
     "ManifestConfig",
     "ManifestInvalid",
     "MatrixSpec",
+    "MetricGate",
     "NewEvent",
     "Outcome",
+    "ParityGate",
     "Payload",
     "PayloadInvalid",
     "PromotionDecided",
@@ -114,6 +130,7 @@ __all__ = [
     "UnknownEventType",
     "export_json_schemas",
     "is_free_type",
+    "load_gates",
     "model_for",
     "parse_payload",
     "upgrade",
