@@ -33,7 +33,14 @@ if TYPE_CHECKING:
         load_gates,
     )
     from schemas.leaderboard import Denominators, HypothesisCandidatesFile, HypothesisEntry
-    from schemas.manifest import EXECUTORS, JobSpec, Manifest, ManifestConfig, MatrixSpec
+    from schemas.manifest import (
+        EXECUTORS,
+        JobSpec,
+        Manifest,
+        ManifestConfig,
+        MatrixSpec,
+        OutputFile,
+    )
     from schemas.payloads import (
         ArtifactRecorded,
         BatchFinished,
@@ -120,6 +127,7 @@ __all__ = [
     "MetricGate",
     "NewEvent",
     "Outcome",
+    "OutputFile",
     "ParityGate",
     "Payload",
     "PayloadInvalid",

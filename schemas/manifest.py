@@ -1,21 +1,35 @@
 """The batch manifest (seed 003): what to run, with which parameters, under which defaults.
 
-A manifest names one callable (``module:function``, called as ``f(params, ctx)``) and the jobs
-to call it with: explicit ``jobs``, a ``matrix`` (cartesian product of ``axes`` in axis order
+A manifest names what each job runs -- either one callable (``module:function``, called as
+``f(params, ctx)``) or one external ``command`` (an argv of templates over the job's params
+and context, with its ``env`` overlay and the files its outcome is read from) -- and the jobs
+to run it with: explicit ``jobs``, a ``matrix`` (cartesian product of ``axes`` in axis order
 over ``base_params``) and/or a ``users_file`` (seed 000: one job per handle). Only the shape
-is checked here; expansion, the users file and importing the callable live in ``commands/``.
+is checked here; expansion, templates, the users file and importing the callable live in
+``commands/``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CALLABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
 EXECUTORS: tuple[str, ...] = ("process", "thread", "ray")
 Executor = Literal["process", "thread", "ray"]
 ManifestKind = Literal["scan", "trial", "optimize", "simulate", "job"]
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Keys that only mean something for a command job (refused next to ``callable``).
+COMMAND_KEYS: tuple[str, ...] = (
+    "shell",
+    "env",
+    "metrics_from",
+    "result_from",
+    "artifacts",
+    "verify_evidence",
+)
 
 
 class _Strict(BaseModel):
@@ -49,11 +63,25 @@ class MatrixSpec(_Strict):
     axes: dict[str, list[Any]] = Field(min_length=1)
 
 
+class OutputFile(_Strict):
+    """A JSON file a command writes in its work dir, and the key path of the value to take."""
+
+    path: str = Field(min_length=1)
+    key: str | None = Field(default=None, min_length=1)
+
+
 class Manifest(_Strict):
     """A batch manifest as written by the user, before expansion."""
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
-    callable: str = Field(pattern=CALLABLE_PATTERN)
+    callable: str | None = Field(default=None, pattern=CALLABLE_PATTERN)
+    command: list[str] | str | None = None
+    shell: bool = False
+    env: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    metrics_from: str | OutputFile | None = None
+    result_from: str | OutputFile | None = None
+    artifacts: list[str] = Field(default_factory=list)
+    verify_evidence: str | None = Field(default=None, min_length=1)
     kind: ManifestKind | None = None
     setup: str | None = Field(default=None, pattern=CALLABLE_PATTERN)
     config: ManifestConfig = Field(default_factory=ManifestConfig)
@@ -61,3 +89,26 @@ class Manifest(_Strict):
     jobs: list[JobSpec] = Field(default_factory=list)
     matrix: MatrixSpec | None = None
     users_file: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Manifest:
+        """Exactly one of ``callable`` and ``command``; command keys only with a command."""
+        if (self.callable is None) == (self.command is None):
+            raise ValueError("give exactly one of callable and command")
+        if self.command is None:
+            given = [key for key in COMMAND_KEYS if key in self.model_fields_set]
+            if given:
+                raise ValueError(f"{given[0]} is only allowed with command")
+            return self
+        if self.setup is not None:
+            raise ValueError("setup is only allowed with callable")
+        if self.shell and not isinstance(self.command, str):
+            raise ValueError("command must be one string with shell: true")
+        if not self.shell and isinstance(self.command, str):
+            raise ValueError("command must be a list of arguments (or set shell: true)")
+        if not self.command:
+            raise ValueError("command must not be empty")
+        for key in self.env:
+            if not re.match(ENV_NAME_PATTERN, key):
+                raise ValueError(f"env: {key!r} is not a valid variable name")
+        return self

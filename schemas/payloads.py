@@ -66,14 +66,21 @@ class BatchResumed(Payload):
 
 
 class Intent(Payload):
-    """``<kind>.intent``: a job is about to start."""
+    """``<kind>.intent``: a job is about to start.
+
+    A callable job names its ``callable``; a command job has ``callable`` null and records
+    the ``command`` it runs (the rendered argv) and its resolved ``env`` overlay. Both fields
+    are optional, so intents written before command jobs existed stay valid v1 payloads.
+    """
 
     job_id: str
     index: int = Field(ge=0)
     name: str
-    callable: str
+    callable: str | None
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
+    command: list[str] | None = None
+    env: dict[str, str] | None = None
 
 
 class ErrorInfo(Payload):

@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from commands.runner.command_job import kill_leftovers, work_dir_of
 from commands.runner.driver import Driver, StopFlag, Tally
 from commands.runner.errors import BatchExists, ExecutorUnavailable, RunRefused, StoppedBeforeStart
 from commands.runner.executors import make_executor
@@ -42,6 +43,9 @@ from schemas import BatchFinished, BatchStarted, NewEvent
 
 BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+# A command job enforces timeout_s itself (killing its process group); its executor only
+# steps in this much later, for a worker stuck after its command ended.
+COMMAND_TIMEOUT_GRACE_S = 10.0
 
 log = structlog.get_logger()
 
@@ -189,18 +193,22 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
         ExecutorUnavailable: the executor could not start (nothing was written).
     """
     settings = plan.settings
+    command = plan.loaded.command_spec(settings.timeout_s)
+    root = str(plan.request.root.resolve())
     spec = WorkerSpec(
         callable_ref=plan.loaded.manifest.callable,
         setup_ref=plan.loaded.manifest.setup,
         kind=plan.loaded.kind,
         batch=plan.batch,
-        root=str(plan.request.root.resolve()),
+        root=root,
         sys_path=(str(plan.loaded.folder.resolve()),),
+        command=command,
     )
     workers = min(settings.workers, max(1, len(plan.to_run)))  # no idle set-ups
-    executor = make_executor(
-        settings.executor, spec, workers, settings.timeout_s, settings.ray_address
-    )
+    timeout_s = settings.timeout_s
+    if command is not None and timeout_s is not None:
+        timeout_s += COMMAND_TIMEOUT_GRACE_S
+    executor = make_executor(settings.executor, spec, workers, timeout_s, settings.ray_address)
     stop = StopFlag()
     started = time.monotonic()
     with _stop_on_signals(stop):
@@ -219,7 +227,9 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
                 progress = make_progress(len(plan.to_run), plan.batch)
             driver = Driver(
                 plan.ledger,
-                JobEvents(plan.batch, plan.loaded.kind, plan.loaded.manifest.callable),
+                JobEvents(
+                    plan.batch, plan.loaded.kind, plan.loaded.manifest.callable, command, root
+                ),
                 executor,
                 plan.to_run,
                 lambda job: job_seed(settings.seed, job.job_id),
@@ -242,6 +252,8 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
             tally = driver.run(finished)  # batch.started/resumed and .finished ride with jobs
         finally:
             executor.stop()
+            if command is not None:
+                _kill_leftovers(root, plan)
             if progress is not None:
                 progress.close()
     return RunSummary(
@@ -252,6 +264,13 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
         interrupted=tally.interrupted,
         exit_code=_exit_code(tally, plan),
     )
+
+
+def _kill_leftovers(root: str, plan: RunPlan) -> None:
+    """Kill the processes of command jobs whose workers died under them (Ctrl-C, a crash)."""
+    killed = sum(kill_leftovers(work_dir_of(root, plan.batch, job.job_id)) for job in plan.to_run)
+    if killed:
+        log.warning("killed processes left by stopped command jobs", processes=killed)
 
 
 def run_batch(request: RunRequest) -> RunSummary:

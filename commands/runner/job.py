@@ -18,6 +18,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
+from commands.runner.command_job import CommandSpec, run_command, work_dir_of
 from schemas import SchemaError, validate_payloads
 
 MAX_TRACEBACK_CHARS = 16_000
@@ -34,14 +35,16 @@ Done = tuple[int, dict[str, Any], list[dict[str, Any]], list[tuple[str, dict[str
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What every worker needs to run jobs of one batch (picklable)."""
+    """What every worker needs to run jobs of one batch (picklable): a callable, or a
+    command when ``command`` is set (then ``callable_ref`` and ``setup_ref`` are None)."""
 
-    callable_ref: str
+    callable_ref: str | None
     setup_ref: str | None
     kind: str
     batch: str
     root: str
     sys_path: tuple[str, ...] = ()
+    command: CommandSpec | None = None
 
 
 def import_ref(ref: str) -> Callable[..., Any]:
@@ -93,7 +96,7 @@ class JobContext:
     def work_dir(self) -> Path:
         """A private directory for this job's files (created on first use)."""
         if self._work_dir is None:
-            self._work_dir = self.root / "work" / self.batch / self.job_id
+            self._work_dir = work_dir_of(self.root, self.batch, self.job_id)
             self._work_dir.mkdir(parents=True, exist_ok=True)
         return self._work_dir
 
@@ -199,6 +202,8 @@ class JobRunner:
         if self._ready:
             return
         self._ready = True
+        if self.spec.command is not None or self.spec.callable_ref is None:
+            return
         try:
             self._fn = import_ref(self.spec.callable_ref)
         except Exception as e:
@@ -216,6 +221,8 @@ class JobRunner:
         index, job_id, name, params, seed = task
         ctx = JobContext(job_id, name, index, seed, self.spec.batch, self._state, self.root)
         start = time.perf_counter()
+        if self.spec.command is not None:
+            return self._run_command(self.spec.command, ctx, params, start)
         if self._setup_error is not None or self._fn is None:
             error = self._setup_error or {"type": "RuntimeError", "message": "no callable"}
             outcome = {"job_id": job_id, "status": "error", "duration_s": 0.0, "error": error}
@@ -237,3 +244,22 @@ class JobRunner:
         if ctx.artifacts:
             outcome["artifacts"] = [a["sha256"] for a in ctx.artifacts]
         return index, outcome, ctx.artifacts, ctx.events
+
+    def _run_command(
+        self, command: CommandSpec, ctx: JobContext, params: dict[str, Any], start: float
+    ) -> Done:
+        """A command job: the same outcome payloads, validated the same way."""
+        try:
+            outcome = run_command(command, ctx, params)
+            outcome["duration_s"] = time.perf_counter() - start
+            outcome = validate_payloads(self._event_type, [outcome])[0]
+        except Exception as e:  # e.g. storing an artifact failed: the job's failure
+            outcome = {
+                "job_id": ctx.job_id,
+                "status": "error",
+                "duration_s": time.perf_counter() - start,
+                "error": error_info(e),
+            }
+        if ctx.artifacts:
+            outcome["artifacts"] = [a["sha256"] for a in ctx.artifacts]
+        return ctx.index, outcome, ctx.artifacts, []

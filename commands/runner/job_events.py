@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from commands.runner.command_job import CommandSpec, job_values
 from commands.runner.job import Done, failed_outcome
 from commands.runner.manifest import JobPlan
 from schemas import NewEvent
@@ -17,7 +18,9 @@ class JobEvents:
 
     batch: str
     kind: str
-    callable_ref: str
+    callable_ref: str | None
+    command: CommandSpec | None = None
+    root: str = ""
 
     def key(self, job: JobPlan) -> str:
         return f"{self.kind}/{job.job_id}"
@@ -31,6 +34,12 @@ class JobEvents:
             "params": job.params,
             "seed": seed,
         }
+        if self.command is not None:
+            # What the worker will run, rendered the same way it renders it.
+            values = job_values(
+                job.params, self.root, self.batch, job.job_id, job.name, job.index, seed
+            )
+            data["command"], data["env"] = self.command.rendered(values)
         return NewEvent(type=f"{self.kind}.intent", data=data, batch=self.batch, key=self.key(job))
 
     def outcome(self, job: JobPlan, cause: int, data: dict[str, Any]) -> NewEvent:

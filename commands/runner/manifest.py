@@ -20,7 +20,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from schemas import Manifest, ManifestInvalid
+from commands.runner.command_job import CommandSpec, OutputSpec, job_values
+from commands.runner.templating import TemplateError, check_names
+from schemas import Manifest, ManifestInvalid, OutputFile
 
 JOB_ID_HEX = 16
 DEFAULT_KIND = "job"
@@ -52,13 +54,13 @@ class LoadedManifest:
 
     @property
     def folder(self) -> Path:
-        """The manifest's own folder, importable for its callable and setup."""
+        """The manifest's own folder: importable for a callable, a command's working dir."""
         return self.path.parent
 
     def expanded(self, jobs: list[JobPlan] | None = None) -> dict[str, Any]:
         """The fully expanded manifest as recorded in ``batch.started``."""
         m = self.manifest
-        return {
+        body: dict[str, Any] = {
             "name": m.name,
             "callable": m.callable,
             "kind": self.kind,
@@ -71,6 +73,48 @@ class LoadedManifest:
                 for j in (self.jobs if jobs is None else jobs)
             ],
         }
+        if m.command is not None:
+            body.update(m.model_dump(include={"command", "shell", "env", "artifacts"}))
+            for key in ("metrics_from", "result_from"):
+                body[key] = _output_dump(getattr(m, key))
+            body["verify_evidence"] = m.verify_evidence
+        return body
+
+    def command_spec(self, timeout_s: float | None) -> CommandSpec | None:
+        """What workers need to run this manifest's command (None for a callable)."""
+        m = self.manifest
+        if m.command is None:
+            return None
+        argv = (m.command,) if isinstance(m.command, str) else tuple(m.command)
+        return CommandSpec(
+            argv=argv,
+            shell=m.shell,
+            env=tuple((name, _env_template(value)) for name, value in m.env.items()),
+            cwd=str(self.folder.resolve()),
+            metrics_from=_output_spec(m.metrics_from),
+            result_from=_output_spec(m.result_from),
+            artifacts=tuple(m.artifacts),
+            verify_evidence=m.verify_evidence,
+            timeout_s=timeout_s,
+        )
+
+
+def _env_template(value: str | int | float | bool) -> str:
+    """An env value as a template: strings as written, numbers and booleans as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _output_spec(value: str | OutputFile | None) -> OutputSpec | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return OutputSpec(value)
+    return OutputSpec(value.path, value.key)
+
+
+def _output_dump(value: str | OutputFile | None) -> dict[str, Any] | None:
+    spec = _output_spec(value)
+    return None if spec is None else {"path": spec.path, "key": spec.key}
 
 
 def canonical_json(value: Any) -> str:
@@ -78,10 +122,21 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def job_id_of(callable_ref: str, params: dict[str, Any]) -> str:
-    """A stable id for (callable, params): the same job has the same id in every batch."""
-    text = canonical_json({"callable": callable_ref, "params": params})
+def job_id_of(target: str | dict[str, Any], params: dict[str, Any]) -> str:
+    """A stable id for (callable, params), or (command, params) when ``target`` is a
+    ``job_target`` dict: the same job has the same id in every batch."""
+    identity = {"callable": target} if isinstance(target, str) else dict(target)
+    text = canonical_json({**identity, "params": params})
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:JOB_ID_HEX]
+
+
+def job_target(manifest: Manifest) -> str | dict[str, Any]:
+    """What a job runs, as its id covers it: the callable, or the command with its shell
+    flag and env templates (the same params under another command are another job)."""
+    if manifest.command is None:
+        assert manifest.callable is not None  # the model allows exactly one of the two
+        return manifest.callable
+    return {"command": manifest.command, "shell": manifest.shell, "env": manifest.env}
 
 
 def job_seed(base_seed: int, job_id: str) -> int:
@@ -123,7 +178,44 @@ def _describe(error: ValidationError) -> str:
         return f"{where}: unknown key"
     if first["type"] == "missing":
         return f"{where}: required key is missing"
+    if first["type"] == "value_error":
+        return f"{where}: {first['ctx']['error']}"
     return f"{where}: {first['msg']}"
+
+
+def _check_relative(value: str, where: str) -> None:
+    """Refuse a work-dir path or glob that is absolute or climbs out of the work dir."""
+    parts = Path(value).parts
+    if not parts or Path(value).is_absolute() or ".." in parts:
+        raise ManifestInvalid(f"{where}: {value!r} must be a path inside the work dir")
+
+
+def check_command(loaded: LoadedManifest) -> None:
+    """Check a command manifest's paths and every job's templates before anything runs.
+
+    Raises:
+        ManifestInvalid: a path outside the work dir, an unknown template name, a bad field.
+    """
+    spec = loaded.command_spec(None)
+    if spec is None:
+        return
+    where = f"manifest {loaded.path}"
+    for key in ("metrics_from", "result_from"):
+        output = getattr(spec, key)
+        if output is not None:
+            _check_relative(output.path, f"{where}: {key}")
+    for pattern in spec.artifacts:
+        _check_relative(pattern, f"{where}: artifacts")
+    if spec.verify_evidence is not None:
+        _check_relative(spec.verify_evidence, f"{where}: verify_evidence")
+    templates = spec.templates()
+    for job in loaded.jobs:
+        try:
+            check_names(templates, job.params)
+            values = job_values(job.params, "/root", "batch", job.job_id, job.name, job.index, 0)
+            spec.rendered(values)
+        except TemplateError as e:
+            raise ManifestInvalid(f"{where}: job {job.name!r}: command {e}") from e
 
 
 def _format_axis_value(value: Any) -> str:
@@ -165,13 +257,14 @@ def expand_jobs(manifest: Manifest, users: list[str] | None = None) -> list[JobP
     jobs: list[JobPlan] = []
     names: dict[str, int] = {}
     ids: dict[str, str] = {}
+    target = job_target(manifest)
     for index, (name, params) in enumerate(named):
         _check_json(params, f"jobs.{name}.params")
         if name in names:
             raise ManifestInvalid(
                 f"job name {name!r} is used twice (jobs {names[name]} and {index})"
             )
-        job_id = job_id_of(manifest.callable, params)
+        job_id = job_id_of(target, params)
         if job_id in ids:
             raise ManifestInvalid(f"jobs {ids[job_id]!r} and {name!r} have the same params")
         names[name] = index
@@ -245,8 +338,14 @@ def load_manifest(path: Path, users_file: Path | None = None) -> LoadedManifest:
     if not jobs:
         raise ManifestInvalid(f"manifest {path}: no jobs (give jobs, matrix or users_file)")
     kind = manifest.kind or (USERS_KIND if users_file is not None else DEFAULT_KIND)
+    loaded = LoadedManifest(
+        path=path, manifest=manifest, kind=kind, jobs=jobs, users_file=users_file
+    )
+    if manifest.callable is None:
+        check_command(loaded)
+        return loaded
     ensure_importable(path.parent)
     resolve_callable(manifest.callable)
     if manifest.setup is not None:
         resolve_callable(manifest.setup, "setup")
-    return LoadedManifest(path=path, manifest=manifest, kind=kind, jobs=jobs, users_file=users_file)
+    return loaded

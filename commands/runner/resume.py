@@ -97,6 +97,8 @@ def check_match(
     problem: str | None = None
     if recorded.get("callable") != loaded.manifest.callable:
         problem = f"callable {loaded.manifest.callable!r} differs from {recorded.get('callable')!r}"
+    elif recorded.get("command") != loaded.manifest.command:
+        problem = f"command {loaded.manifest.command!r} differs from {recorded.get('command')!r}"
     elif recorded.get("kind") != loaded.kind:
         problem = f"kind {loaded.kind!r} differs from {recorded.get('kind')!r}"
     elif history.started.get("settings", {}).get("seed", seed) != seed:
