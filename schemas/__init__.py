@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     )
     from schemas.leaderboard import Denominators, HypothesisCandidatesFile, HypothesisEntry
     from schemas.manifest import (
+        COMMAND_KEYS,
         EXECUTORS,
         JobSpec,
         Manifest,
@@ -97,6 +98,7 @@ _MISSING = object()
 __all__ = [
     "CATALOG",
     "CHECK_FAILED",
+    "COMMAND_KEYS",
     "EXECUTORS",
     "KINDS",
     "STATUSES",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CALLABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
 EXECUTORS: tuple[str, ...] = ("process", "thread", "ray")
@@ -64,7 +64,8 @@ class MatrixSpec(_Strict):
 
 
 class OutputFile(_Strict):
-    """A JSON file a command writes in its work dir, and the key path of the value to take."""
+    """A JSON file a command writes in its work dir, and the dotted key path of the value to
+    take from it (the whole document without one)."""
 
     path: str = Field(min_length=1)
     key: str | None = Field(default=None, min_length=1)
@@ -78,8 +79,8 @@ class Manifest(_Strict):
     command: list[str] | str | None = None
     shell: bool = False
     env: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    metrics_from: str | OutputFile | None = None
-    result_from: str | OutputFile | None = None
+    metrics_from: OutputFile | None = None
+    result_from: OutputFile | None = None
     artifacts: list[str] = Field(default_factory=list)
     verify_evidence: str | None = Field(default=None, min_length=1)
     kind: ManifestKind | None = None
@@ -89,6 +90,12 @@ class Manifest(_Strict):
     jobs: list[JobSpec] = Field(default_factory=list)
     matrix: MatrixSpec | None = None
     users_file: str | None = Field(default=None, min_length=1)
+
+    @field_validator("metrics_from", "result_from", mode="before")
+    @classmethod
+    def _path_alone(cls, value: Any) -> Any:
+        """``metrics_from: FILE`` is short for ``metrics_from: {path: FILE}``."""
+        return {"path": value} if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _one_target(self) -> Manifest:

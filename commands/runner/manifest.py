@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from commands.runner.command_job import CommandSpec, OutputSpec, job_values
 from commands.runner.templating import TemplateError, check_names
-from schemas import Manifest, ManifestInvalid, OutputFile
+from schemas import COMMAND_KEYS, Manifest, ManifestInvalid, OutputFile
 
 JOB_ID_HEX = 16
 DEFAULT_KIND = "job"
@@ -74,10 +74,7 @@ class LoadedManifest:
             ],
         }
         if m.command is not None:
-            body.update(m.model_dump(include={"command", "shell", "env", "artifacts"}))
-            for key in ("metrics_from", "result_from"):
-                body[key] = _output_dump(getattr(m, key))
-            body["verify_evidence"] = m.verify_evidence
+            body.update(m.model_dump(include=set(COMMAND_KEYS) | {"command"}))
         return body
 
     def command_spec(self, timeout_s: float | None) -> CommandSpec | None:
@@ -104,17 +101,8 @@ def _env_template(value: str | int | float | bool) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _output_spec(value: str | OutputFile | None) -> OutputSpec | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return OutputSpec(value)
-    return OutputSpec(value.path, value.key)
-
-
-def _output_dump(value: str | OutputFile | None) -> dict[str, Any] | None:
-    spec = _output_spec(value)
-    return None if spec is None else {"path": spec.path, "key": spec.key}
+def _output_spec(value: OutputFile | None) -> OutputSpec | None:
+    return None if value is None else OutputSpec(value.path, value.key)
 
 
 def canonical_json(value: Any) -> str:

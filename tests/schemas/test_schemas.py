@@ -194,6 +194,7 @@ def test_wrong_types_refused_naming_the_field(kind: str, pick: int, wrong: Any) 
     fields = sorted(VALID[kind])
     field = fields[pick % len(fields)]
     assume(type(wrong) is not type(VALID[kind][field]))
+    assume(not (field == "callable" and wrong is None))  # a command job's intent has none
     with pytest.raises(PayloadInvalid) as caught:
         validate_payloads(kind, [{**VALID[kind], field: wrong}])
     assert str(caught.value).startswith(f"data.{field}"), (str(caught.value), field)
