@@ -457,3 +457,62 @@ def test_template_check_is_a_manifest_error(tmp_path: Path) -> None:
     path = _manifest(tmp_path, {"command": [PY, "{missing}"], "jobs": [{"name": "j"}]})
     with pytest.raises(ManifestInvalid, match=r"unknown template name \{missing\}"):
         load_manifest(path)
+
+
+PARITY_JOBS = [
+    {"name": "ok", "params": {"do": "echo"}},
+    {"name": "fail", "params": {"do": "fail"}},
+    {"name": "sigkill", "params": {"do": "sigkill"}},
+    {"name": "files", "params": {"do": "files"}},
+]
+
+
+def test_every_executor_records_the_same_command_outcomes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
+) -> None:
+    """Same job ids, statuses, metrics, results (bar paths), errors and artifacts on
+    process, thread and (when installed) Ray."""
+    executors = ["process", "thread"]
+    ray = None
+    try:
+        import ray
+    except ImportError:
+        pass
+    if ray is not None:
+        executors.append("ray")
+        # Ray's workers import this checkout's runner, as the forked workers do.
+        repo = str(Path(__file__).resolve().parents[2])
+        runtime_env = {"env_vars": {"PYTHONPATH": repo}}
+        ray.init(num_cpus=2, include_dashboard=False, configure_logging=False,
+                 log_to_driver=False, runtime_env=runtime_env)  # fmt: skip
+    body = {
+        "command": [PY, "tool.py", "{do}", "{work_dir}"],
+        "metrics_from": "out.json",
+        "artifacts": ["mc/*"],
+        "jobs": PARITY_JOBS,
+    }
+    path = _manifest(tmp_path / "m", body)
+    root = tmp_path / "root"
+    try:
+        for executor in executors:
+            argv = ["--root", str(root), "run", str(path), "--workers", "2",
+                    "--executor", executor, "--batch-id", executor]  # fmt: skip
+            code, _, err = cli(argv, capsys)
+            assert code == 1, err
+    finally:
+        if ray is not None:
+            ray.shutdown()
+
+    def seen(batch: str) -> dict[str, tuple[Any, ...]]:
+        rows = {}
+        for name, data in by_name(root, batch).items():
+            message = (data["error"] or {}).get("message")
+            rows[name] = (data["job_id"], data["status"], data["metrics"], data["artifacts"],
+                          message)  # fmt: skip
+        return rows
+
+    expected = seen("process")
+    assert {name: row[1] for name, row in expected.items()} == {
+        "ok": "ok", "fail": "error", "sigkill": "crashed", "files": "ok"}  # fmt: skip
+    for executor in executors[1:]:
+        assert seen(executor) == expected, executor
