@@ -17,8 +17,8 @@ replay job's ``result.trades``) and applies these rules:
   record index, then field name: a total order, since no two mismatches share all three.
   The first ``limit`` are kept; ``total_mismatches`` counts them all.
 
-``parity_json`` and ``parity_markdown`` render a result deterministically (sorted keys,
-non-finite numbers as the strings ``NaN``, ``Infinity``, ``-Infinity``).
+``parity_json`` and ``parity_markdown`` render a result deterministically (sorted keys; in
+JSON, non-finite numbers become the strings ``NaN``, ``Infinity``, ``-Infinity``).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from typing import Any, Literal
 from projections.writers import markdown_table
 
 DEFAULT_LIMIT = 100
-COUNT_FIELD = "<count>"
-JOB_FIELD = "<job>"
+# Field names of job-level mismatches; no record field is expected to be named like this.
+COUNT_FIELD = "(count)"
+JOB_FIELD = "(job)"
 
 MismatchKind = Literal[
     "missing_in_a", "missing_in_b", "count", "missing_field", "exact", "tolerance", "value"
@@ -232,7 +233,8 @@ def parity_json(result: ParityResult) -> dict[str, Any]:
 
 
 def _value_text(value: Any) -> str:
-    return json.dumps(_json_safe(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """Compact JSON; a non-finite number shows bare (``Infinity``), unlike the string."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _or_dash(value: int | None) -> str:
