@@ -198,13 +198,12 @@ def _run_job(tmp_path: Path, params: dict[str, Any], ref: str = "screen") -> Any
 
 
 def test_screen_job_emits_one_valid_candidate_event_per_candidate(tmp_path: Path) -> None:
-    params = {"symbols": ["SYM00", "SYM01"], "seed": 7, "bars": 3000}
+    symbols = ["SYM00", "SYM01"]
+    params = {"symbols": symbols, "seed": 7, "bars": 3000}
     _, outcome, _, emitted = _run_job(tmp_path, params)
     assert outcome["status"] == "ok", outcome.get("error")
     expected = [
-        c
-        for symbol in params["symbols"]
-        for c in screen_bars(generate_bars(symbol, 7, 3000), ScreenConfig())
+        c for symbol in symbols for c in screen_bars(generate_bars(symbol, 7, 3000), ScreenConfig())
     ]
     assert outcome["metrics"]["candidates"] == len(expected) == len(emitted) > 0
     assert {t for t, _ in emitted} == {"candidate.proposed"}
