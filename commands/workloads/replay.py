@@ -8,7 +8,7 @@ exits at its open if it opened through the stop or target (a gap), else at the s
 range reached it (before the target: when a bar reaches both, which came first is unknown and
 the stop is the cautious guess), else at the target, else at its close once the position has
 been held ``max_hold_bars`` bars, else at its close on the last bar of the data. Candidates
-met while a position is open, or before ``atr_bars`` bars of the data, are skipped. ``pnl``
+met while a position is open, or with fewer than ``atr_bars`` bars up to them, are skipped. ``pnl``
 is per unit: ``side * (exit - entry)``.
 
 Two modes walk the same per-bar loop (``walk_spans``) over different bars:
@@ -25,8 +25,8 @@ They give identical trades when ``w >= min_window_bars(config)``, that is
   ``max_hold_bars`` of ``c``, so its window overlaps and merges. So full is flat on every bar
   outside the windows, where nothing happens;
 - before: the ATR for an entry after ``c`` needs the true ranges of bars
-  ``c - atr_bars + 1 .. c``, all walked in the window's lower half (the warm-up a stateful
-  simulator needs, as the seed's ``+/- window`` context was).
+  ``c - atr_bars + 1 .. c``, all walked in the window's lower half: the warm-up any
+  simulator with per-bar state needs before it can act on a candidate.
 
 A window that is too short raises ``WindowTooShort`` rather than return different trades.
 """
