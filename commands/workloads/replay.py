@@ -8,8 +8,8 @@ exits at its open if it opened through the stop or target (a gap), else at the s
 range reached it (before the target: when a bar reaches both, which came first is unknown and
 the stop is the cautious guess), else at the target, else at its close once the position has
 been held ``max_hold_bars`` bars, else at its close on the last bar of the data. Candidates
-met while a position is open, or with fewer than ``atr_bars`` bars up to them, are skipped. ``pnl``
-is per unit: ``side * (exit - entry)``.
+met while a position is open, or with fewer than ``atr_bars`` bars up to them, are skipped.
+``pnl`` is per unit: ``side * (exit - entry)``.
 
 Two modes walk the same per-bar loop (``walk_spans``) over different bars:
 
