@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from runner_fixtures import by_name, cli, no_runner_env
 
-from commands.jobctx import JobRunner, WorkerSpec
+from commands.runner.job import JobRunner, WorkerSpec
 from commands.workloads.replay import (
     MODES,
     Mode,

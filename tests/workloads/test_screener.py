@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commands.jobctx import JobRunner, WorkerSpec
+from commands.runner.job import JobRunner, WorkerSpec
 from commands.workloads.screen_jobs import parse_params
 from commands.workloads.screener import (
     BAR_SECONDS,
