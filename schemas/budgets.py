@@ -40,7 +40,7 @@ _KEY_LINE = re.compile(
 # PyYAML's (YAML 1.1) resolvers for the scalars a budgets file holds.
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
 _FLOAT = re.compile(
-    r"^(?:[-+]?[0-9][0-9]*\.[0-9]*(?:[eE][-+][0-9]+)?|[-+]?\.[0-9]+(?:[eE][-+][0-9]+)?"
+    r"^(?:[-+]?[0-9][0-9]*\.[0-9]*(?:[eE][-+][0-9]+)?|\.[0-9]+(?:[eE][-+][0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
 _BOOLS = {
