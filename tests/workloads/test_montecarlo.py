@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from commands.jobctx import JobContext
+from commands.runner.job import JobContext
 from commands.workloads import montecarlo
 from commands.workloads.market import BAND_UNIT, resolve_params
 from commands.workloads.montecarlo import (
@@ -255,7 +255,7 @@ def test_trial_takes_well_under_a_second(tmp_path: Path) -> None:
 TRIAL_IN_SUBPROCESS = """
 import json, sys
 from pathlib import Path
-from commands.jobctx import JobContext
+from commands.runner.job import JobContext
 from commands.workloads.montecarlo import trial
 from ledger import Ledger
 root = Path(sys.argv[1])
