@@ -35,14 +35,15 @@ def _record(seq: int, digest: str) -> bytes:
 
 
 def _parse(record: bytes) -> Commit | None:
+    """The commit a record names, or None unless every byte is as ``_record`` writes it."""
     if len(record) != RECORD_LEN or not record.startswith(b"C ") or record[-1:] != b"\n":
         return None
-    body, crc = record[:87], record[88:96]
+    body = record[:87]
+    if record[87:96] != b" %08x" % zlib.crc32(body):
+        return None
     try:
-        if int(crc, 16) != zlib.crc32(body):
-            return None
         return Commit(int(body[2:22]), body[23:87].decode("ascii"))
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         return None
 
 

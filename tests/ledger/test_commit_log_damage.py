@@ -90,6 +90,9 @@ def test_every_commit_log_damage_ends_in_refusal_or_a_lossless_recovery(tmp_path
     assert outcomes[f"flip byte {2 * RECORD_LEN + 10}"] == "refused"  # a full record, bad check
     assert outcomes["flip byte 10"] == "reported"  # an earlier record: verify fails, no loss
     assert set(outcomes.values()) == {"refused", "recovered", "reported"}
+    last = range(2 * RECORD_LEN, 3 * RECORD_LEN)
+    assert {outcomes[f"flip byte {i}"] for i in last} == {"refused"}  # every byte is checked
+    assert {outcomes[f"flip byte {i}"] for i in range(2 * RECORD_LEN)} == {"reported"}
 
 
 def test_a_writer_keeps_the_lines_of_a_torn_commit(tmp_path: Path) -> None:
