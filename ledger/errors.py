@@ -65,6 +65,11 @@ class BlobNotFound(LedgerError):
     """The blob store holds no blob with that digest."""
 
 
+class LedgerDamaged(LedgerError):
+    """A writer refuses a damaged ledger (commit log missing or failing its check, or not
+    matching the live file) until the operator chooses; nothing is written."""
+
+
 class LedgerCorrupt(LedgerError):
     """Committed bytes of the ledger are damaged; nothing is written until it is resolved."""
 

@@ -20,6 +20,7 @@ from ledger.chain import (
     PREV_FIELD_START,
     SEQ_PREFIX,
 )
+from ledger.encoding import MAX_EVENT_BYTES
 
 if TYPE_CHECKING:
     import duckdb
@@ -60,8 +61,11 @@ FROM (
     WHERE seq > {{after:d}} AND seq <= {{upto:d}}
 )
 """
+# Every line the ledger accepts must fit DuckDB's line limit (2,000,000 bytes by default).
+_MAX_LINE = MAX_EVENT_BYTES + 1024
 _FILE = (
-    "read_csv('{path}', columns = {{'line': 'VARCHAR'}}, delim = '\\x01', quote = '', "
+    f"read_csv('{{path}}', columns = {{{{'line': 'VARCHAR'}}}}, delim = '\\x01', quote = '', "
+    f"max_line_size = {_MAX_LINE}, "
     "escape = '', header = false, auto_detect = false)"
 )
 

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from ledger import merkle
+import ledger.merkle as merkle
 from ledger.errors import LedgerCorrupt
 from ledger.files import fsync_dir
 from ledger.merkle import EMPTY_ROOT, HASH_LEN, node_hash

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.blobs import BlobStore
-from ledger.chain import GENESIS_HASH, line_hash, line_seq, sha256_hex
-from ledger.commits import Commit, last_commit
+from ledger.chain import GENESIS_HASH, check_line, line_hash, line_seq, sha256_hex
+from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewrite_commits
 from ledger.encoding import Prepared, decode_fields, decode_line
-from ledger.errors import LedgerCorrupt, LedgerNotFound
+from ledger.errors import LedgerDamaged, LedgerNotFound
 from ledger.files import BulkSource, LedgerFiles, fsync_dir
 from ledger.live import (
     LiveState,
@@ -37,10 +37,11 @@ from ledger.live import (
 )
 from ledger.lock import FileLock
 from ledger.prepare import prepare
+from ledger.recovered import keep
 from ledger.sealing import SealReport, finish_pending_seal, seal_live
 from ledger.segments import hash_at, iter_raw, list_segments
 from ledger.verify import VerifyReport, verify_ledger
-from ledger.writer import Head, Receipt, commit
+from ledger.writer import Head, Receipt, commit, ensure_commit_log
 
 if TYPE_CHECKING:
     from schemas import Event, NewEvent
@@ -50,11 +51,14 @@ PREPARE_CHUNK = 10_000
 
 @dataclass(frozen=True)
 class RepairReport:
-    """What ``repair`` did: bytes cut from the live file, and the event recording it."""
+    """What ``repair`` did: bytes cut from the live file, where they were kept, whether the
+    commit log was rebuilt from the chain, and the event recording it."""
 
     truncated_bytes: int
     truncated_sha256: str | None
     recorded: Receipt | None
+    kept: str | None = None
+    rebuilt: bool = False
 
 
 class Ledger:
@@ -94,6 +98,7 @@ class Ledger:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock.held():
             if not self.live_path.exists():
+                ensure_commit_log(self.files)
                 fd = os.open(self.live_path, os.O_WRONLY | os.O_CREAT, 0o644)
                 os.fsync(fd)
                 os.close(fd)
@@ -107,8 +112,11 @@ class Ledger:
         return Head(commit.seq, commit.hash) if commit else Head(0, GENESIS_HASH)
 
     def state(self) -> LiveState:
-        """The live file's size, commit boundary, and where unsealed lines start."""
-        commit = last_commit(self.commits_path)
+        """The live file's size, commit boundary, and where unsealed lines start (as a reader
+        sees them: a damaged last commit record is passed over)."""
+        return self._state(last_commit(self.commits_path))
+
+    def _state(self, commit: Commit | None) -> LiveState:
         size, boundary = find_boundary(self.live_path, commit)
         start = 0
         segments = list_segments(self.root)
@@ -142,14 +150,25 @@ class Ledger:
                 state = self._writable_state()
                 return commit(self.files, prepared, state.head_seq, state.head_hash)
 
-    def repair(self) -> RepairReport:
-        """Cut an uncommitted tail now (recording ``ledger.recovered``) and finish a seal."""
+    def repair(self, trust_chain: bool = False) -> RepairReport:
+        """Finish an interrupted seal and cut an uncommitted tail now (keeping its bytes under
+        ``recovered/`` and recording ``ledger.recovered``).
+
+        With ``trust_chain``, a damaged or missing commit log is rebuilt from the live file's
+        complete, hash-chained lines: the operator vouches for them.
+
+        Raises:
+            LedgerDamaged: the commit log is damaged and ``trust_chain`` is false.
+        """
         with self._lock.held():
             self._finish_pending_seal()
-            state = self._checked_state()
-            if not state.uncommitted:
+            log = read_commit_log(self.commits_path)
+            if trust_chain and self._damage(log) is not None:
+                return self._rebuild_commit_log()
+            state = self._checked_state(log)
+            if not state.uncommitted and not log.torn:
                 return RepairReport(0, None, None)
-            return self._recover(state)
+            return self._recover(state, log)
 
     def seal(self) -> SealReport | None:
         """Move the committed live prefix into a Parquet segment (None when nothing is live).
@@ -160,45 +179,124 @@ class Ledger:
 
     def _writable_state(self) -> LiveState:
         self._finish_pending_seal()
-        state = self._checked_state()
-        if state.uncommitted:
-            self._recover(state)
-            state = self._checked_state()
+        log = read_commit_log(self.commits_path)
+        state = self._checked_state(log)
+        if state.uncommitted or log.torn:
+            self._recover(state, log)
+            state = self._checked_state(read_commit_log(self.commits_path))
         return state
 
-    def _checked_state(self) -> LiveState:
-        state = self.state()
+    def _damage(self, log: CommitLog) -> str | None:
+        """What makes the ledger unsafe to write, or None: writers must not guess."""
+        hint = (
+            "; writers refuse until it is resolved (`sweepledger verify` names the damage; "
+            "`sweepledger repair --trust-chain` rebuilds the commit log from the live file's "
+            "hash chain if you vouch for it)"
+        )
+        if log.damage is not None:
+            return log.damage + hint
+        if not log.exists and self.live_path.is_file() and self.live_path.stat().st_size:
+            return f"commit log {self.commits_path.name} is missing beside a non-empty " + (
+                f"{self.live_path.name}" + hint
+            )
+        state = self._state(log.commit)
         if state.boundary is None:
             seq = state.commit.seq if state.commit else 0
-            raise LedgerCorrupt(
+            return (
                 f"committed event seq {seq} is missing from {self.live_path}: committed bytes "
-                "were truncated or altered (run `sweepledger verify`)"
+                "were truncated or altered, or the commit log does not belong to this file" + hint
             )
-        return state
+        return None
 
-    def _recover(self, state: LiveState) -> RepairReport:
+    def _checked_state(self, log: CommitLog) -> LiveState:
+        damage = self._damage(log)
+        if damage is not None:
+            raise LedgerDamaged(damage)
+        return self._state(log.commit)
+
+    def _recover(self, state: LiveState, log: CommitLog) -> RepairReport:
+        """Keep, then cut, the uncommitted live tail and a torn commit-log end; record it."""
         assert state.boundary is not None
+        first = state.head_seq + 1
         with open(self.live_path, "rb") as f:
             f.seek(state.boundary)
             tail = f.read()
+        kept = keep(self.root, first, tail, ".jsonl") if tail else None
+        kept_log = None
+        if log.torn:
+            with open(self.commits_path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(size - log.torn)
+                kept_log = keep(self.root, first, f.read(), ".commits")
+            _truncate(self.commits_path, size - log.torn)
+        if tail:
+            _truncate(self.live_path, state.boundary)
         digest = sha256_hex(tail)
-        fd = os.open(self.live_path, os.O_WRONLY)
-        try:
-            os.ftruncate(fd, state.boundary)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         import structlog
 
         structlog.get_logger("sweepledger.ledger").warning(
-            "uncommitted tail cut", truncated_bytes=len(tail), truncated_sha256=digest
+            "uncommitted tail cut and kept",
+            truncated_bytes=len(tail),
+            truncated_sha256=digest,
+            kept=kept,
+            commit_log_kept=kept_log,
         )
-        event = {
-            "type": "ledger.recovered",
-            "data": {"truncated_bytes": len(tail), "truncated_sha256": digest},
-        }
+        data: dict[str, Any] = {"truncated_bytes": len(tail), "truncated_sha256": digest}
+        if kept is not None:
+            data["file"] = kept
+        if kept_log is not None:
+            data["commit_log_file"] = kept_log
+        event = {"type": "ledger.recovered", "data": data}
         (receipt,) = commit(self.files, prepare([event]), state.head_seq, state.head_hash)
-        return RepairReport(len(tail), digest, receipt)
+        return RepairReport(len(tail), digest, receipt, kept)
+
+    def _rebuild_commit_log(self) -> RepairReport:
+        """Rebuild the commit log from the live file's complete, hash-chained lines (lock held).
+
+        The old log is kept under ``recovered/``; lines after the chain's end are an uncommitted
+        tail (kept, cut) like any other.
+        """
+        seq, prev = 0, GENESIS_HASH
+        segments = list_segments(self.root)
+        if segments:
+            seq = segments[-1].last_seq
+            prev = hash_at(segments[-1].path, seq) or GENESIS_HASH
+        size = self.live_path.stat().st_size if self.live_path.is_file() else 0
+        for _, line in iter_lines(self.live_path, 0, size):
+            found = line_seq(line)
+            if found is not None and found <= seq:
+                continue  # a sealed line an interrupted seal left behind
+            if check_line(line, seq + 1, prev) is not None:
+                break
+            seq, prev = seq + 1, line_hash(line)
+        old = self.commits_path.read_bytes() if self.commits_path.is_file() else b""
+        kept_log = keep(self.root, seq + 1, old, ".commits") if old else None
+        if seq:
+            rewrite_commits(self.commits_path, seq, prev)
+        else:
+            _truncate(self.commits_path, 0) if old else ensure_commit_log(self.files)
+        fsync_dir(self.root)
+        log = read_commit_log(self.commits_path)
+        state = self._checked_state(log)
+        with open(self.live_path, "rb") as f:
+            f.seek(state.boundary or 0)
+            tail = f.read()
+        kept = keep(self.root, seq + 1, tail, ".jsonl") if tail else None
+        if tail:
+            _truncate(self.live_path, state.boundary or 0)
+        digest = sha256_hex(tail)
+        data: dict[str, Any] = {
+            "truncated_bytes": len(tail),
+            "truncated_sha256": digest,
+            "trusted_chain": True,
+        }
+        if kept is not None:
+            data["file"] = kept
+        if kept_log is not None:
+            data["commit_log_file"] = kept_log
+        event = {"type": "ledger.recovered", "data": data}
+        (receipt,) = commit(self.files, prepare([event]), seq, prev)
+        return RepairReport(len(tail), digest, receipt, kept, rebuilt=True)
 
     def _finish_pending_seal(self) -> None:
         finish_pending_seal(self.files)
@@ -300,3 +398,13 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _truncate(path: Path, size: int) -> None:
+    """Cut ``path`` to ``size`` bytes, durably (its bytes past ``size`` are already kept)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ledger.chain import GENESIS_HASH, check_line, line_prev, line_seq
-from ledger.commits import last_commit
+from ledger.commits import RECORD_LEN, damaged_records, last_commit, read_commit_log
 from ledger.errors import BadAnchor, LedgerNotFound
 from ledger.files import LedgerFiles
 from ledger.live import find_boundary, iter_lines
@@ -214,6 +214,8 @@ def verify_ledger(
     if not ledger.exists():
         raise LedgerNotFound(f"no ledger at {ledger.root}")
     report = VerifyReport(anchor=None if anchor is None else str(anchor))
+    if not _check_commit_log(ledger, report):
+        return report
     commit = last_commit(ledger.commits_path)
     size, boundary = find_boundary(ledger.live_path, commit)
     stop = size if boundary is None else boundary
@@ -254,6 +256,39 @@ def verify_ledger(
     if report.ok and anchor_seq is not None:
         _check_anchor(ledger, report, anchor_seq, anchor_digest or "", last_seq, live_anchor)
     return report
+
+
+def _check_commit_log(ledger: LedgerFiles, report: VerifyReport) -> bool:
+    """Fail on a missing commit log beside committed-looking lines, or on any full-length
+    record failing its check; warn of a torn end. False when verification cannot go on."""
+    name = ledger.commits_path.name
+    log = read_commit_log(ledger.commits_path)
+    if not log.exists:
+        if ledger.live_path.stat().st_size:
+            report.fail(
+                None,
+                f"commit log {name} is missing beside a non-empty {ledger.live_path.name}: "
+                "committed events cannot be told from uncommitted bytes",
+                name,
+            )
+            return False
+        return True
+    damaged = damaged_records(ledger.commits_path)
+    if damaged:
+        offset = damaged[0]
+        report.fail(
+            None,
+            f"commit record {offset // RECORD_LEN + 1} fails its check "
+            f"({len(damaged)} damaged record{'s' if len(damaged) > 1 else ''})",
+            f"{name} byte {offset}",
+        )
+        return False
+    if log.torn:
+        report.warnings.append(
+            f"{log.torn} bytes of a torn commit record end {name} (never acknowledged; "
+            "the next append or `repair` keeps and cuts them)"
+        )
+    return True
 
 
 def _check_commit(

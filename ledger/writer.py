@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ledger.commits import append_commit
 from ledger.encoding import Prepared, check_lines, encode_lines, utc_timestamp
-from ledger.files import LedgerFiles, write_lines
+from ledger.files import LedgerFiles, fsync_dir, write_lines
 
 ENCODE_CHUNK = 10_000
 
@@ -33,6 +33,18 @@ class Head(NamedTuple):
         return f"{self.seq}:{self.hash}"
 
 
+def ensure_commit_log(files: LedgerFiles) -> None:
+    """Create the (empty) commit log before the first lines are written, durably, so that a
+    live file with lines but no commit log is always damage, never a first call's crash."""
+    if not files.commits_path.exists():
+        fd = os.open(files.commits_path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(files.root)
+
+
 def commit(files: LedgerFiles, prepared: list[Prepared], seq: int, prev: str) -> list[Receipt]:
     """Encode, write and durably commit ``prepared`` after ``seq``/``prev`` (lock held).
 
@@ -47,6 +59,7 @@ def commit(files: LedgerFiles, prepared: list[Prepared], seq: int, prev: str) ->
     if len(prepared) > ENCODE_CHUNK:
         check_lines(prepared, seq, ts)
     lines, digests = encode_lines(prepared[:ENCODE_CHUNK], seq, prev, ts)
+    ensure_commit_log(files)
     fd = os.open(files.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         write_lines(fd, lines)

@@ -10,6 +10,7 @@ rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,6 +207,8 @@ def _load_events(
     con: duckdb.DuckDBPyConnection, parts: EventParts, fresh: bool
 ) -> tuple[int, Cursor | None]:
     """Copy the ledger's new events into ``events``; returns their count and the last one."""
+    import duckdb
+
     from projections.tables import FILLS
 
     names = [f"_part{i}" for i in range(len(parts.relations))]
@@ -219,9 +222,12 @@ def _load_events(
         )
         fill(con, "events", FILLS["events"], fresh=fresh)
     finally:
-        con.execute("DROP VIEW IF EXISTS _raw")
-        for name in names:
-            con.unregister(name)
+        # Best effort: in a transaction a failed fill aborted, this would fail too and hide
+        # the fill's own error, which is the one to report.
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DROP VIEW IF EXISTS _raw")
+            for name in names:
+                con.unregister(name)
     row = con.execute(
         "SELECT count(*), max(seq), arg_max(hash, seq) FROM events WHERE seq > ?", [parts.since]
     ).fetchone()

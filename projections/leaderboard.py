@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from projections import leaderboard_docs
+import projections.leaderboard_docs as leaderboard_docs
 from projections.leaderboard_sql import (
     CONTRIBUTIONS,
     DDL,

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from projections.leaderboard_sql import jn as _jn
-from projections.leaderboard_sql import js as _js
+from projections.leaderboard_render import MANIFEST_ITEM, MD_ROW, USER_ITEM
 from projections.scope import IN_BATCHES
 from projections.writers import (
     BackgroundWrites,
@@ -37,67 +36,8 @@ FILES = {
 }
 
 
-# One row per user (scan job) of a batch, in manifest order, with its ``per_user_results``
-# object, its ``batch_manifest`` entry and its Markdown row already rendered as text by DuckDB
-# (rendering ~300k objects in Python dominated a rebuild). Same layout as ``json.dumps``
-# (separators ", " and ": "), floats as DuckDB's shortest round-trip text, which is ``repr``.
-def _md(expr: str) -> str:
-    """A Markdown table cell (see ``writers.markdown_table``) for a VARCHAR expression."""
-    return (
-        f"replace(replace(replace(replace({expr}, '\\', '\\\\'), '|', '\\|'), "
-        "chr(13), ' '), chr(10), ' ')"
-    )
-
-
-_USER_ITEM = (
-    "'{\"index\": ' || "
-    + _jn('u."index"')
-    + " || ', \"user\": ' || "
-    + _js('u."user"')
-    + " || ', \"job_id\": ' || "
-    + _js("u.job_id")
-    + " || ', \"status\": ' || "
-    + _js("u.status")
-    + " || ', \"run_root\": ' || "
-    + _js("u.run_root")
-    + ' || \', "coverage": {"candidates": \' || u.candidates'
-    + " || ', \"segments\": ' || u.segments"
-    + " || ', \"notional_usable\": ' || u.notional_usable"
-    + " || ', \"count_usable\": ' || u.count_usable"
-    + " || CASE WHEN u.coverage IS NULL THEN '' "
-    + "ELSE ', \"reported\": ' || CAST(u.coverage AS VARCHAR) END || '}'"
-    + " || ', \"top_candidates\": ' || u.top_candidates"
-    + " || CASE WHEN u.status = 'ok' THEN '' ELSE ', \"error\": {\"type\": ' || "
-    + _js("u.error_type")
-    + " || ', \"message\": ' || "
-    + _js("u.error_message")
-    + " || '}' END || '}'"
-)
-_MANIFEST_ITEM = (
-    "'{\"index\": ' || "
-    + _jn('u."index"')
-    + " || ', \"user\": ' || "
-    + _js('u."user"')
-    + " || ', \"status\": ' || "
-    + _js("u.status")
-    + " || ', \"run_root\": ' || "
-    + _js("u.run_root")
-    + " || '}'"
-)
-_MD_ROW = (
-    "'| ' || CAST(u.\"index\" AS VARCHAR)"
-    + " || ' | ' || "
-    + _md("coalesce(u.\"user\", '')")
-    + " || ' | ' || "
-    + _md("coalesce(u.status, '')")
-    + " || ' | ' || u.candidates"
-    + " || ' | ' || "
-    + _md("coalesce(u.run_root, '-')")
-    + " || ' |'"
-)
-
 PER_USER = f"""
-SELECT u.batch, u.status, {_USER_ITEM}, {_MANIFEST_ITEM}, {_MD_ROW}
+SELECT u.batch, u.status, {USER_ITEM}, {MANIFEST_ITEM}, {MD_ROW}
 FROM leaderboard_users AS u
 WHERE u.{IN_BATCHES} ORDER BY u.batch, u."index", u.outcome_seq
 """

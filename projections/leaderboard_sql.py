@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.leaderboard_render import TOP_ITEM
 from projections.scope import IN_BATCHES
 from projections.tables import ZSTD
 
@@ -13,41 +14,6 @@ ENTRY_SHAPE = (
 
 TOP_PER_USER = 3
 
-
-def js(expr: str) -> str:
-    """SQL for a JSON string (or null) of a VARCHAR expression."""
-    return f"coalesce(to_json({expr}), 'null')"
-
-
-def jn(expr: str) -> str:
-    """SQL for a JSON number (or null) of a numeric expression: DuckDB's shortest round-trip
-    text, as ``repr`` writes it."""
-    return f"coalesce(CAST({expr} AS VARCHAR), 'null')"
-
-
-def _count_used(expr: str) -> str:
-    return (
-        f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 9007199254740992 "
-        f"THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE {jn(expr)} END"
-    )
-
-
-# One top candidate (a struct ``c`` of ``_RANKED``) as JSON text, laid out like ``json.dumps``.
-_TOP_ITEM = (
-    "'{\"segment_key\": ' || "
-    + js("c.segment_key")
-    + " || ', \"weighting\": ' || "
-    + js("c.weighting")
-    + " || ', \"avg_clv_pct\": ' || "
-    + jn("c.avg_clv_pct")
-    + " || ', \"beat_close_rate\": ' || "
-    + jn("c.beat_close_rate")
-    + " || ', \"weight_used\": ' || "
-    + jn("c.weight_used")
-    + " || ', \"count_used\": ' || "
-    + _count_used("c.count_used")
-    + " || '}'"
-)
 
 DDL: tuple[str, ...] = (
     f"""CREATE TABLE IF NOT EXISTS leaderboard_users (
@@ -109,7 +75,7 @@ SELECT batch, "index", seq, job_id, "user", status, run_root, error_type, error_
        len(list_filter(cs, lambda c: c.weighting = 'notional' AND c.weight_used > 0)),
        len(list_filter(cs, lambda c: c.weighting = 'count' AND c.count_used > 0)),
        '[' || array_to_string(list_transform(list_slice(list_sort(cs), 1, {TOP_PER_USER}),
-                                             lambda c: {_TOP_ITEM}), ', ') || ']'
+                                             lambda c: {TOP_ITEM}), ', ') || ']'
 FROM (
     SELECT o.batch, o."index", o.seq, o.job_id,
            coalesce(o.r.user, i.params->>'user', o.name, o.job_id) AS "user",

@@ -13,7 +13,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from projections import gaps, leaderboard, report
+import projections.gaps as gaps
+import projections.leaderboard as leaderboard
+import projections.report as report
 from projections.engine import (
     Cursor,
     catch_up,

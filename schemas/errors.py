@@ -17,6 +17,7 @@ SweepledgerError                    exit 2 unless noted
  │    ├── BadAnchor                 an anchor is not SEQ:HASH
  │    ├── LockTimeout               another process held the ledger lock too long
  │    ├── BlobNotFound              no blob with that digest
+ │    ├── LedgerDamaged             a writer refuses a damaged ledger until the operator chooses
  │    └── LedgerCorrupt             committed bytes are damaged (exit 1)
  ├── ProjectionError                projections (``projections.errors``)
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection

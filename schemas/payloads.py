@@ -149,10 +149,14 @@ class PromotionDecided(Payload):
 
 
 class LedgerRecovered(Payload):
-    """``ledger.recovered``: an uncommitted tail was cut from the live file."""
+    """``ledger.recovered``: an uncommitted tail was cut from the live file (and kept), or the
+    commit log was rebuilt from the live file's hash chain (``repair --trust-chain``)."""
 
     truncated_bytes: int = Field(ge=0)
     truncated_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    file: str | None = None
+    commit_log_file: str | None = None
+    trusted_chain: bool | None = None
 
 
 class SegmentInfo(Payload):

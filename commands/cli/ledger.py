@@ -183,32 +183,44 @@ def verify(
             click.echo(f"ok: {report.events_checked} events checked, head {report.head}")
         else:
             where = f" ({report.location})" if report.location else ""
+            at = "" if report.first_bad_seq is None else f"seq {report.first_bad_seq}: "
             click.echo(
-                f"DAMAGED: seq {report.first_bad_seq}: {report.problem}{where}; "
+                f"DAMAGED: {at}{report.problem}{where}; "
                 f"{report.events_checked} events checked before it"
             )
     ctx.exit(0 if report.ok else 1)
 
 
 @click.command()
+@click.option(
+    "--trust-chain",
+    is_flag=True,
+    help="Rebuild a missing or damaged commit log from the live file's hash-chained lines.",
+)
 @click.pass_context
-def repair(ctx: click.Context) -> None:
-    """Cut bytes after the last commit (recording ledger.recovered) and finish an interrupted seal.
+def repair(ctx: click.Context, trust_chain: bool) -> None:
+    """Keep and cut bytes after the last commit (recording ledger.recovered), finish an
+    interrupted seal.
 
-    Damage to committed bytes is never repaired: `verify` reports it.
+    Cut bytes are first kept under <root>/recovered/. Damage to committed bytes is never
+    repaired: `verify` reports it and writers refuse. With --trust-chain you vouch for the live
+    file's complete, hash-chained lines and the commit log is rebuilt from them.
 
     \b
     Example:
       sweepledger repair
+      sweepledger repair --trust-chain
     """
-    report = _ledger(ctx).repair()
+    report = _ledger(ctx).repair(trust_chain=trust_chain)
     if report.recorded is None:
         click.echo("nothing to repair")
-    else:
-        click.echo(
-            f"cut {report.truncated_bytes} uncommitted bytes (sha256 {report.truncated_sha256}); "
-            f"recorded as seq {report.recorded.seq}"
-        )
+        return
+    rebuilt = "rebuilt the commit log from the hash chain; " if report.rebuilt else ""
+    kept = f", kept in {report.kept}" if report.kept else ""
+    click.echo(
+        f"{rebuilt}cut {report.truncated_bytes} uncommitted bytes "
+        f"(sha256 {report.truncated_sha256}{kept}); recorded as seq {report.recorded.seq}"
+    )
 
 
 @click.command()

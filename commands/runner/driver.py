@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from commands.runner.committer import Committer
-from commands.runner.executors import Executor
+from commands.runner.executors.base import Executor
 from commands.runner.job import Done, Task, failed_outcome
 from commands.runner.job_events import JobEvents
 from commands.runner.manifest import JobPlan

@@ -63,7 +63,11 @@ def test_uncommitted_whole_lines_warn_in_verify_and_are_cut_by_append(
     assert recovered[0].data == {
         "truncated_bytes": len(tail),
         "truncated_sha256": hashlib.sha256(tail).hexdigest(),
+        "file": f"recovered/11-{hashlib.sha256(tail).hexdigest()[:16]}.jsonl",
+        "commit_log_file": None,
+        "trusted_chain": None,
     }
+    assert (opened.root / recovered[0].data["file"]).read_bytes() == tail  # kept, not lost
     assert opened.verify().ok and opened.verify().warnings == []
 
 
