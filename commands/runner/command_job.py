@@ -38,12 +38,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from commands.runner.templating import TemplateError, render, template_values
-
-if TYPE_CHECKING:
-    from commands.runner.job import JobContext
 
 SHELL = "/bin/sh"
 STDOUT_FILE = "stdout.txt"
@@ -57,6 +54,21 @@ TEXT_MEDIA_TYPE = "text/plain"
 
 class OutputFileError(Exception):
     """A file the outcome is read from is missing, not JSON, or lacks the key."""
+
+
+class JobContext(Protocol):
+    """What a command job needs of ``job.JobContext``: the job's identity and ``artifact``."""
+
+    root: Path
+    batch: str
+    job_id: str
+    name: str
+    index: int
+    seed: int
+
+    def artifact(
+        self, path: str | Path, name: str | None = None, media_type: str | None = None
+    ) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -324,7 +336,6 @@ def run_command(spec: CommandSpec, ctx: JobContext, params: Mapping[str, Any]) -
     except TemplateError as e:
         return _failure(ctx.job_id, "error", "TemplateError", str(e))
     _fresh_work_dir(work_dir)
-    ctx._work_dir = work_dir
     try:
         ended = _execute(spec, argv, overlay, work_dir)
     except OSError as e:
