@@ -5,6 +5,8 @@ Public API (commands use only these):
 - ``rebuild(root, names=None, threads=None, full=False) -> RebuildResult``: catch the
   projection database ``<root>/ledger.duckdb`` up with the ledger and rewrite the files of the
   projections whose batches changed.
+- ``check_outputs(root, names=None) -> list[Mismatch]``: output files that are missing,
+  edited or extra compared with what the ledger implies (writes nothing).
 - ``ensure_current(root)``: rebuild only when the ledger head moved (cheap check otherwise).
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
@@ -16,6 +18,7 @@ from __future__ import annotations
 from ledger import BatchNotFound
 from projections.errors import (
     GapsFound,
+    OutputsDiffer,
     ProjectionBusy,
     ProjectionError,
     QueryFailed,
@@ -31,13 +34,14 @@ from projections.reads import (
     list_gaps,
     report_text,
 )
-from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
+from projections.rebuild import PROJECTIONS, RebuildResult, check_outputs, is_current, rebuild
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "PROJECTIONS",
     "BatchNotFound",
     "GapsFound",
+    "OutputsDiffer",
     "ProjectionBusy",
     "ProjectionError",
     "QueryFailed",
@@ -46,6 +50,7 @@ __all__ = [
     "QueryTimeout",
     "RebuildResult",
     "UnknownProjection",
+    "check_outputs",
     "ensure_current",
     "is_current",
     "leaderboard_document",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ledger.relations import EventParts
 
 DB_FILE = "ledger.duckdb"
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 BASE_CURSOR = "base"
 GENESIS_HASH = "0" * 64
 LOCK_WAIT_S = 30.0

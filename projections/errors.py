@@ -39,3 +39,9 @@ class GapsFound(ProjectionError):
     """At least one intent has no outcome (or an outcome answers no intent)."""
 
     exit_code = CHECK_FAILED
+
+
+class OutputsDiffer(ProjectionError):
+    """``rebuild --check`` found output files that are not what the ledger implies."""
+
+    exit_code = CHECK_FAILED

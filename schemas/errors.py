@@ -26,7 +26,8 @@ SweepledgerError                    exit 2 unless noted
  │    ├── QueryRefused              the SQL would reach outside the projection database
  │    ├── QueryFailed               DuckDB rejected the SQL
  │    ├── QueryTimeout              the statement ran past its time limit
- │    └── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
+ │    ├── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
+ │    └── OutputsDiffer             ``rebuild --check``: an output file is missing/edited/extra (exit 1)
  └── RunRefused                     runner (``commands.runner.errors``), nothing written
       ├── BatchExists               ``--batch-id`` names a batch already in the ledger
       ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive
