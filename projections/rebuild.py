@@ -132,14 +132,16 @@ def restore_outputs(con: duckdb.DuckDBPyConnection, root: Path, name: str) -> li
     if not damaged:
         return []
     module = PROJECTIONS[name]
+    wanted = {root / p for p in damaged}
     con.execute("BEGIN TRANSACTION")
     try:
         clear_tables(con, module.TABLES)
-        with recording(only=[root / p for p in damaged]) as log:
-            module.update(con, root, None)
+        with recording(only=wanted) as log:
+            written: list[Path] = module.update(con, root, None)
     finally:
         con.execute("ROLLBACK")
-    restored = [o.path for o in log.outputs()]
+    # A file written without ``write_atomic`` was rewritten whatever ``only`` said.
+    restored = sorted({o.path for o in log.outputs()} | (wanted & set(written)))
     con.execute("BEGIN TRANSACTION")
     try:
         outputs.record(con, root, name, restored, {o.path: o for o in log.outputs()}, False)
