@@ -295,6 +295,40 @@ def _apply(con: duckdb.DuckDBPyConnection, parts: EventParts, reset: bool) -> De
     return Delta(since, last, reset, count)
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """How far the projection database has applied the ledger: ``as_of`` (its base cursor)
+    and the ledger's ``head`` seq."""
+
+    as_of: int
+    head: int
+
+    @property
+    def behind(self) -> int:
+        """Events in the ledger that the database does not hold yet."""
+        return self.head - self.as_of
+
+
+def freshness(con: duckdb.DuckDBPyConnection, ledger: Ledger) -> Freshness | None:
+    """How far the database on ``con`` is behind ``ledger``; None when it cannot be read as
+    it stands (never built, an older layout, or built from a ledger since rewritten)."""
+    import duckdb
+
+    try:
+        row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+        cursor = get_cursor(con, BASE_CURSOR)
+    except duckdb.Error:
+        return None
+    if row is None or row[0] != SCHEMA_VERSION or cursor is None:
+        return None
+    head = ledger.head()
+    if cursor.seq == head.seq:
+        return Freshness(cursor.seq, head.seq) if cursor.hash == head.hash else None
+    if cursor.seq > head.seq or not _cursor_valid(ledger, cursor):
+        return None
+    return Freshness(cursor.seq, head.seq)
+
+
 def is_current(root: Path) -> bool:
     """True when the database exists and its base cursor is the ledger's head (cheap)."""
     from ledger import Ledger

@@ -149,13 +149,18 @@ def find_mismatches(
             continue
         if not path.is_file():
             found.append(Mismatch(row.path, MISSING, row.projection))
-        elif stat.st_size != row.size:
-            found.append(Mismatch(row.path, CHANGED, row.projection))
-        elif (thorough or stat.st_mtime_ns != row.mtime_ns) and file_digest(path) != row.sha256:
+        elif _changed(path, stat, row, thorough):
             found.append(Mismatch(row.path, CHANGED, row.projection))
     if thorough:
         found.extend(_extras(con, root, projections))
     return sorted(found, key=lambda m: (m.path, m.state))
+
+
+def _changed(path: Path, stat: os.stat_result, row: _Row, thorough: bool) -> bool:
+    """A size that moved is a change; same size: hashed when ``thorough`` or the mtime moved."""
+    if stat.st_size != row.size:
+        return True
+    return (thorough or stat.st_mtime_ns != row.mtime_ns) and file_digest(path) != row.sha256
 
 
 def _extras(con: duckdb.DuckDBPyConnection, root: Path, projections: list[str]) -> list[Mismatch]:

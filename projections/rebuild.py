@@ -306,8 +306,10 @@ def _outputs_current(root: Path, ledger: Ledger, names: list[str]) -> bool:
         if row is None or row[0] != SCHEMA_VERSION:
             return False
         base = get_cursor(con, BASE_CURSOR)
-        return base is not None and all(get_cursor(con, n) == base for n in names) and (
-            base.seq == head.seq
+        return (
+            base is not None
+            and all(get_cursor(con, n) == base for n in names)
+            and (base.seq == head.seq)
         )
     finally:
         con.close()
