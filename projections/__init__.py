@@ -8,7 +8,8 @@ Public API (commands use only these):
 - ``check_outputs(root, names=None) -> list[Mismatch]``: output files that are missing,
   edited or extra compared with what the ledger implies (writes nothing).
 - ``ensure_current(root)``: rebuild only when the ledger head moved (cheap check otherwise).
-- ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
+- ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL;
+  ``projections.query.open_query`` streams the rows instead (``json_chunks``, ``csv_chunks``).
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 """
