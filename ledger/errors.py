@@ -65,6 +65,10 @@ class BlobNotFound(LedgerError):
     """The blob store holds no blob with that digest."""
 
 
+class ReadRaced(LedgerError):
+    """Committed events moved (a concurrent seal) while a bulk reader read them; read again."""
+
+
 class LedgerCorrupt(LedgerError):
     """Committed bytes of the ledger are damaged; nothing is written until it is resolved."""
 
