@@ -25,8 +25,9 @@ readers ignore lines after the size and duplicates, and check each kept line aga
 
 from __future__ import annotations
 
-import os
 import hashlib
+import os
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -171,6 +172,18 @@ def _matches(ledger: Ledger, store: MerkleStore) -> bool:
 
 def _append(ledger: Ledger, directory: Path, store: MerkleStore, until: int) -> None:
     sidecar = directory / CHECKPOINTS_FILE
+    append_events(ledger, store, until, lambda lines: _append_lines(sidecar, lines))
+
+
+def append_events(
+    ledger: Ledger, store: MerkleStore, until: int, checkpoints: Callable[[list[bytes]], None]
+) -> None:
+    """Append the leaves of events ``store.size + 1 .. until`` to ``store``, handing the lines
+    of the checkpoint events among them to ``checkpoints`` before the store commits them.
+
+    Raises:
+        ReadRaced: a seal moved events while they were read.
+    """
     found: list[bytes] = []
     leaves: list[bytes] = []
     for lines in ledger.raw_blocks(store.size, until):
@@ -178,17 +191,46 @@ def _append(ledger: Ledger, directory: Path, store: MerkleStore, until: int) -> 
             found += [line for line in lines if is_checkpoint(line)]
         leaves += leaf_hashes(lines)
         if len(leaves) >= APPEND_LEAVES:
-            _commit(sidecar, store, found, leaves)
-    _commit(sidecar, store, found, leaves)
+            _commit(store, found, leaves, checkpoints)
+    _commit(store, found, leaves, checkpoints)
 
 
-def _commit(sidecar: Path, store: MerkleStore, found: list[bytes], leaves: list[bytes]) -> None:
-    """Record the checkpoint lines, then commit the leaves to the store; empties both lists."""
+def _commit(
+    store: MerkleStore,
+    found: list[bytes],
+    leaves: list[bytes],
+    checkpoints: Callable[[list[bytes]], None],
+) -> None:
+    """Hand over the checkpoint lines, then commit the leaves to the store; empties both."""
     if found:
-        _append_lines(sidecar, found)
+        checkpoints(list(found))
     store.append(leaves)
     found.clear()
     leaves.clear()
+
+
+def fresh_tree(ledger: Ledger, path: Path, until: int) -> tuple[MerkleStore, list[bytes]]:
+    """A new store at ``path`` built from the ledger's events ``1..until`` alone (no derived
+    file is read), and the lines of the checkpoint events among them, oldest first.
+
+    Raises:
+        ReadRaced: events kept moving while they were read (``READ_TRIES`` times).
+    """
+    for attempt in range(READ_TRIES):
+        path.unlink(missing_ok=True)
+        store = MerkleStore.open(path, create=True)
+        found: list[bytes] = []
+        try:
+            append_events(ledger, store, until, found.extend)
+            return store, found
+        except ReadRaced:
+            store.close()
+            if attempt == READ_TRIES - 1:
+                raise
+        except BaseException:
+            store.close()
+            raise
+    raise AssertionError("unreachable")
 
 
 def _append_lines(path: Path, lines: list[bytes]) -> None:
