@@ -99,7 +99,7 @@ def consistency_proof(ledger: Ledger, old: int, new: int) -> dict[str, Any]:
         raise ProofUnavailable(
             f"no consistency proof from size {old} to {new} (need 1 <= A <= B <= head {head})"
         )
-    with MerkleIndex.open(ledger, new) as index:
+    with MerkleIndex.open(ledger) as index:  # the head: checkpoints after `new` count too
         checkpoints = indexed_checkpoints(index)
         proof: dict[str, Any] = {
             "format": PROOF_FORMAT,
