@@ -229,7 +229,7 @@ def _loads_or_none(data: bytes) -> Any:
 
 
 def test_wrong_line_and_wrong_key_fail(tmp_path: Path, run: Run) -> None:
-    ledger, _, public = signed_ledger(tmp_path, run)
+    ledger, _, _ = signed_ledger(tmp_path, run)
     path = proof_file(run, ledger, tmp_path / "auditor", "7")
     (tmp_path / "other.jsonl").write_bytes(lines_of(ledger)[7] + b"\n")
     done = run("check-proof", path, "--line", tmp_path / "other.jsonl")
