@@ -18,6 +18,10 @@ SweepledgerError                    exit 2 unless noted
  │    ├── LockTimeout               another process held the ledger lock too long
  │    ├── BlobNotFound              no blob with that digest
  │    ├── LedgerDamaged             a writer refuses a damaged ledger until the operator chooses
+ │    ├── ReadRaced                 a seal moved events while a bulk reader read them
+ │    ├── KeyFileError              a signing key file cannot be used (or would be overwritten)
+ │    ├── CheckpointRefused         no checkpoint can be made (an empty ledger)
+ │    ├── ProofUnavailable          no proof of that seq or size can be made from this ledger
  │    └── LedgerCorrupt             committed bytes are damaged (exit 1)
  ├── ProjectionError                projections (``projections.errors``)
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection
