@@ -139,7 +139,8 @@ class Ledger:
 
         Raises:
             InvalidEvent: an event is refused (its index is in the message); nothing written.
-            LedgerCorrupt: committed bytes are damaged; nothing written.
+            LedgerDamaged: the ledger is damaged (the commit log, or committed bytes); nothing
+                written.
             LockTimeout: another writer held the lock too long.
         """
         with _gc_paused():
