@@ -2,15 +2,17 @@
 
 A manifest names one callable (``module:function``, called as ``f(params, ctx)``) and the jobs
 to call it with: explicit ``jobs``, a ``matrix`` (cartesian product of ``axes`` in axis order
-over ``base_params``) and/or a ``users_file`` (seed 000: one job per handle). Only the shape
-is checked here; expansion, the users file and importing the callable live in ``commands/``.
+over ``base_params``) and/or a ``users_file`` (seed 000: one job per handle). ``steps`` names
+the sub-steps every job records through ``ctx.substep`` (e.g. ``[optimize]``): each gets its
+own ``<step>.intent`` next to the job's and a ``<step>.outcome``. Only the shape is checked
+here; expansion, the users file and importing the callable live in ``commands/``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CALLABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
 EXECUTORS: tuple[str, ...] = ("process", "thread", "ray")
@@ -61,3 +63,12 @@ class Manifest(_Strict):
     jobs: list[JobSpec] = Field(default_factory=list)
     matrix: MatrixSpec | None = None
     users_file: str | None = Field(default=None, min_length=1)
+    steps: list[ManifestKind] = Field(default_factory=list)
+
+    @field_validator("steps")
+    @classmethod
+    def _distinct_steps(cls, steps: list[str]) -> list[str]:
+        for i, step in enumerate(steps):
+            if step in steps[:i]:
+                raise ValueError(f"step {step!r} is listed twice")
+        return steps

@@ -196,6 +196,7 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
         batch=plan.batch,
         root=str(plan.request.root.resolve()),
         sys_path=(str(plan.loaded.folder.resolve()),),
+        steps=plan.loaded.steps,
     )
     workers = min(settings.workers, max(1, len(plan.to_run)))  # no idle set-ups
     executor = make_executor(
@@ -219,7 +220,12 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
                 progress = make_progress(len(plan.to_run), plan.batch)
             driver = Driver(
                 plan.ledger,
-                JobEvents(plan.batch, plan.loaded.kind, plan.loaded.manifest.callable),
+                JobEvents(
+                    plan.batch,
+                    plan.loaded.kind,
+                    plan.loaded.manifest.callable,
+                    plan.loaded.steps,
+                ),
                 executor,
                 plan.to_run,
                 lambda job: job_seed(settings.seed, job.job_id),
