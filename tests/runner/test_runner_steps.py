@@ -167,3 +167,22 @@ def test_killed_run_leaves_optimize_intents_that_gaps_reports(
     assert_every_intent_answered(root, "k9")
     code, out, _ = cli(["--root", str(root), "gaps", "--fail", "--json"], capsys)
     assert code == 0
+
+
+def test_scoreboard_of_a_real_tournament_is_identical_at_1_and_3_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_runner_env: None
+) -> None:
+    path = _tournament(tmp_path / "m")
+    gates = Path(__file__).parents[2] / "examples" / "gates.yaml"
+    files = []
+    for workers in ("1", "3"):
+        root = str(tmp_path / f"root{workers}")
+        run = ["--root", root, "run", str(path), "--executor", "thread", "--workers", workers]
+        assert cli([*run, "--batch-id", "t"], capsys)[0] == 0
+        code, _, err = cli(
+            ["--root", root, "scoreboard", "--batch", "t", "--gates", str(gates)], capsys
+        )
+        assert code == 1 and "stress_alpha" in err  # strict: only slippage cells have it
+        folder = tmp_path / f"root{workers}" / "scoreboard" / "t"
+        files.append({p.name: p.read_bytes() for p in sorted(folder.iterdir())})
+    assert files[0] == files[1] and len(files[0]) == 3
