@@ -139,13 +139,17 @@ def _gate_sql(i: int, gates: Gates, metric: str, strict: bool) -> str:
     )
 
 
-def _parity_sql(i: int, across_param: str, strict: bool, max_abs_diff: float) -> str:
-    value = f"metrics[$m{i}]"
-    group = (
-        f"list_transform(list_filter($names, lambda n: n != {across_param}), "
-        f"lambda n: coalesce(txt[n], '{ABSENT}'))"
+def _group_sql(i: int) -> str:
+    """Parity check ``i``'s group: the cell's other coordinates (absent ones included)."""
+    return (
+        f"list_transform(list_filter($names, lambda n: n != $across{i}), "
+        f"lambda n: coalesce(txt[n], '{ABSENT}')) AS g{i}"
     )
-    window = f"OVER (PARTITION BY {group})"
+
+
+def _parity_sql(i: int, strict: bool, max_abs_diff: float) -> str:
+    value = f"metrics[$m{i}]"
+    window = f"OVER (PARTITION BY g{i})"
     complete = f"(count(*) {window} >= 2 AND count({value}) {window} = count(*) {window})"
     spread = f"(max({value}) {window} - min({value}) {window})"
     lacking = FAIL if strict else SKIPPED
@@ -163,11 +167,13 @@ bl AS (
           FROM base WHERE baseline)
     WHERE metrics[$m%(i)d] IS NOT NULL GROUP BY sig, key
 ),
+wanted AS (
+    SELECT b.job_id, s.sig, list_transform(s.sig, lambda n: b.txt[n]) AS key
+    FROM base AS b CROSS JOIN (SELECT DISTINCT sig FROM bl) AS s WHERE NOT b.baseline
+),
 best AS (
-    SELECT b.job_id, max(bl.best) AS best
-    FROM base AS b CROSS JOIN (SELECT DISTINCT sig FROM bl) AS s
-    JOIN bl ON bl.sig = s.sig AND bl.key = list_transform(s.sig, lambda n: b.txt[n])
-    WHERE NOT b.baseline GROUP BY b.job_id
+    SELECT wanted.job_id, max(bl.best) AS best
+    FROM wanted JOIN bl USING (sig, key) GROUP BY wanted.job_id
 )"""
 
 
@@ -193,7 +199,7 @@ def judge_query(gates: Gates, allow_missing: bool) -> tuple[str, tuple[CheckSpec
             columns.append(_gate_sql(i, gates, spec.metric, strict))
         elif spec.kind == "parity":
             parity = next(p for p in gates.parity if p.name == spec.name)
-            columns.append(_parity_sql(i, f"$across{i}", strict, parity.max_abs_diff))
+            columns.append(_parity_sql(i, strict, parity.max_abs_diff))
         else:
             assert gates.baselines is not None and gates.baselines.beat is not None
             columns.append(_beat_sql(i, gates.baselines.beat.margin, strict))
@@ -204,10 +210,14 @@ def judge_query(gates: Gates, allow_missing: bool) -> tuple[str, tuple[CheckSpec
     if beat:
         ctes.append(BEST % {"i": beat[0], "profile": PROFILE})
         join = "LEFT JOIN best USING (job_id)"
+    groups = [_group_sql(i) for i, spec in enumerate(specs) if spec.kind == "parity"]
     statuses = " OR ".join(f"s{i} = '{FAIL}'" for i in range(len(specs))) or "false"
     sql = f"""WITH {",".join(ctes)},
+keyed AS (
+    SELECT base.*, {", ".join(groups) or "NULL AS g"} FROM base
+),
 judged AS (
-    SELECT base.*, {", ".join(columns) or "NULL AS none"} FROM base {join}
+    SELECT keyed.*, {", ".join(columns) or "NULL AS none"} FROM keyed {join}
 )
 SELECT "index", name, job_id, CAST(params AS VARCHAR), metrics, baseline,
        NOT baseline AND NOT coalesce({statuses}, false) AS candidate,
@@ -216,7 +226,9 @@ FROM judged ORDER BY sortkey, job_id"""
     return sql, specs
 
 
-def _params(gates: Gates, specs: tuple[CheckSpec, ...], batch: str, names: list[str]) -> dict:
+def _params(
+    gates: Gates, specs: tuple[CheckSpec, ...], batch: str, names: list[str]
+) -> dict[str, Any]:
     params: dict[str, Any] = {
         "batch": batch,
         "names": names,

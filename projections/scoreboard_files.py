@@ -11,6 +11,7 @@ column or coordinate a ``metric.`` prefix.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +75,11 @@ def markdown(board: Scoreboard, gates_sha256: str) -> str:
         f"- candidates: {len(candidates)}\n"
     )
     parts.append("## Checks\n")
+    tally = Counter((c.name, c.status) for cell in cells for c in cell.checks)
     counts = []
     for spec in board.specs:
         name = spec.metric if spec.kind == "gate" else spec.name
-        statuses = [c.status for cell in cells for c in cell.checks if c.name == name]
-        counts.append(
-            (spec.name, statuses.count(PASS), statuses.count(FAIL), statuses.count(SKIPPED))
-        )
+        counts.append((spec.name, tally[name, PASS], tally[name, FAIL], tally[name, SKIPPED]))
     parts.append(markdown_table(["check", "pass", "fail", "skipped"], counts))
     parts.append("## Missing metrics\n")
     parts.append(markdown_table(["metric", "cells lacking it"], sorted(board.missing.items())))
@@ -90,7 +89,8 @@ def markdown(board: Scoreboard, gates_sha256: str) -> str:
         head = ["index", "name", *board.coordinates]
         parts.append(
             markdown_table(
-                head, [[c.index, c.name, *(c.params.get(k) for k in board.coordinates)] for c in shown]
+                head,
+                [[c.index, c.name, *(c.params.get(k) for k in board.coordinates)] for c in shown],
             )
         )
         if len(candidates) > SHOWN_CANDIDATES:

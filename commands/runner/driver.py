@@ -241,7 +241,7 @@ class Driver:
         self._prologue, self._groups, self._group_jobs = [], [], []
 
     def _commit_one_by_one(
-        self, groups: list[list[NewEvent]], jobs: list[tuple[int, JobPlan, float]]
+        self, groups: list[list[NewEvent]], jobs: list[tuple[Causes, JobPlan, float]]
     ) -> None:
         """Append each job's events alone; a refused job is recorded as an ``error`` instead."""
         for group, (causes, job, duration) in zip(groups, jobs, strict=True):

@@ -139,7 +139,7 @@ def test_bad_gates_exit_2_in_one_line(
     path = board_root.parent / "bad.yaml"
     if content is not None:
         path.write_text(content, encoding="utf-8")
-    code, out, err = _cli(
+    code, _out, err = _cli(
         ["--root", str(board_root), "scoreboard", "--batch", "t", "--gates", str(path)], capsys
     )
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
