@@ -12,6 +12,9 @@ Public API (commands use only these):
   ``projections.query.open_query`` streams the rows instead (``json_chunks``, ``csv_chunks``).
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
+  file and write ``scoreboard/<batch>/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from __future__ import annotations
 from ledger import BatchNotFound
 from projections.errors import (
     GapsFound,
+    GatesUnusable,
+    MissingMetrics,
     OutputsDiffer,
+    ParityMismatch,
     ProjectionBusy,
     ProjectionError,
     QueryFailed,
@@ -34,6 +40,7 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     report_text,
+    scoreboard_report,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, check_outputs, is_current, rebuild
 
@@ -42,7 +49,10 @@ __all__ = [
     "PROJECTIONS",
     "BatchNotFound",
     "GapsFound",
+    "GatesUnusable",
+    "MissingMetrics",
     "OutputsDiffer",
+    "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
     "QueryFailed",
@@ -61,4 +71,5 @@ __all__ = [
     "report_text",
     "rows_as_json",
     "run_query",
+    "scoreboard_report",
 ]

@@ -41,6 +41,22 @@ class GapsFound(ProjectionError):
     exit_code = CHECK_FAILED
 
 
+class GatesUnusable(ProjectionError):
+    """Strict gates read a metric that no cell of the batch has (a typo, most likely)."""
+
+
+class MissingMetrics(ProjectionError):
+    """A strict scoreboard failed checks because cells lack gated metrics."""
+
+    exit_code = CHECK_FAILED
+
+
+class ParityMismatch(ProjectionError):
+    """Two batches' results differ beyond the tolerance."""
+
+    exit_code = CHECK_FAILED
+
+
 class OutputsDiffer(ProjectionError):
     """``rebuild --check`` found output files that are not what the ledger implies."""
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from projection_fixtures import open_ledger, run_batch, run_main, scan_jobs, snapshot
 
-
 from projections import PROJECTIONS, check_outputs, rebuild
 from projections.writers import write_atomic
 
@@ -98,9 +97,7 @@ def test_an_edit_that_keeps_size_and_mtime_is_caught_by_check(root: Path) -> Non
     assert [(m.state, m.path) for m in found] == [("changed", "gaps/gaps.json")]
 
 
-def test_extra_files_under_output_folders_are_reported_not_deleted(
-    root: Path, capsys: Any
-) -> None:
+def test_extra_files_under_output_folders_are_reported_not_deleted(root: Path, capsys: Any) -> None:
     rebuild(root)
     (root / "batches/trials/notes.txt").write_text("mine\n")
     (root / "elsewhere.txt").write_text("not an output folder\n")
