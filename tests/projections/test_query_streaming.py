@@ -8,6 +8,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +83,32 @@ def test_csv_and_json_default_to_every_row(root: Path, capsys: Any) -> None:
     assert len(out.splitlines()) == 2 + 1000 and "only the first 1000 rows shown" in err
 
 
+# Started from this small launcher, not from pytest: a child's peak RSS includes its parent's
+# RSS at fork (Linux keeps it across exec), and pytest is hundreds of MB late in a full run.
+LAUNCHER = """
+import os, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    child = subprocess.Popen(sys.argv[2:], stdout=out, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+print(child.returncode, usage.ru_maxrss // 1024)
+"""
+
+
 def _peak_rss_mb(args: list[str], stdout: Path) -> tuple[int, int]:
-    """Exit code and peak RSS (MB) of a child process, from ``wait4``."""
+    """Exit code and peak RSS (MB) of a child process, from ``wait4`` in a launcher."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("SWEEPLEDGER_ROOT", None)
-    with stdout.open("wb") as out:
-        child = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    return child.returncode, usage.ru_maxrss // 1024
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(stdout), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=600,
+    )
+    code, peak_mb = done.stdout.split()
+    return int(code), int(peak_mb)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
