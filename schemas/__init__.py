@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from schemas.versions import KINDS, STATUSES
 
 if TYPE_CHECKING:
+    from schemas.budgets import DEFAULT_BUDGETS, Budgets, Tier, budgets_from_data
     from schemas.envelope import Event, NewEvent
     from schemas.errors import (
         CHECK_FAILED,
         USER_ERROR,
+        BudgetsInvalid,
         ManifestInvalid,
         PayloadInvalid,
         SchemaError,
@@ -79,6 +81,7 @@ _MODULES = (
     "schemas.leaderboard",
     "schemas.gates",
     "schemas.manifest",
+    "schemas.budgets",
 )
 
 
@@ -99,6 +102,7 @@ __all__ = [
     "CATALOG",
     "CHECK_FAILED",
     "COMMAND_KEYS",
+    "DEFAULT_BUDGETS",
     "EXECUTORS",
     "KINDS",
     "STATUSES",
@@ -109,6 +113,8 @@ __all__ = [
     "BatchResumed",
     "BatchStarted",
     "Beat",
+    "Budgets",
+    "BudgetsInvalid",
     "CandidateProposed",
     "CodeVersion",
     "Denominators",
@@ -137,7 +143,9 @@ __all__ = [
     "SchemaError",
     "SegmentInfo",
     "SweepledgerError",
+    "Tier",
     "UnknownEventType",
+    "budgets_from_data",
     "export_json_schemas",
     "is_free_type",
     "load_gates",

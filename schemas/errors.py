@@ -7,7 +7,8 @@ SweepledgerError                    exit 2 unless noted
  ├── SchemaError (ValueError)       schemas: a payload or file does not match its model
  │    ├── PayloadInvalid            a payload does not match its event type's model
  │    ├── UnknownEventType          neither in the catalog nor namespaced ``x.<name>``
- │    └── ManifestInvalid           a manifest does not match the manifest model
+ │    ├── ManifestInvalid           a manifest does not match the manifest model
+ │    └── BudgetsInvalid            a budgets file is unreadable or does not match the model
  ├── LedgerError                    ledger (``ledger.errors``)
  │    ├── LedgerNotFound            no ledger at the root
  │    ├── BatchNotFound             the ledger holds no (usable) batch with that id
@@ -20,6 +21,8 @@ SweepledgerError                    exit 2 unless noted
  │    ├── LedgerDamaged             a writer refuses a damaged ledger until the operator chooses
  │    └── LedgerCorrupt             committed bytes are damaged (exit 1)
  ├── ProjectionError                projections (``projections.errors``)
+ │    ├── StudyNotFound             no trials recorded under that study (batch) id
+ │    ├── TierNotPromoted           ``reproduce`` of a tier with no promotion record
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection
  │    ├── ProjectionBusy            another process holds the projection database too long
  │    ├── LedgerMoved               the ledger changed while it was being read
@@ -27,6 +30,7 @@ SweepledgerError                    exit 2 unless noted
  │    ├── QueryFailed               DuckDB rejected the SQL
  │    ├── QueryTimeout              the statement ran past its time limit
  │    └── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
+ ├── ReproductionDiffers          ``reproduce`` found different metrics or evidence (exit 1)
  └── RunRefused                     runner (``commands.runner.errors``), nothing written
       ├── BatchExists               ``--batch-id`` names a batch already in the ledger
       ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive
@@ -62,3 +66,7 @@ class UnknownEventType(SchemaError):
 
 class ManifestInvalid(SchemaError):
     """A manifest does not match the manifest model."""
+
+
+class BudgetsInvalid(SchemaError):
+    """A budgets file is unreadable or does not match the budgets model."""
