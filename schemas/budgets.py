@@ -27,6 +27,7 @@ TIERS_KEY = "tiers"
 TIER_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 TierName = Annotated[str, StringConstraints(pattern=TIER_NAME_PATTERN, max_length=64)]
 
+
 class Tier(BaseModel):
     """One tier's limits; a candidate passes when it meets all three."""
 

@@ -83,14 +83,13 @@ def test_any_dumped_table_reads_back(table: dict[str, dict[str, float]], wrapped
     data = {"tiers": table} if wrapped else table
     budgets = parse_budgets(yaml.safe_dump(data, default_flow_style=False))
     assert budgets.model_dump()["tiers"] == {
-        name: {key: float(value) for key, value in limits.items()}
-        for name, limits in table.items()
+        name: {key: float(value) for key, value in limits.items()} for name, limits in table.items()
     }
 
 
 def test_a_file_is_read_and_a_missing_one_named(tmp_path: Path) -> None:
     assert read_budgets(EXAMPLE) == DEFAULT_BUDGETS
-    with pytest.raises(BudgetsInvalid, match="nope.yaml"):
+    with pytest.raises(BudgetsInvalid, match=r"nope\.yaml"):
         read_budgets(tmp_path / "nope.yaml")
 
 
