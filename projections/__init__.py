@@ -9,6 +9,8 @@ Public API (commands use only these):
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
+  (``pareto.json``) and every trial of it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from projections.errors import (
     QueryFailed,
     QueryRefused,
     QueryTimeout,
+    StudyNotFound,
     UnknownProjection,
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
@@ -29,7 +32,9 @@ from projections.reads import (
     leaderboard_document,
     leaderboard_markdown,
     list_gaps,
+    pareto_document,
     report_text,
+    study_trials,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
 
@@ -45,14 +50,17 @@ __all__ = [
     "QueryResult",
     "QueryTimeout",
     "RebuildResult",
+    "StudyNotFound",
     "UnknownProjection",
     "ensure_current",
     "is_current",
     "leaderboard_document",
     "leaderboard_markdown",
     "list_gaps",
+    "pareto_document",
     "rebuild",
     "report_text",
     "rows_as_json",
     "run_query",
+    "study_trials",
 ]

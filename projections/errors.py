@@ -39,3 +39,7 @@ class GapsFound(ProjectionError):
     """At least one intent has no outcome (or an outcome answers no intent)."""
 
     exit_code = CHECK_FAILED
+
+
+class StudyNotFound(ProjectionError):
+    """No trial outcomes are recorded under that study (batch) id."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import projections.gaps as gaps
 import projections.leaderboard as leaderboard
+import projections.pareto as pareto
 import projections.report as report
 from projections.engine import (
     Cursor,
@@ -40,6 +41,7 @@ PROJECTIONS: dict[str, ModuleType] = {
     report.NAME: report,
     leaderboard.NAME: leaderboard,
     gaps.NAME: gaps,
+    pareto.NAME: pareto,
 }
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         ManifestConfig,
         MatrixSpec,
         OutputFile,
+        StudySpec,
     )
     from schemas.payloads import (
         ArtifactRecorded,
@@ -136,6 +137,7 @@ __all__ = [
     "NewEvent",
     "Outcome",
     "OutputFile",
+    "StudySpec",
     "ParityGate",
     "Payload",
     "PayloadInvalid",

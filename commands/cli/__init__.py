@@ -36,6 +36,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.gaps": ("gaps",),
     "commands.cli.report": ("report",),
     "commands.cli.leaderboard": ("leaderboard",),
+    "commands.cli.pareto": ("pareto",),
     "commands.cli.ingest": ("ingest",),
 }
 

@@ -75,6 +75,8 @@ class LoadedManifest:
         }
         if m.command is not None:
             body.update(m.model_dump(include=set(COMMAND_KEYS) | {"command"}))
+        if m.study is not None:
+            body["study"] = m.study.model_dump(exclude_none=True)
         return body
 
     def command_spec(self, timeout_s: float | None) -> CommandSpec | None:
