@@ -22,6 +22,7 @@ order: index, then seq).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,8 +135,7 @@ def study_objectives(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
     out: dict[str, list[Any]] = {}
     for batch in batches:
         named = found.get(batch)
-        valid = isinstance(named, dict) and named
-        if valid and all(d in ("max", "min") for d in named.values()):
+        if isinstance(named, dict) and named and all(d in ("max", "min") for d in named.values()):
             out[batch] = [(str(k), str(v)) for k, v in named.items()]
         else:
             out[batch] = list(DEFAULT_OBJECTIVES)
@@ -165,9 +165,9 @@ def _mark_frontier(
         values[:, i] = np.asarray(arrays[f"o{i}"], dtype=np.float64)
     maximize = [direction == "max" for _, direction in objectives]
     fronts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    starts = np.flatnonzero(np.r_[True, batch_col[1:] != batch_col[:-1]]) if seqs.size else []
-    bounds = [*map(int, starts), seqs.size]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    starts = np.flatnonzero(np.r_[True, batch_col[1:] != batch_col[:-1]])
+    bounds = [*map(int, starts), seqs.size] if seqs.size else [0]
+    for lo, hi in itertools.pairwise(bounds):
         mask = nondominated(values[lo:hi], maximize)
         fronts[str(batch_col[lo])] = (seqs[lo:hi][mask], values[lo:hi][mask])
     front_seqs = np.concatenate([f[0] for f in fronts.values()]) if fronts else seqs[:0]

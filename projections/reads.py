@@ -155,10 +155,24 @@ def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
         ).fetchall()
     finally:
         con.close()
-    keys = (
-        "trial_id candidate_id job_id index name seq status valid on_frontier "
-        "evidence_verified metrics params result hash intent_seq seed"
-    ).split()
+    keys = [
+        "trial_id",
+        "candidate_id",
+        "job_id",
+        "index",
+        "name",
+        "seq",
+        "status",
+        "valid",
+        "on_frontier",
+        "evidence_verified",
+        "metrics",
+        "params",
+        "result",
+        "hash",
+        "intent_seq",
+        "seed",
+    ]
     out = []
     for row in rows:
         item = dict(zip(keys, row, strict=True))
