@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import projections.gaps as gaps
 import projections.leaderboard as leaderboard
 import projections.pareto as pareto
+import projections.promotion as promotion
 import projections.report as report
 from projections.engine import (
     Cursor,
@@ -42,6 +43,7 @@ PROJECTIONS: dict[str, ModuleType] = {
     leaderboard.NAME: leaderboard,
     gaps.NAME: gaps,
     pareto.NAME: pareto,
+    promotion.NAME: promotion,
 }
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)

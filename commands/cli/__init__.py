@@ -37,6 +37,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.report": ("report",),
     "commands.cli.leaderboard": ("leaderboard",),
     "commands.cli.pareto": ("pareto",),
+    "commands.cli.promote": ("promote",),
     "commands.cli.ingest": ("ingest",),
 }
 
