@@ -67,7 +67,7 @@ def is_eligible(trial: dict[str, Any], tier: Tier) -> bool:
     values = [metrics.get(name) for name in RANKED]
     if any(v is None for v in values):
         return False
-    mean_pnl, drawdown_cvar, kill = (float(v) for v in values)
+    mean_pnl, drawdown_cvar, kill = (float(v) for v in values if v is not None)
     if not tier.admits(mean_pnl=mean_pnl, drawdown_cvar=drawdown_cvar, kill_prob_ci_upper=kill):
         return False
     suites = (trial["result"] or {}).get("suites_passed")
@@ -200,11 +200,11 @@ def promote(root: Path, study: str, budgets: Budgets = DEFAULT_BUDGETS) -> Promo
     ]
     receipts = iter(ledger.append(new)) if new else iter(())
     results = []
-    for name, count, decision, fresh in planned:
-        if decision is not None and fresh:
+    for name, count, chosen, fresh in planned:
+        if chosen is not None and fresh:
             seq: int | None = next(receipts).seq
         else:
             seq = standing[name][0] if name in standing else None
-        results.append(TierResult(name, count, decision, decision is not None and fresh, seq))
+        results.append(TierResult(name, count, chosen, chosen is not None and fresh, seq))
     rebuild(root)
     return PromoteSummary(study=study, trials=len(trials), tiers=results)
