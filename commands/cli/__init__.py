@@ -38,6 +38,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.leaderboard": ("leaderboard",),
     "commands.cli.pareto": ("pareto",),
     "commands.cli.promote": ("promote",),
+    "commands.cli.study": ("study",),
     "commands.cli.ingest": ("ingest",),
 }
 
