@@ -22,7 +22,6 @@ SweepledgerError                    exit 2 unless noted
  │    └── LedgerCorrupt             committed bytes are damaged (exit 1)
  ├── ProjectionError                projections (``projections.errors``)
  │    ├── StudyNotFound             no trials recorded under that study (batch) id
- │    ├── TierNotPromoted           ``reproduce`` of a tier with no promotion record
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection
  │    ├── ProjectionBusy            another process holds the projection database too long
  │    ├── LedgerMoved               the ledger changed while it was being read
@@ -30,13 +29,13 @@ SweepledgerError                    exit 2 unless noted
  │    ├── QueryFailed               DuckDB rejected the SQL
  │    ├── QueryTimeout              the statement ran past its time limit
  │    └── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
- ├── ReproductionDiffers          ``reproduce`` found different metrics or evidence (exit 1)
  └── RunRefused                     runner (``commands.runner.errors``), nothing written
       ├── BatchExists               ``--batch-id`` names a batch already in the ledger
       ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive
       ├── ResumeMismatch            the manifest's jobs differ from the batch's
       ├── ExecutorUnavailable       the executor cannot run here
       ├── IngestError               a run-roots source cannot be used
+      ├── TierNotPromoted           ``reproduce`` of a tier with no promotion decision
       └── StoppedBeforeStart        Ctrl-C while workers were starting (exit 130)
 """
 

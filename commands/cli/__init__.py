@@ -39,6 +39,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.pareto": ("pareto",),
     "commands.cli.promote": ("promote",),
     "commands.cli.study": ("study",),
+    "commands.cli.reproduce": ("reproduce",),
     "commands.cli.ingest": ("ingest",),
 }
 

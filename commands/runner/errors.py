@@ -36,3 +36,7 @@ class StoppedBeforeStart(RunRefused):
 
 class IngestError(RunRefused):
     """The run-roots source cannot be used (missing, empty, or a taken batch id)."""
+
+
+class TierNotPromoted(RunRefused):
+    """``reproduce`` of a tier the study has no promotion decision for."""
