@@ -60,10 +60,12 @@ DDL: tuple[str, ...] = (
 )
 TABLES: tuple[str, ...] = ("study_trials",)
 
-_Z2 = f"({Z_95!r} * {Z_95!r})"
+# A DOUBLE literal: DuckDB reads a bare decimal literal as DECIMAL, computed exactly.
+_Z = f"CAST('{Z_95!r}' AS DOUBLE)"
+_Z2 = f"({_Z} * {_Z})"
 # stats.wilson_upper, operation for operation (IEEE doubles round the same in both).
 _WILSON = f"""CASE WHEN t = 0 OR k = t THEN 1.0
-     ELSE least(1.0, (k + {_Z2} / 2 + {Z_95!r} * sqrt(k * (t - k) / t + {_Z2} / 4))
+     ELSE least(1.0, (k + {_Z2} / 2 + {_Z} * sqrt(k * (t - k) / t + {_Z2} / 4))
                      / (t + {_Z2})) END"""
 
 REFRESH = f"""
