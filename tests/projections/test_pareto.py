@@ -17,7 +17,7 @@ from commands.runner.promote import winner
 from ledger import Ledger
 from projections import StudyNotFound, pareto_document, rebuild, study_trials
 from projections.stats import wilson_upper
-from schemas import DEFAULT_BUDGETS, Tier
+from schemas import Tier
 
 OBJ = ("mean_pnl", "kill_prob_ci_upper", "drawdown_cvar")
 
