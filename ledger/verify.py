@@ -34,7 +34,11 @@ MAX_WORKERS = 4
 
 @dataclass
 class VerifyReport:
-    """The result of ``verify``: ``ok`` unless committed bytes are damaged or the anchor fails."""
+    """The result of ``verify``: ``ok`` unless committed bytes are damaged or the anchor fails.
+
+    ``key_id`` and ``checkpoints_checked`` are set by ``verify --pubkey``
+    (``ledger.checkpoints.verify_checkpoints``): the key's id and how many checkpoints it signed.
+    """
 
     ok: bool = True
     events_checked: int = 0
@@ -44,6 +48,8 @@ class VerifyReport:
     location: str | None = None
     warnings: list[str] = field(default_factory=list)
     anchor: str | None = None
+    key_id: str | None = None
+    checkpoints_checked: int | None = None
 
     def fail(self, seq: int | None, problem: str, location: str | None) -> VerifyReport:
         if self.ok:

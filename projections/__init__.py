@@ -11,6 +11,9 @@ Public API (commands use only these):
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 - ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
   (``pareto.json``) and every trial of it.
+- ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
+  file and write ``scoreboard/<batch>/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from __future__ import annotations
 from ledger import BatchNotFound
 from projections.errors import (
     GapsFound,
+    GatesUnusable,
+    MissingMetrics,
+    ParityMismatch,
     ProjectionBusy,
     ProjectionError,
     QueryFailed,
@@ -34,6 +40,7 @@ from projections.reads import (
     list_gaps,
     pareto_document,
     report_text,
+    scoreboard_report,
     study_trials,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
@@ -43,6 +50,9 @@ __all__ = [
     "PROJECTIONS",
     "BatchNotFound",
     "GapsFound",
+    "GatesUnusable",
+    "MissingMetrics",
+    "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
     "QueryFailed",
@@ -62,5 +72,6 @@ __all__ = [
     "report_text",
     "rows_as_json",
     "run_query",
+    "scoreboard_report",
     "study_trials",
 ]

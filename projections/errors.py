@@ -43,3 +43,19 @@ class GapsFound(ProjectionError):
 
 class StudyNotFound(ProjectionError):
     """No trial outcomes are recorded under that study (batch) id."""
+
+
+class GatesUnusable(ProjectionError):
+    """Strict gates read a metric that no cell of the batch has (a typo, most likely)."""
+
+
+class MissingMetrics(ProjectionError):
+    """A strict scoreboard failed checks because cells lack gated metrics."""
+
+    exit_code = CHECK_FAILED
+
+
+class ParityMismatch(ProjectionError):
+    """Two batches' results differ beyond the tolerance."""
+
+    exit_code = CHECK_FAILED

@@ -11,7 +11,7 @@ import click
 
 from commands.cli.context import AppContext
 from commands.cli.render import InputError, echo_json, note, write_raw_line
-from ledger import InvalidEvent, Ledger, read_jsonl
+from ledger import InvalidEvent, Ledger, load_public_key, read_jsonl, verify_signed
 
 # Receipts printed per write: one string for a million would be ~170 MB of fresh pages.
 RECEIPTS_PER_WRITE = 10_000
@@ -152,19 +152,33 @@ def head(ctx: click.Context) -> None:
     help="File holding SEQ:HASH (the saved output of `head`).",
 )
 @click.option("--deep", is_flag=True, help="Also re-check every row of sealed segments.")
+@click.option(
+    "--pubkey",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also check every checkpoint: its root against the events, its signature with this key.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def verify(
-    ctx: click.Context, anchor: str | None, anchor_file: Path | None, deep: bool, as_json: bool
+    ctx: click.Context,
+    anchor: str | None,
+    anchor_file: Path | None,
+    deep: bool,
+    pubkey: Path | None,
+    as_json: bool,
 ) -> None:
     """Check every committed event: seq continuity, prev links, hashes, sealed segments.
 
+    With --pubkey, also recompute the Merkle root under every ledger.checkpoint and check the
+    signatures of those made with that key; fails if none is (checkpoints of other keys are
+    reported as not checked).
     Exit 0 intact, 1 damaged (naming the first bad seq and where), 2 bad usage.
 
     \b
     Examples:
       sweepledger verify
       sweepledger verify --anchor-file ledger.anchor --json
+      sweepledger verify --pubkey keys/ci.pub
     """
     if anchor and anchor_file:
         raise InputError("give --anchor or --anchor-file, not both")
@@ -173,14 +187,24 @@ def verify(
             anchor = anchor_file.read_text(encoding="utf-8").strip()
         except OSError as e:
             raise InputError(f"--anchor-file: cannot read {anchor_file}: {e.strerror}") from e
-    report = _ledger(ctx).verify(anchor=anchor, deep=deep)
+    if pubkey is not None:
+        report = verify_signed(_ledger(ctx), load_public_key(pubkey), anchor=anchor, deep=deep)
+    else:
+        report = _ledger(ctx).verify(anchor=anchor, deep=deep)
     if as_json:
         echo_json(report.to_dict())
     else:
         for warning in report.warnings:
             note(f"warning: {warning}")
+        signed = (
+            f", {report.checkpoints_checked} checkpoints signed by key {report.key_id}"
+            if report.checkpoints_checked
+            else ""
+        )
         if report.ok:
-            click.echo(f"ok: {report.events_checked} events checked, head {report.head}")
+            click.echo(f"ok: {report.events_checked} events checked, head {report.head}{signed}")
+        elif report.first_bad_seq is None:
+            click.echo(f"DAMAGED: {report.problem}")
         else:
             where = f" ({report.location})" if report.location else ""
             at = "" if report.first_bad_seq is None else f"seq {report.first_bad_seq}: "

@@ -40,3 +40,7 @@ class IngestError(RunRefused):
 
 class TierNotPromoted(RunRefused):
     """``reproduce`` of a tier the study has no promotion decision for."""
+
+
+class ExamplesMissing(RunRefused):
+    """The example files the demo runs are not next to the package (not a checkout)."""
