@@ -14,6 +14,7 @@ from ledger.errors import (
     BatchNotFound,
     BlobNotFound,
     EventTooLarge,
+    InputFileRefused,
     InvalidEvent,
     InvalidInput,
     LedgerCorrupt,
@@ -21,8 +22,11 @@ from ledger.errors import (
     LedgerError,
     LedgerNotFound,
     LockTimeout,
+    StorageRefused,
 )
 from ledger.evidence import EvidenceReport, verify_evidence
+from ledger.files import read_input_file
+from ledger.json_text import JSONTextError, loads_text
 from ledger.jsonl_input import read_jsonl
 from ledger.sealing import SealReport
 from ledger.store import Ledger, RepairReport
@@ -39,8 +43,10 @@ __all__ = [
     "EventTooLarge",
     "EvidenceReport",
     "Head",
+    "InputFileRefused",
     "InvalidEvent",
     "InvalidInput",
+    "JSONTextError",
     "Ledger",
     "LedgerCorrupt",
     "LedgerDamaged",
@@ -50,11 +56,14 @@ __all__ = [
     "Receipt",
     "RepairReport",
     "SealReport",
+    "StorageRefused",
     "VerifyReport",
     "canonical_json",
     "loads",
     "loads_lines",
+    "loads_text",
     "parse_anchor",
+    "read_input_file",
     "read_jsonl",
     "verify_evidence",
 ]

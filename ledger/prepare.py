@@ -71,7 +71,7 @@ def _prepare_type(kind: str, envelopes: list[Envelope], indexes: list[int]) -> l
         return encode_middles(kind, version, group, validated)
     except InvalidEvent as e:
         assert e.index is not None
-        raise e.moved(indexes[e.index], f"({kind}) ") from e
+        raise e.moved(indexes[e.index], f"({shown(kind)}) ") from e
 
 
 def _envelope(index: int, event: Any) -> Envelope:
@@ -97,6 +97,12 @@ def _envelope(index: int, event: Any) -> Envelope:
     return kind, event.get("data", {}), batch, key, cause
 
 
+def shown(text: str) -> str:
+    """``text`` as a message shows it: quoted and escaped when it holds control characters,
+    so that a type such as ``"x.a\\nb"`` stays on the message's one line."""
+    return text if text.isprintable() else repr(text)
+
+
 @cache
 def _new_event_type() -> type[NewEvent]:
     """``schemas.NewEvent``, imported once: an import statement per event costs ~0.4 us."""
@@ -114,4 +120,4 @@ def _raise_first_invalid(envelopes: list[Envelope]) -> None:
             version_for(kind)
             validate_payloads(kind, [data])
         except SchemaError as e:
-            raise InvalidEvent.at(index, f"({kind}) {e}", "data") from e
+            raise InvalidEvent.at(index, f"({shown(kind)}) {e}", "data") from e

@@ -26,7 +26,7 @@ from ledger.chain import GENESIS_HASH, check_line, line_hash, line_seq, sha256_h
 from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewrite_commits
 from ledger.encoding import Prepared, decode_fields, decode_line
 from ledger.errors import LedgerDamaged, LedgerNotFound
-from ledger.files import BulkSource, LedgerFiles, fsync_dir
+from ledger.files import BulkSource, LedgerFiles, fsync_dir, os_errors
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -95,8 +95,9 @@ class Ledger:
 
     def init(self) -> None:
         """Create the root and an empty ledger; writes no event. Idempotent."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._lock.held():
+        with os_errors(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+        with os_errors(self.root), self._lock.held():
             if not self.live_path.exists():
                 ensure_commit_log(self.files)
                 fd = os.open(self.live_path, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -138,6 +139,7 @@ class Ledger:
             InvalidEvent: an event is refused (its index is in the message); nothing written.
             LedgerCorrupt: committed bytes are damaged; nothing written.
             LockTimeout: another writer held the lock too long.
+            StorageRefused: the OS refused a write (read-only root, file size limit, disk full).
         """
         with _gc_paused():
             prepared: list[Prepared] = []
@@ -146,7 +148,7 @@ class Ledger:
                 prepared += prepare(chunk, offset=len(prepared))
             if not prepared:
                 return []
-            with self._lock.held():
+            with os_errors(self.root), self._lock.held():
                 state = self._writable_state()
                 return commit(self.files, prepared, state.head_seq, state.head_hash)
 
@@ -160,7 +162,7 @@ class Ledger:
         Raises:
             LedgerDamaged: the commit log is damaged and ``trust_chain`` is false.
         """
-        with self._lock.held():
+        with os_errors(self.root), self._lock.held():
             self._finish_pending_seal()
             log = read_commit_log(self.commits_path)
             if trust_chain and self._damage(log) is not None:
@@ -173,7 +175,7 @@ class Ledger:
     def seal(self) -> SealReport | None:
         """Move the committed live prefix into a Parquet segment (None when nothing is live).
         See ``ledger.sealing``."""
-        with self._lock.held():
+        with os_errors(self.root), self._lock.held():
             state = self._writable_state()
             return seal_live(self.files, state)
 
