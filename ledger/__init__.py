@@ -28,6 +28,7 @@ from ledger.evidence import EvidenceReport, verify_evidence
 from ledger.files import read_input_file
 from ledger.json_text import JSONTextError, loads_text
 from ledger.jsonl_input import read_jsonl
+from ledger.prepare import check_events
 from ledger.sealing import SealReport
 from ledger.store import Ledger, RepairReport
 from ledger.verify import VerifyReport, parse_anchor
@@ -59,6 +60,7 @@ __all__ = [
     "StorageRefused",
     "VerifyReport",
     "canonical_json",
+    "check_events",
     "loads",
     "loads_lines",
     "loads_text",

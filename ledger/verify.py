@@ -221,9 +221,7 @@ def _verify_segments(
         last_seq = last
     for name, segment in sorted(on_disk.items()):
         if segment.first_seq > last_seq:
-            report.trace(
-                f"segment {name} is from an interrupted seal; `repair` installs it"
-            )
+            report.trace(f"segment {name} is from an interrupted seal; `repair` installs it")
         else:
             report.fail(
                 segment.first_seq,
@@ -262,9 +260,7 @@ def _verify(
         if (ledger.root / "segments").is_dir()
         else []
     ):
-        report.trace(
-            "an interrupted seal left a temporary segment; `repair` cleans it up"
-        )
+        report.trace("an interrupted seal left a temporary segment; `repair` cleans it up")
     manifest = _manifest(ledger.live_path, stop, report)
     if not report.ok:
         return report

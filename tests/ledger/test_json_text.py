@@ -36,8 +36,10 @@ def _text(value: Any) -> str:
 
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.tuples(st.just("obj"), st.lists(st.tuples(KEYS, inner), max_size=3)).map(list),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(st.just("obj"), st.lists(st.tuples(KEYS, inner), max_size=3)).map(list)
+    ),
     max_leaves=8,
 )
 
