@@ -20,6 +20,7 @@ from projection_fixtures import run_main
 from ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[2]
+CLI = (sys.executable, "-c", "import sys; from commands.cli import main; sys.exit(main())")
 DEEP = "[" * 100_000 + "]" * 100_000
 BIG = "1234567890123456789"  # 19 digits: the line goes to the standard library's parser
 
@@ -154,8 +155,7 @@ def test_non_finite_and_duplicates_refused_on_both_paths(tmp_path: Path, capsys:
 
 def _cli(root: Path, *args: str, preexec: Callable[[], None] | None = None) -> tuple[int, str]:
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from commands.cli import main; sys.exit(main())"]
-        + ["--root", str(root), *args],
+        [*CLI, "--root", str(root), *args],
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,

@@ -5,6 +5,7 @@ subprocess; every process below it is found through /proc before the kill."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+CLI = (sys.executable, "-c", "import sys; from commands.cli import main; sys.exit(main())")
 SURVIVAL_LIMIT_S = 5.0
 START_TIMEOUT_S = 120.0
 
@@ -89,10 +91,8 @@ def _descendants(pid: int) -> set[int]:
 
 def _kill_all(pids: set[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.mark.parametrize(
@@ -111,8 +111,7 @@ def test_no_worker_survives_a_killed_driver(tmp_path: Path, executor: str, kind:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with (tmp_path / "driver.log").open("wb") as log:
         driver = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from commands.cli import main; sys.exit(main())"]
-            + ["--root", str(tmp_path / "root"), "run", str(manifest)],
+            [*CLI, "--root", str(tmp_path / "root"), "run", str(manifest)],
             env=env,
             cwd=tmp_path,
             stdout=log,
