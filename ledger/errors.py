@@ -80,6 +80,22 @@ class LedgerDamaged(LedgerError):
     matching the live file) until the operator chooses; nothing is written."""
 
 
+class ReadRaced(LedgerError):
+    """Committed events moved (a concurrent seal) while a bulk reader read them; read again."""
+
+
+class KeyFileError(LedgerError):
+    """A signing key file cannot be read, is not an Ed25519 key, or would be overwritten."""
+
+
+class CheckpointRefused(LedgerError):
+    """No checkpoint can be made (the ledger holds no event to sign)."""
+
+
+class ProofUnavailable(LedgerError):
+    """No proof of that seq or size can be made from this ledger (beyond its head, say)."""
+
+
 class LedgerCorrupt(LedgerError):
     """Committed bytes of the ledger are damaged; nothing is written until it is resolved."""
 

@@ -39,7 +39,11 @@ IN_PROGRESS = (
 
 @dataclass
 class VerifyReport:
-    """The result of ``verify``: ``ok`` unless committed bytes are damaged or the anchor fails."""
+    """The result of ``verify``: ``ok`` unless committed bytes are damaged or the anchor fails.
+
+    ``key_id`` and ``checkpoints_checked`` are set by ``verify --pubkey``
+    (``ledger.checkpoints.verify_checkpoints``): the key's id and how many checkpoints it signed.
+    """
 
     ok: bool = True
     events_checked: int = 0
@@ -49,6 +53,8 @@ class VerifyReport:
     location: str | None = None
     warnings: list[str] = field(default_factory=list)
     anchor: str | None = None
+    key_id: str | None = None
+    checkpoints_checked: int | None = None
     in_progress: bool = False
     # What a crashed writer leaves behind, which a writer at work also shows: warned of as
     # such only when no writer holds the lock (``settle``).

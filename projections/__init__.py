@@ -9,6 +9,9 @@ Public API (commands use only these):
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
+  file and write ``scoreboard/<batch>/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from __future__ import annotations
 from ledger import BatchNotFound
 from projections.errors import (
     GapsFound,
+    GatesUnusable,
+    MissingMetrics,
+    ParityMismatch,
     ProjectionBusy,
     ProjectionError,
     ProjectionUnwritable,
@@ -31,6 +37,7 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     report_text,
+    scoreboard_report,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
 
@@ -39,6 +46,9 @@ __all__ = [
     "PROJECTIONS",
     "BatchNotFound",
     "GapsFound",
+    "GatesUnusable",
+    "MissingMetrics",
+    "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
     "ProjectionUnwritable",
@@ -57,4 +67,5 @@ __all__ = [
     "report_text",
     "rows_as_json",
     "run_query",
+    "scoreboard_report",
 ]

@@ -159,6 +159,22 @@ class LedgerRecovered(Payload):
     trusted_chain: bool | None = None
 
 
+class LedgerCheckpoint(Payload):
+    """``ledger.checkpoint``: a signed Merkle tree head over events ``1..size``.
+
+    ``signature`` is the Ed25519 signature (128 lowercase hex) of the text
+    ``sweepledger-checkpoint/v1\n<ledger_id>\n<size>\n<root>\n``; ``ledger_id`` is the hash of
+    event 1 and ``key_id`` the first 16 hex digits of SHA-256 of the raw 32-byte public key
+    (docs/FORMAT.md, "Merkle tree, checkpoints, proofs").
+    """
+
+    ledger_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=1)
+    root: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    signature: str = Field(pattern=r"^[0-9a-f]{128}$")
+
+
 class SegmentInfo(Payload):
     """One sealed Parquet segment: its seq range and the digest of its file."""
 

@@ -26,6 +26,7 @@ from schemas.payloads import (
     BatchStarted,
     CandidateProposed,
     Intent,
+    LedgerCheckpoint,
     LedgerRecovered,
     LedgerSealed,
     Outcome,
@@ -48,6 +49,7 @@ CATALOG: dict[str, type[Payload]] = {
     "promotion.decided": PromotionDecided,
     "ledger.recovered": LedgerRecovered,
     "ledger.sealed": LedgerSealed,
+    "ledger.checkpoint": LedgerCheckpoint,
     **{f"{kind}.intent": Intent for kind in KINDS},
     **{f"{kind}.outcome": Outcome for kind in KINDS},
 }

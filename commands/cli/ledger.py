@@ -15,9 +15,11 @@ from ledger import (
     InvalidEvent,
     JSONTextError,
     Ledger,
+    load_public_key,
     loads_text,
     read_input_file,
     read_jsonl,
+    verify_signed,
 )
 
 # A saved anchor is one SEQ:HASH line; anything much longer is not one.
@@ -162,19 +164,33 @@ def head(ctx: click.Context) -> None:
     help="File holding SEQ:HASH (the saved output of `head`).",
 )
 @click.option("--deep", is_flag=True, help="Also re-check every row of sealed segments.")
+@click.option(
+    "--pubkey",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also check every checkpoint: its root against the events, its signature with this key.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def verify(
-    ctx: click.Context, anchor: str | None, anchor_file: Path | None, deep: bool, as_json: bool
+    ctx: click.Context,
+    anchor: str | None,
+    anchor_file: Path | None,
+    deep: bool,
+    pubkey: Path | None,
+    as_json: bool,
 ) -> None:
     """Check every committed event: seq continuity, prev links, hashes, sealed segments.
 
+    With --pubkey, also recompute the Merkle root under every ledger.checkpoint and check the
+    signatures of those made with that key; fails if none is (checkpoints of other keys are
+    reported as not checked).
     Exit 0 intact, 1 damaged (naming the first bad seq and where), 2 bad usage.
 
     \b
     Examples:
       sweepledger verify
       sweepledger verify --anchor-file ledger.anchor --json
+      sweepledger verify --pubkey keys/ci.pub
     """
     if anchor and anchor_file:
         raise InputError("give --anchor or --anchor-file, not both")
@@ -184,14 +200,24 @@ def verify(
             anchor = raw.decode("utf-8").strip()
         except UnicodeDecodeError as e:
             raise InputError(f"--anchor-file {anchor_file}: not UTF-8 text (byte {e.start})") from e
-    report = _ledger(ctx).verify(anchor=anchor, deep=deep)
+    if pubkey is not None:
+        report = verify_signed(_ledger(ctx), load_public_key(pubkey), anchor=anchor, deep=deep)
+    else:
+        report = _ledger(ctx).verify(anchor=anchor, deep=deep)
     if as_json:
         echo_json(report.to_dict())
     else:
         for warning in report.warnings:
             note(f"warning: {warning}")
+        signed = (
+            f", {report.checkpoints_checked} checkpoints signed by key {report.key_id}"
+            if report.checkpoints_checked
+            else ""
+        )
         if report.ok:
-            click.echo(f"ok: {report.events_checked} events checked, head {report.head}")
+            click.echo(f"ok: {report.events_checked} events checked, head {report.head}{signed}")
+        elif report.first_bad_seq is None:
+            click.echo(f"DAMAGED: {report.problem}")
         else:
             where = f" ({report.location})" if report.location else ""
             at = "" if report.first_bad_seq is None else f"seq {report.first_bad_seq}: "
