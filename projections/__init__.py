@@ -12,6 +12,8 @@ Public API (commands use only these):
   ``projections.query.open_query`` streams the rows instead (``json_chunks``, ``csv_chunks``).
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
+  (``pareto.json``) and every trial of it.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
 - ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
@@ -28,9 +30,11 @@ from projections.errors import (
     ParityMismatch,
     ProjectionBusy,
     ProjectionError,
+    ProjectionUnwritable,
     QueryFailed,
     QueryRefused,
     QueryTimeout,
+    StudyNotFound,
     UnknownProjection,
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
@@ -39,8 +43,10 @@ from projections.reads import (
     leaderboard_document,
     leaderboard_markdown,
     list_gaps,
+    pareto_document,
     report_text,
     scoreboard_report,
+    study_trials,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, check_outputs, is_current, rebuild
 
@@ -55,11 +61,13 @@ __all__ = [
     "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
+    "ProjectionUnwritable",
     "QueryFailed",
     "QueryRefused",
     "QueryResult",
     "QueryTimeout",
     "RebuildResult",
+    "StudyNotFound",
     "UnknownProjection",
     "check_outputs",
     "ensure_current",
@@ -67,9 +75,11 @@ __all__ = [
     "leaderboard_document",
     "leaderboard_markdown",
     "list_gaps",
+    "pareto_document",
     "rebuild",
     "report_text",
     "rows_as_json",
     "run_query",
     "scoreboard_report",
+    "study_trials",
 ]

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import projections.gaps as gaps
 import projections.leaderboard as leaderboard
 import projections.outputs as outputs
+import projections.pareto as pareto
+import projections.promotion as promotion
 import projections.report as report
 from projections.engine import (
     BASE_CURSOR,
@@ -51,6 +53,8 @@ PROJECTIONS: dict[str, ModuleType] = {
     report.NAME: report,
     leaderboard.NAME: leaderboard,
     gaps.NAME: gaps,
+    pareto.NAME: pareto,
+    promotion.NAME: promotion,
 }
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = (

@@ -22,7 +22,8 @@ from commands.cli.render import note
 def rebuild(
     app: AppContext, names: tuple[str, ...], full: bool, threads: int | None, check: bool
 ) -> None:
-    """Rebuild projections (report, leaderboard, gaps; all when no NAME) and ledger.duckdb.
+    """Rebuild projections (report, leaderboard, gaps, pareto, promotion; all when no NAME)
+    and ledger.duckdb.
 
     Only batches touched since the last rebuild are recomputed, unless --full. Output files
     that were deleted or edited since they were written are put back, even with no new event.

@@ -180,3 +180,22 @@ def test_a_new_projection_gets_check_and_restore_for_free(
     assert sorted(result.restored) == [target, root / "counts/trials/count.txt"]
     assert target.read_text() == "scans: 2 jobs\n"
     assert check_outputs(root) == []
+
+
+def test_study_outputs_are_restored_too(tmp_path: Path) -> None:
+    """The pareto projection (added beside this mechanism) is covered without code of its own."""
+    from test_pareto import record
+
+    point = {"mean_pnl": 5.0, "kill_prob_ci_upper": 0.1, "drawdown_cvar": 3.0}
+    record(tmp_path, "st", [{"metrics": point}, {"metrics": {**point, "mean_pnl": 4.0}}])
+    rebuild(tmp_path)
+    frontier = tmp_path / "studies/st/pareto.json"
+    before = frontier.read_bytes()
+    frontier.write_text("{}\n")
+    (tmp_path / "studies/st/trials.jsonl").unlink()
+    assert [(m.state, m.path, m.projection) for m in check_outputs(tmp_path)] == [
+        ("changed", "studies/st/pareto.json", "pareto"),
+        ("missing", "studies/st/trials.jsonl", "pareto"),
+    ]
+    assert len(rebuild(tmp_path).restored) == 2
+    assert frontier.read_bytes() == before and check_outputs(tmp_path) == []
