@@ -11,7 +11,8 @@ Public API (commands use only these):
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
-- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' per-job results and write
+  ``parity/<a>_vs_<b>.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from projections.errors import (
     GatesUnusable,
     MissingMetrics,
     ParityMismatch,
+    ParityUnusable,
     ProjectionBusy,
     ProjectionError,
     QueryFailed,
@@ -35,6 +37,7 @@ from projections.reads import (
     leaderboard_document,
     leaderboard_markdown,
     list_gaps,
+    parity_report,
     report_text,
     scoreboard_report,
 )
@@ -48,6 +51,7 @@ __all__ = [
     "GatesUnusable",
     "MissingMetrics",
     "ParityMismatch",
+    "ParityUnusable",
     "ProjectionBusy",
     "ProjectionError",
     "QueryFailed",
@@ -61,6 +65,7 @@ __all__ = [
     "leaderboard_document",
     "leaderboard_markdown",
     "list_gaps",
+    "parity_report",
     "rebuild",
     "report_text",
     "rows_as_json",

@@ -55,3 +55,8 @@ class ParityMismatch(ProjectionError):
     """Two batches' results differ beyond the tolerance."""
 
     exit_code = CHECK_FAILED
+
+
+class ParityUnusable(ProjectionError):
+    """Two batches cannot be compared: a job lacks the key param, two jobs share a key, or a
+    result holds no list of records."""

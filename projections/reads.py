@@ -11,6 +11,9 @@ from ledger import BatchNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from projections.parity import ParityReport
     from projections.scoreboard import Scoreboard
     from schemas import Gates
 
@@ -169,3 +172,38 @@ def scoreboard_report(
     finally:
         con.close()
     return board, scoreboard_files.write(root, board, digest), digest
+
+
+def parity_report(
+    root: Path,
+    a: str,
+    b: str,
+    key: str | None = None,
+    field: str = "trades",
+    tol: float = 0.0,
+    exact: Sequence[str] = (),
+) -> tuple[ParityReport, list[Path]]:
+    """Compare batch ``a``'s per-job results with batch ``b``'s (rules in
+    ``projections.parity``) and write ``parity/<a>_vs_<b>.json`` and ``.md``; returns the
+    report and the files written, whatever the verdict (the caller decides the exit code).
+
+    Raises:
+        BatchNotFound: either batch has no jobs.
+        ParityUnusable: a job lacks the ``key`` param, two jobs of a batch share a key, an ok
+            job's ``result.<field>`` is not a list of objects, or ``tol`` is not a finite
+            number >= 0.
+    """
+    import projections.parity as parity
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        for batch in (a, b):
+            found = con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone()
+            if found is None:
+                raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        report = parity.parity(con, a, b, key, field, tol, exact)
+    finally:
+        con.close()
+    return report, parity.write(root, report)
