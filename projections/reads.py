@@ -169,9 +169,10 @@ def scoreboard_report(
         if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         board = scoreboard_sql.judge(con, batch, gates, allow_missing)
+        csvs = scoreboard_files.csv_texts(con, board)
     finally:
         con.close()
-    return board, scoreboard_files.write(root, board, digest), digest
+    return board, scoreboard_files.write(root, board, csvs, digest), digest
 
 
 def parity_report(
