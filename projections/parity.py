@@ -42,6 +42,7 @@ from projections.parity_rules import (
     parity_json,
     parity_markdown,
 )
+from projections.tables import json_pointer
 from projections.writers import fmt_number, json_text, markdown_table, safe_dir_name, write_atomic
 
 if TYPE_CHECKING:
@@ -85,11 +86,6 @@ class ParityReport:
     key: str | None
     field: str
     result: ParityResult
-
-
-def json_pointer(name: str) -> str:
-    """The RFC 6901 pointer to the top-level member ``name`` (DuckDB's ``json_extract``)."""
-    return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
 def _key_text(raw: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from projections.scoreboard_rules import FAIL, PASS, PROFILE, SKIPPED
+from projections.tables import json_pointer
 
 if TYPE_CHECKING:
     from schemas import Gates
@@ -45,11 +46,6 @@ def check_specs(gates: Gates) -> tuple[CheckSpec, ...]:
         beat = gates.baselines.beat
         specs.append(CheckSpec(beat.name, beat.metric, "beat"))
     return tuple(specs)
-
-
-def json_pointer(name: str) -> str:
-    """The RFC 6901 pointer to the top-level member ``name``."""
-    return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
 def _cells_sql(names: list[str]) -> str:

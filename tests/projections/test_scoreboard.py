@@ -234,3 +234,29 @@ def test_files_are_byte_identical_across_rebuilds_and_threads(
         rebuild(board_root, threads=threads, full=True)
         assert _cli(argv, capsys)[0] == 0
         assert _files(board_root) == first
+
+
+def test_coordinate_names_with_json_path_characters(tmp_path: Path) -> None:
+    """Coordinates are extracted by JSON pointer: '/', '~', '.', quotes and '$' are names."""
+    rng = random.Random(11)
+    cells = random_grid(rng)
+    for cell in cells:
+        params = cell["params"]
+        params["sel/ect~ion.x"] = params.pop("selection")
+        if "lookback" in params:
+            params['$look"back'] = params.pop("lookback")
+    gates = load_gates(random_gates(rng))
+    append_batch(tmp_path, "b", cells)
+    rebuild(tmp_path)
+    con = connect(tmp_path, read_only=True)
+    try:
+        board = judge(con, "b", gates, True)
+        judged = judged_cells(con, board)
+        got = csv_texts(con, board)
+    finally:
+        con.close()
+    expected = evaluate(_reference_cells(cells), gates, True)
+    assert [(c.job_id, c.checks) for c in judged] == [(r.job_id, r.checks) for r in expected.rows]
+    assert '$look"back' in board.coordinates and "sel/ect~ion.x" in board.coordinates
+    index = {c["job_id"]: i for i, c in enumerate(cells)}
+    assert got == reference_csv_texts(header(board), board.specs, expected, index)
