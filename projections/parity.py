@@ -214,8 +214,8 @@ def document(report: ParityReport) -> dict[str, Any]:
                 "metric": BARS_METRIC,
             },
             "wall_time": {
-                "a_s": a.wall_s,
                 "a_over_b": _ratio(a.wall_s, b.wall_s),
+                "a_s": a.wall_s,
                 "b_s": b.wall_s,
                 "note": WALL_TIME_NOTE,
             },

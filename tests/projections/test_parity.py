@@ -252,6 +252,9 @@ def test_running_the_command_twice_gives_the_same_bytes(root: Path, capsys: Any)
     code, out, _ = _parity(capsys, root, "a", "b", "--json")
     assert code == 1 and [f.read_bytes() for f in files] == first
     assert out.encode() == first[0]
+    orders: list[list[str]] = []
+    json.loads(first[0], object_pairs_hook=lambda pairs: orders.append([k for k, _ in pairs]))
+    assert len(orders) == 8 and all(keys == sorted(keys) for keys in orders)
 
 
 # The example replays, run for real: full vs focused, at 1 and 2 workers.
