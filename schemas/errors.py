@@ -42,6 +42,7 @@ SweepledgerError                    exit 2 unless noted
       ├── ResumeMismatch            the manifest's jobs differ from the batch's
       ├── ExecutorUnavailable       the executor cannot run here
       ├── IngestError               a run-roots source cannot be used
+      ├── ExamplesMissing           the demo's example files are not in this checkout
       └── StoppedBeforeStart        Ctrl-C while workers were starting (exit 130)
 """
 
