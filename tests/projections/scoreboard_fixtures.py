@@ -146,15 +146,15 @@ def reference_csv_texts(
     head: list[str],
     specs: tuple[CheckSpec, ...],
     result: ScoreboardResult,
-    index: dict[str, int],
+    indexes: list[int],
 ) -> tuple[str, str]:
     """The scoreboard and candidates CSV texts written by Python's ``csv`` module
     (``csv_text``) from the reference rows: the columns of ``scoreboard_files`` (header
-    ``head``), each value as ``writers.cell`` renders it. ``index``: job_id -> job index."""
+    ``head``), each value as ``writers.cell`` renders it. ``indexes``: each row's job index."""
     coordinates, metrics = reference_names(result)
     rows = []
-    for row in result.rows:
-        line: list[Any] = [index[row.job_id], row.name, row.job_id]
+    for row, job_index in zip(result.rows, indexes, strict=True):
+        line: list[Any] = [job_index, row.name, row.job_id]
         line += [row.params.get(c) for c in coordinates]
         line += [row.metrics.get(m) for m in metrics]
         line += [row.baseline, row.candidate]

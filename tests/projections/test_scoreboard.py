@@ -84,7 +84,7 @@ def test_csv_is_byte_identical_to_the_csv_module_over_the_reference_rows(
     finally:
         con.close()
     expected = evaluate(_reference_cells(cells), gates, allow_missing)
-    index = {c["job_id"]: i for i, c in enumerate(cells)}
+    index = [{c["job_id"]: i for i, c in enumerate(cells)}[r.job_id] for r in expected.rows]
     assert (board.coordinates, board.metric_names) == reference_names(expected)
     assert got == reference_csv_texts(header(board), board.specs, expected, index)
     assert len(list(csv.reader(io.StringIO(got[1])))) == len(expected.candidates) + 1
@@ -258,5 +258,31 @@ def test_coordinate_names_with_json_path_characters(tmp_path: Path) -> None:
     expected = evaluate(_reference_cells(cells), gates, True)
     assert [(c.job_id, c.checks) for c in judged] == [(r.job_id, r.checks) for r in expected.rows]
     assert '$look"back' in board.coordinates and "sel/ect~ion.x" in board.coordinates
-    index = {c["job_id"]: i for i, c in enumerate(cells)}
+    index = [{c["job_id"]: i for i, c in enumerate(cells)}[r.job_id] for r in expected.rows]
+    assert got == reference_csv_texts(header(board), board.specs, expected, index)
+
+
+def test_cells_without_coordinates(tmp_path: Path) -> None:
+    """Cells without params (one job id for them all): one parity group, ordered by index;
+    the one cell with a coordinate, a baseline, comes last."""
+    cells: list[dict[str, Any]] = [
+        {"name": f"c{i}", "params": {}, "metrics": {"sharpe": 0.1 * i, "cvar": 0.02}}
+        for i in range(4)
+    ]
+    cells[0]["params"] = {"profile": "market"}
+    gates = load_gates(random_gates(random.Random(1)))
+    append_batch(tmp_path, "b", cells)
+    rebuild(tmp_path)
+    con = connect(tmp_path, read_only=True)
+    try:
+        board = judge(con, "b", gates, True)
+        judged = judged_cells(con, board)
+        got = csv_texts(con, board)
+    finally:
+        con.close()
+    expected = evaluate(_reference_cells(cells), gates, True)
+    assert [(c.job_id, c.checks) for c in judged] == [(r.job_id, r.checks) for r in expected.rows]
+    assert [c.index for c in judged] == [1, 2, 3, 0]
+    by_name = {c["name"]: i for i, c in enumerate(cells)}
+    index = [by_name[r.name] for r in expected.rows]
     assert got == reference_csv_texts(header(board), board.specs, expected, index)
