@@ -9,6 +9,8 @@ Public API (commands use only these):
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
+  (``pareto.json``) and every trial of it.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
 - ``parity_report(root, a, b, ...)``: compare two batches' per-job results and write
@@ -26,9 +28,11 @@ from projections.errors import (
     ParityUnusable,
     ProjectionBusy,
     ProjectionError,
+    ProjectionUnwritable,
     QueryFailed,
     QueryRefused,
     QueryTimeout,
+    StudyNotFound,
     UnknownProjection,
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
@@ -38,8 +42,10 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     parity_report,
+    pareto_document,
     report_text,
     scoreboard_report,
+    study_trials,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
 
@@ -54,11 +60,13 @@ __all__ = [
     "ParityUnusable",
     "ProjectionBusy",
     "ProjectionError",
+    "ProjectionUnwritable",
     "QueryFailed",
     "QueryRefused",
     "QueryResult",
     "QueryTimeout",
     "RebuildResult",
+    "StudyNotFound",
     "UnknownProjection",
     "ensure_current",
     "is_current",
@@ -66,9 +74,11 @@ __all__ = [
     "leaderboard_markdown",
     "list_gaps",
     "parity_report",
+    "pareto_document",
     "rebuild",
     "report_text",
     "rows_as_json",
     "run_query",
     "scoreboard_report",
+    "study_trials",
 ]

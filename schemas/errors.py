@@ -8,16 +8,19 @@ SweepledgerError                    exit 2 unless noted
  │    ├── PayloadInvalid            a payload does not match its event type's model
  │    ├── UnknownEventType          neither in the catalog nor namespaced ``x.<name>``
  │    ├── ManifestInvalid           a manifest does not match the manifest model
+ │    ├── BudgetsInvalid            a budgets file is unreadable or does not match the model
  │    └── GatesInvalid              a gates file does not match the gates model (``gates``)
  ├── LedgerError                    ledger (``ledger.errors``)
  │    ├── LedgerNotFound            no ledger at the root
  │    ├── BatchNotFound             the ledger holds no (usable) batch with that id
  │    ├── InvalidInput              input cannot be read as events (a bad JSONL line)
+ │    ├── InputFileRefused          an input file is a FIFO/device, too large or unreadable
  │    ├── InvalidEvent              an event to append is refused (``index``, ``field``, ``detail``)
  │    │    └── EventTooLarge        an encoded event exceeds MAX_EVENT_BYTES
  │    ├── BadAnchor                 an anchor is not SEQ:HASH
  │    ├── LockTimeout               another process held the ledger lock too long
  │    ├── BlobNotFound              no blob with that digest
+ │    ├── StorageRefused            the OS refused a write (read-only root, EFBIG, disk full)
  │    ├── LedgerDamaged             a writer refuses a damaged ledger until the operator chooses
  │    ├── ReadRaced                 a seal moved events while a bulk reader read them
  │    ├── KeyFileError              a signing key file cannot be used (or would be overwritten)
@@ -25,8 +28,10 @@ SweepledgerError                    exit 2 unless noted
  │    ├── ProofUnavailable          no proof of that seq or size can be made from this ledger
  │    └── LedgerCorrupt             committed bytes are damaged (exit 1)
  ├── ProjectionError                projections (``projections.errors``)
+ │    ├── StudyNotFound             no trials recorded under that study (batch) id
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection
  │    ├── ProjectionBusy            another process holds the projection database too long
+ │    ├── ProjectionUnwritable      the projection database cannot be opened (read-only root)
  │    ├── LedgerMoved               the ledger changed while it was being read
  │    ├── QueryRefused              the SQL would reach outside the projection database
  │    ├── QueryFailed               DuckDB rejected the SQL
@@ -42,6 +47,7 @@ SweepledgerError                    exit 2 unless noted
       ├── ResumeMismatch            the manifest's jobs differ from the batch's
       ├── ExecutorUnavailable       the executor cannot run here
       ├── IngestError               a run-roots source cannot be used
+      ├── TierNotPromoted           ``reproduce`` of a tier with no promotion decision
       ├── ExamplesMissing           the demo's example files are not in this checkout
       └── StoppedBeforeStart        Ctrl-C while workers were starting (exit 130)
 """
@@ -72,3 +78,7 @@ class UnknownEventType(SchemaError):
 
 class ManifestInvalid(SchemaError):
     """A manifest does not match the manifest model."""
+
+
+class BudgetsInvalid(SchemaError):
+    """A budgets file is unreadable or does not match the budgets model."""

@@ -40,6 +40,7 @@ def test_demo_runs_end_to_end_and_rebuilds_byte_identically(tmp_path: Path) -> N
     assert "strict scoreboard fails (exit 1): cells lack af_dist" in out
     assert "--allow-missing:" in out and "head:   " in out
     assert "parity: identical trades, " in out and "x fewer bars walked" in out
+    assert "on the Pareto front" in out and ": identical" in out  # a winner reproduced
     assert out.count('query "') == 3
     for made in (
         "batches/scan/hypothesis_leaderboard.json",
@@ -48,6 +49,8 @@ def test_demo_runs_end_to_end_and_rebuilds_byte_identically(tmp_path: Path) -> N
         "batches/replay-focused/report.md",
         "parity/replay-full_vs_replay-focused.json",
         "parity/replay-full_vs_replay-focused.md",
+        "studies/mc-study/pareto.json",
+        "studies/mc-study/trials.jsonl",
     ):
         assert (root / made).is_file(), made
     before = _outputs(root)
