@@ -8,6 +8,7 @@ Public API (commands use only these):
 - ``ensure_current(root)``: rebuild only when the ledger head moved (cheap check otherwise).
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
+- ``list_batches(root)``: every batch's state, final job counts and whether it can be resumed.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 """
 
@@ -28,6 +29,7 @@ from projections.reads import (
     ensure_current,
     leaderboard_document,
     leaderboard_markdown,
+    list_batches,
     list_gaps,
     report_text,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "is_current",
     "leaderboard_document",
     "leaderboard_markdown",
+    "list_batches",
     "list_gaps",
     "rebuild",
     "report_text",

@@ -1,5 +1,5 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
-a batch's leaderboard document, a batch's report text."""
+the batches, a batch's leaderboard document, a batch's report text."""
 
 from __future__ import annotations
 
@@ -36,6 +36,24 @@ def list_gaps(root: Path, batch: str | None = None) -> list[dict[str, Any]]:
         if batch is not None:
             _require_batch(con, batch)
         return find_gaps(con, batch)
+    finally:
+        con.close()
+
+
+def list_batches(root: Path) -> list[dict[str, Any]]:
+    """Every batch, oldest first: state, planned and final job counts, started, resumable
+    (see ``projections.batches``), after bringing the database up to date.
+
+    Raises:
+        LedgerNotFound: no ledger at ``root``.
+    """
+    from projections.batches import batch_rows
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        return batch_rows(con)
     finally:
         con.close()
 

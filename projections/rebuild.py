@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import projections.gaps as gaps
 import projections.leaderboard as leaderboard
 import projections.report as report
+from projections.comments import Comments
 from projections.engine import (
     Cursor,
     catch_up,
@@ -43,6 +44,9 @@ PROJECTIONS: dict[str, ModuleType] = {
 }
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)
+PROJECTION_COMMENTS: Comments = {
+    table: text for m in PROJECTIONS.values() for table, text in m.COMMENTS.items()
+}
 
 
 @dataclass
@@ -114,7 +118,7 @@ def rebuild_open(
 ) -> RebuildResult:
     """``rebuild`` on an open read-write connection."""
     chosen = check_names(names)
-    ensure_schema(con, PROJECTION_DDL)
+    ensure_schema(con, PROJECTION_DDL, PROJECTION_COMMENTS)
     delta = catch_up(con, ledger, full=full)
     result = RebuildResult(cursor=delta.cursor, events=delta.events, full=delta.full)
     updates = _update_all(con, root, chosen, delta.cursor, full or delta.full)

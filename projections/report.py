@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from projections.comments import Comments
 from projections.scope import IN_BATCHES, set_scope
 from projections.tables import ZSTD
 from projections.writers import (
@@ -40,6 +41,24 @@ DDL: tuple[str, ...] = (
         error_type VARCHAR, error_message VARCHAR)""",
 )
 TABLES: tuple[str, ...] = ("report_jobs",)
+COMMENTS: Comments = {
+    "report_jobs": (
+        "the report projection: one row per job of a batch, its latest intent and outcome",
+        {
+            "batch": "batch id",
+            "index": "the job's position in its manifest",
+            "name": "the job's name",
+            "job_id": "the job's id",
+            "kind": "scan, trial, optimize, simulate or job",
+            "intent_seq": "seq of the job's latest intent",
+            "outcome_seq": "seq of the latest outcome answering an intent of that index",
+            "status": "that outcome's status, or missing",
+            "duration_s": "that outcome's duration in seconds",
+            "error_type": "that outcome's error type",
+            "error_message": "that outcome's error message",
+        },
+    ),
+}
 
 REFRESH = f"""
 DELETE FROM report_jobs WHERE batch IN (SELECT batch FROM _scope);

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         Manifest,
         ManifestConfig,
         MatrixSpec,
+        Objective,
         OutputFile,
     )
     from schemas.payloads import (
@@ -128,6 +129,7 @@ __all__ = [
     "MatrixSpec",
     "MetricGate",
     "NewEvent",
+    "Objective",
     "Outcome",
     "OutputFile",
     "ParityGate",

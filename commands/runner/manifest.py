@@ -6,11 +6,13 @@ and the offending key or callable, raised before anything is written to the ledg
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import itertools
 import json
 import math
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from pydantic import ValidationError
 
 from commands.runner.command_job import CommandSpec, OutputSpec, job_values
 from commands.runner.templating import TemplateError, check_names
-from schemas import COMMAND_KEYS, Manifest, ManifestInvalid, OutputFile
+from schemas import COMMAND_KEYS, Manifest, ManifestConfig, ManifestInvalid, OutputFile
 
 JOB_ID_HEX = 16
 DEFAULT_KIND = "job"
@@ -30,6 +32,10 @@ USERS_KIND = "scan"
 USER_PARAM = "user"
 MATRIX_PREFIX = "matrix"
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+NAME_MAX = 100
+DEFAULT_NAME = "batch"
+# An unknown ``config`` key this close to a setting's name is taken for a typo of it.
+TYPO_CUTOFF = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,13 @@ class LoadedManifest:
     kind: str
     jobs: list[JobPlan]
     users_file: Path | None
+    notes: tuple[str, ...] = ()  # what the loader decided for the user (shown on stderr)
+
+    @property
+    def name(self) -> str:
+        """The batch name: the manifest's ``name``, else its file's stem."""
+        assert self.manifest.name is not None  # the loader fills it in
+        return self.manifest.name
 
     @property
     def folder(self) -> Path:
@@ -61,7 +74,7 @@ class LoadedManifest:
         """The fully expanded manifest as recorded in ``batch.started``."""
         m = self.manifest
         body: dict[str, Any] = {
-            "name": m.name,
+            "name": self.name,
             "callable": m.callable,
             "kind": self.kind,
             "setup": m.setup,
@@ -75,6 +88,8 @@ class LoadedManifest:
         }
         if m.command is not None:
             body.update(m.model_dump(include=set(COMMAND_KEYS) | {"command"}))
+        if m.objective is not None:
+            body["objective"] = m.objective.model_dump()
         return body
 
     def command_spec(self, timeout_s: float | None) -> CommandSpec | None:
@@ -226,28 +241,57 @@ def read_users(path: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def expand_jobs(manifest: Manifest, users: list[str] | None = None) -> list[JobPlan]:
-    """Explicit jobs, then the matrix (first axis slowest), then one job per user handle."""
+def _matrix_points(
+    manifest: Manifest, explicit: dict[str, str], notes: list[str] | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The matrix's jobs (first axis slowest), without the points an explicit job already
+    runs (same params, hence the same job): each such point is named in ``notes``."""
+    if manifest.matrix is None:
+        return []
+    base = {**manifest.params, **manifest.matrix.base_params}
+    axes = manifest.matrix.axes
+    for axis, values in axes.items():
+        if not values:
+            raise ManifestInvalid(f"matrix.axes.{axis}: needs at least one value")
+    target = job_target(manifest)
+    points: list[tuple[str, dict[str, Any]]] = []
+    for combination in itertools.product(*axes.values()):
+        combo = dict(zip(axes, combination, strict=True))
+        name, params = matrix_name(combo), {**base, **combo}
+        _check_json(params, f"jobs.{name}.params")
+        covering = explicit.get(job_id_of(target, params))
+        if covering is not None:
+            if notes is not None:
+                notes.append(f"matrix point {name} is explicit job {covering!r}: run once")
+            continue
+        points.append((name, params))
+    return points
+
+
+def expand_jobs(
+    manifest: Manifest, users: list[str] | None = None, notes: list[str] | None = None
+) -> list[JobPlan]:
+    """Explicit jobs, then the matrix (first axis slowest), then one job per user handle.
+
+    A matrix point with the same params as an explicit job is that job (run once, under the
+    explicit name; reported in ``notes``); any other repeated name or params is refused.
+    """
     named: list[tuple[str, dict[str, Any]]] = []
+    target = job_target(manifest)
+    explicit: dict[str, str] = {}
     for job in manifest.jobs:
-        named.append((job.name, {**manifest.params, **job.params}))
-    if manifest.matrix is not None:
-        base = {**manifest.params, **manifest.matrix.base_params}
-        axes = manifest.matrix.axes
-        for axis, values in axes.items():
-            if not values:
-                raise ManifestInvalid(f"matrix.axes.{axis}: needs at least one value")
-        for combination in itertools.product(*axes.values()):
-            combo = dict(zip(axes, combination, strict=True))
-            named.append((matrix_name(combo), {**base, **combo}))
+        params = {**manifest.params, **job.params}
+        _check_json(params, f"jobs.{job.name}.params")
+        named.append((job.name, params))
+        explicit.setdefault(job_id_of(target, params), job.name)
+    named.extend(_matrix_points(manifest, explicit, notes))
     for handle in users or []:
         named.append((handle, {**manifest.params, USER_PARAM: handle}))
+        _check_json(named[-1][1], f"jobs.{handle}.params")
     jobs: list[JobPlan] = []
     names: dict[str, int] = {}
     ids: dict[str, str] = {}
-    target = job_target(manifest)
     for index, (name, params) in enumerate(named):
-        _check_json(params, f"jobs.{name}.params")
         if name in names:
             raise ManifestInvalid(
                 f"job name {name!r} is used twice (jobs {names[name]} and {index})"
@@ -288,8 +332,46 @@ def resolve_callable(ref: str, what: str = "callable") -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-def parse_manifest(path: Path) -> Manifest:
-    """Read and validate a manifest file (no expansion, no imports)."""
+def default_name(path: Path) -> str:
+    """The batch name of a manifest without ``name``: its file stem, made a valid name."""
+    stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", path.stem)[:NAME_MAX]
+    return stem or DEFAULT_NAME
+
+
+def _config_params(raw: dict[str, Any], path: Path, notes: list[str]) -> None:
+    """Move ``config`` keys that are not settings into ``params`` (seed 003's manifests keep
+    job defaults such as ``dataset`` there); one close to a setting's name is a typo.
+
+    Raises:
+        ManifestInvalid: an unknown ``config`` key that looks like a misspelt setting.
+    """
+    config, params = raw.get("config"), raw.get("params", {})
+    if not isinstance(config, dict) or not isinstance(params, dict):
+        return  # validation names the problem
+    settings = list(ManifestConfig.model_fields)
+    extra = [key for key in config if key not in settings]
+    for key in extra:
+        close = difflib.get_close_matches(str(key), settings, n=1, cutoff=TYPO_CUTOFF)
+        if close:
+            raise ManifestInvalid(
+                f"manifest {path}: config.{key}: unknown setting (did you mean {close[0]}?)"
+            )
+    if not extra:
+        return
+    raw["config"] = {key: value for key, value in config.items() if key in settings}
+    raw["params"] = {**{key: config[key] for key in extra}, **params}
+    notes.append(
+        f"config keys {', '.join(map(str, extra))} are not settings: "
+        "every job gets them as params (under the manifest's params)"
+    )
+
+
+def parse_manifest(path: Path, notes: list[str] | None = None) -> Manifest:
+    """Read and validate a manifest file (no expansion, no imports).
+
+    ``name`` defaults to the file's stem; ``config`` keys that are not settings become
+    ``params`` (each decision is added to ``notes``).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
@@ -303,6 +385,9 @@ def parse_manifest(path: Path) -> Manifest:
         raise ManifestInvalid(f"manifest {path}:{where}: {problem}") from e
     if not isinstance(raw, dict):
         raise ManifestInvalid(f"manifest {path}: expected a mapping at the top level")
+    if "name" not in raw:
+        raw["name"] = default_name(path)
+    _config_params(raw, path, notes if notes is not None else [])
     try:
         return Manifest.model_validate(raw)
     except ValidationError as e:
@@ -316,18 +401,24 @@ def load_manifest(path: Path, users_file: Path | None = None) -> LoadedManifest:
         ManifestInvalid: bad YAML, unknown key, wrong type, unimportable callable, no jobs.
     """
     path = Path(path)
-    manifest = parse_manifest(path)
+    notes: list[str] = []
+    manifest = parse_manifest(path, notes)
     for key, value in manifest.params.items():
         _check_json(value, f"params.{key}")
     if users_file is None and manifest.users_file is not None:
         users_file = path.parent / manifest.users_file
     users = read_users(users_file) if users_file is not None else None
-    jobs = expand_jobs(manifest, users)
+    jobs = expand_jobs(manifest, users, notes)
     if not jobs:
         raise ManifestInvalid(f"manifest {path}: no jobs (give jobs, matrix or users_file)")
     kind = manifest.kind or (USERS_KIND if users_file is not None else DEFAULT_KIND)
     loaded = LoadedManifest(
-        path=path, manifest=manifest, kind=kind, jobs=jobs, users_file=users_file
+        path=path,
+        manifest=manifest,
+        kind=kind,
+        jobs=jobs,
+        users_file=users_file,
+        notes=tuple(notes),
     )
     if manifest.callable is None:
         check_command(loaded)
