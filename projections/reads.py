@@ -99,12 +99,17 @@ def leaderboard_markdown(doc: dict[str, Any], top: int = 20) -> str:
     return leaderboard_docs.markdown(doc, top)
 
 
-def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> str:
-    """The ``report.md`` (or ``summary.csv``) text of ``batch`` (default: the latest batch).
+def report_text(
+    root: Path, batch: str | None = None, as_csv: bool = False, sort_by: str | None = None
+) -> str:
+    """The ``report.md`` (or ``summary.csv``) text of ``batch`` (default: the latest batch);
+    ``sort_by`` (``METRIC[:asc|desc]``) ranks the jobs instead of the manifest's objective.
 
     Raises:
         BatchNotFound: no such batch, or it has no jobs.
     """
+    from projections.report_ranking import parse_sort_by
+
     import projections.report as report
     from projections.engine import connect
 
@@ -123,6 +128,6 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         if as_csv:
             return report.summary_csv(con, batch)
-        return report.report_markdown(con, batch)
+        return report.report_markdown(con, batch, parse_sort_by(sort_by) if sort_by else None)
     finally:
         con.close()
