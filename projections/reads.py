@@ -9,6 +9,9 @@ from typing import Any
 from ledger import BatchNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
+CLOSEST_N = 3
+CLOSEST_CUTOFF = 0.5
+
 
 def ensure_current(root: Path) -> RebuildResult | None:
     """Rebuild (incrementally) only when the ledger head is past the database's cursor.
@@ -59,8 +62,14 @@ def list_batches(root: Path) -> list[dict[str, Any]]:
 
 
 def _require_batch(con: Any, batch: str) -> None:
+    """Refuse a batch id the ledger does not hold, naming the closest ids it does hold."""
+    import difflib
+
     if con.execute("SELECT 1 FROM batches WHERE batch = ?", [batch]).fetchone() is None:
-        raise BatchNotFound(f"no batch {batch!r} in the ledger")
+        ids = [str(r[0]) for r in con.execute("SELECT batch FROM batches").fetchall()]
+        close = difflib.get_close_matches(batch, ids, CLOSEST_N, CLOSEST_CUTOFF)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise BatchNotFound(f"no batch {batch!r} in the ledger{hint}")
 
 
 def leaderboard_document(root: Path, batch: str | None = None, top: int = 20) -> dict[str, Any]:
@@ -83,6 +92,7 @@ def leaderboard_document(root: Path, batch: str | None = None, top: int = 20) ->
             if row is None:
                 raise BatchNotFound("no batch with scan outcomes in the ledger")
             batch = str(row[0])
+        _require_batch(con, batch)
         found = con.execute("SELECT 1 FROM leaderboard_users WHERE batch = ?", [batch]).fetchone()
         if found is None:
             raise BatchNotFound(f"batch {batch!r} has no scan outcomes")

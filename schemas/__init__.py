@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         PromotionDecided,
         SegmentInfo,
     )
+    from schemas.nonfinite import null_non_finite
     from schemas.registry import (
         CATALOG,
         export_json_schemas,
@@ -80,6 +81,7 @@ _MODULES = (
     "schemas.leaderboard",
     "schemas.gates",
     "schemas.manifest",
+    "schemas.nonfinite",
 )
 
 
@@ -144,6 +146,7 @@ __all__ = [
     "is_free_type",
     "load_gates",
     "model_for",
+    "null_non_finite",
     "parse_payload",
     "upgrade",
     "validate_fields",

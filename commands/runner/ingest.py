@@ -3,6 +3,8 @@
 Each run root's ``hypothesis_candidates.json`` (and optional ``run_manifest.json``) becomes a
 ``scan.intent`` + ``scan.outcome`` pair; an unreadable run root becomes an ``error`` outcome
 naming the file. The batch's ``batch.started`` lists every source file with its sha256.
+A ``NaN`` or ``Infinity`` in those files (Python's ``json`` writes them) is recorded as null
+and its path in the outcome's ``result`` listed in ``non_finite``, as for any job.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from pydantic import ValidationError
 from commands.runner.errors import IngestError
 from commands.runner.hostinfo import code_version, host_name, process_start
 from ledger import Ledger, canonical_json
-from schemas import HypothesisCandidatesFile, NewEvent
+from schemas import HypothesisCandidatesFile, NewEvent, null_non_finite
 
 CANDIDATES_FILE = "hypothesis_candidates.json"
 RUN_MANIFEST_FILE = "run_manifest.json"
+CANDIDATES_KEY = "hypothesis_candidates"  # where a scan's result carries the entries
 INGEST_CALLABLE = "sweepledger.ingest:run_root"
 
 
@@ -39,6 +42,7 @@ class RunRoot:
     run_manifest: dict[str, Any] | None = None
     error: tuple[str, str] | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
+    non_finite: list[str] = field(default_factory=list)  # paths in the outcome's payload
 
 
 def resolve_run_roots(source: Path) -> list[Path]:
@@ -81,19 +85,36 @@ def read_run_root(path: Path) -> RunRoot:
         raw = _load_json(target, root)
         if isinstance(raw, list):
             raw = {"candidates": raw}
+        found: list[str] = []
+        if isinstance(raw, dict):
+            raw = {**raw, "candidates": null_non_finite(raw.get("candidates", []), "", found)}
         parsed = HypothesisCandidatesFile.model_validate(raw)
         root.user = parsed.user or path.name
         root.candidates = [e.model_dump(exclude_none=True) for e in parsed.candidates]
+        for where in found:  # a nulled value stays in the record, as null
+            _put_null(root.candidates, where.split("."))
+        root.non_finite = [f"result.{CANDIDATES_KEY}.{p}" for p in found]
         manifest = path / RUN_MANIFEST_FILE
         if manifest.is_file():
             target = manifest
             loaded = _load_json(manifest, root)
-            root.run_manifest = loaded if isinstance(loaded, dict) else {"value": loaded}
+            loaded = loaded if isinstance(loaded, dict) else {"value": loaded}
+            root.run_manifest = null_non_finite(loaded, "result.run_manifest", root.non_finite)
     except OSError as e:
         root.error = ("RunRootUnreadable", f"cannot read {target}: {e.strerror or e}")
     except (ValueError, UnicodeDecodeError) as e:
         root.error = ("RunRootInvalid", f"invalid {target}: {_first_error(e)}")
     return root
+
+
+def _put_null(obj: Any, path: list[str]) -> None:
+    """Set the value at the dotted ``path`` of ``obj`` to None (a dropped key comes back)."""
+    for part in path[:-1]:
+        obj = obj[int(part)] if isinstance(obj, list) else obj.setdefault(part, {})
+    if isinstance(obj, list):
+        obj[int(path[-1])] = None
+    else:
+        obj[path[-1]] = None
 
 
 def _first_error(e: Exception) -> str:
@@ -168,7 +189,7 @@ def ingest_run_roots(root: Path, source: Path, batch_id: str | None = None) -> t
         result = {
             "user": r.user,
             "run_root": str(r.path),
-            "hypothesis_candidates": r.candidates,
+            CANDIDATES_KEY: r.candidates,
             "run_manifest": r.run_manifest,
         }
         outcome: dict[str, Any] = {
@@ -176,6 +197,7 @@ def ingest_run_roots(root: Path, source: Path, batch_id: str | None = None) -> t
             "duration_s": 0.0,
             "status": "error" if r.error else "ok",
             "result": result,
+            "non_finite": r.non_finite,
         }
         if r.error:
             outcome["error"] = {"type": r.error[0], "message": r.error[1], "traceback": None}
