@@ -16,7 +16,7 @@ import gc
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -173,8 +173,7 @@ class Ledger:
                     report = RepairReport(0, None, None)
                 else:
                     report = self._recover(state, log)
-            report.finished_seal = finished
-            return report
+            return replace(report, finished_seal=finished)
 
     def seal(self) -> SealReport | None:
         """Move the committed live prefix into a Parquet segment (None when nothing is live).

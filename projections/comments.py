@@ -169,9 +169,7 @@ def _quoted(text: str) -> str:
 
 def apply_comments(con: duckdb.DuckDBPyConnection, comments: Comments, names: set[str]) -> None:
     """Write the comments of the tables and views in ``names`` (those ``comments`` has)."""
-    views = {
-        str(r[0]) for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()
-    }
+    views = {str(r[0]) for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
     for name in sorted(names & set(comments)):
         table_text, columns = comments[name]
         what = "VIEW" if name in views else "TABLE"

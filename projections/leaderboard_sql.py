@@ -79,7 +79,7 @@ COMMENTS: Comments = {
             "batch": "batch id",
             "segment_key": "the hypothesis segment",
             "users_with_segment": "distinct users with an entry for it",
-            "total_count": "sum of count_used over all its entries (a DOUBLE: count_used may be fractional)",
+            "total_count": "sum of count_used over all its entries (DOUBLE: it may be fractional)",
             "total_notional_weight_used": "sum of weight_used over its notional entries",
             "notional_weighted_avg_clv_pct": f"sum({_CLV} * weight_used) / sum(weight_used)",
             "notional_weighted_beat_close_rate": "sum(rate * weight_used) / sum(weight_used)",

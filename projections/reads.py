@@ -118,10 +118,9 @@ def report_text(
     Raises:
         BatchNotFound: no such batch, or it has no jobs.
     """
-    from projections.report_ranking import parse_sort_by
-
     import projections.report as report
     from projections.engine import connect
+    from projections.report_ranking import parse_sort_by
 
     ensure_current(root)
     con = connect(root, read_only=True)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         Objective,
         OutputFile,
     )
+    from schemas.nonfinite import null_non_finite
     from schemas.payloads import (
         ArtifactRecorded,
         BatchFinished,
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
         PromotionDecided,
         SegmentInfo,
     )
-    from schemas.nonfinite import null_non_finite
     from schemas.registry import (
         CATALOG,
         export_json_schemas,

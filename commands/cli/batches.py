@@ -32,5 +32,7 @@ def batches(app: AppContext, as_json: bool) -> None:
     if not rows:
         note("no batches")
         return
-    shown = [[("yes" if r[f] else "no") if f == "resumable" else r[f] for f in FIELDS] for r in rows]
+    shown = [
+        [("yes" if r[f] else "no") if f == "resumable" else r[f] for f in FIELDS] for r in rows
+    ]
     click.echo(text_table(list(FIELDS), shown), nl=False)
