@@ -24,6 +24,11 @@ class InvalidInput(LedgerError):
     """Input meant for the ledger cannot be read as events (e.g. a JSONL line that is not JSON)."""
 
 
+class InputFileRefused(LedgerError):
+    """A file named as input is not read: not a regular file (a FIFO, a device), larger than
+    its limit, or refused by the OS; the message names it."""
+
+
 class InvalidEvent(LedgerError):
     """An event handed to ``append`` is refused; nothing of the call was written.
 
@@ -65,9 +70,30 @@ class BlobNotFound(LedgerError):
     """The blob store holds no blob with that digest."""
 
 
+class StorageRefused(LedgerError):
+    """The OS refused to write a ledger file (a read-only root, permissions, the file size
+    limit, a full disk); the message names the file and the OS error."""
+
+
 class LedgerDamaged(LedgerError):
     """A writer refuses a damaged ledger (commit log missing or failing its check, or not
     matching the live file) until the operator chooses; nothing is written."""
+
+
+class ReadRaced(LedgerError):
+    """Committed events moved (a concurrent seal) while a bulk reader read them; read again."""
+
+
+class KeyFileError(LedgerError):
+    """A signing key file cannot be read, is not an Ed25519 key, or would be overwritten."""
+
+
+class CheckpointRefused(LedgerError):
+    """No checkpoint can be made (the ledger holds no event to sign)."""
+
+
+class ProofUnavailable(LedgerError):
+    """No proof of that seq or size can be made from this ledger (beyond its head, say)."""
 
 
 class LedgerCorrupt(LedgerError):

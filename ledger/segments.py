@@ -165,6 +165,31 @@ def iter_raw(path: Path, since: int = 0) -> Iterator[bytes]:
                 yield raw
 
 
+def iter_raw_blocks(path: Path, since: int = 0) -> Iterator[tuple[int, list[bytes]]]:
+    """``(first seq, lines)`` per row group of a segment, rows with seq > ``since`` only."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    for batch in parquet.iter_batches(columns=["seq", "raw"], batch_size=ROW_GROUP_ROWS):
+        seqs = batch.column(0)
+        if not len(seqs) or seqs[len(seqs) - 1].as_py() <= since:
+            continue
+        first = seqs[0].as_py()
+        skip = max(0, since - first + 1)
+        yield first + skip, batch.column(1).slice(skip).to_pylist()
+
+
+def raw_at(path: Path, seq: int) -> bytes | None:
+    """The stored line of the row holding ``seq`` in a segment, or None."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["seq", "raw"], filters=[("seq", "=", seq)])
+    if table.num_rows != 1:
+        return None
+    found = table["raw"][0].as_py()
+    return bytes(found) if found is not None else None
+
+
 def hash_at(path: Path, seq: int) -> str | None:
     """The hash column of the row holding ``seq`` in a segment, or None."""
     import pyarrow.compute as pc

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -25,12 +25,13 @@ from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, check_line, line_hash, line_seq, sha256_hex
 from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewrite_commits
 from ledger.encoding import Prepared, decode_fields, decode_line
-from ledger.errors import LedgerDamaged, LedgerNotFound
-from ledger.files import BulkSource, LedgerFiles, fsync_dir
+from ledger.errors import LedgerDamaged, LedgerNotFound, ReadRaced
+from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs, os_errors
 from ledger.live import (
     LiveState,
     find_boundary,
     first_seq,
+    iter_line_blocks,
     iter_lines,
     offset_of_seq,
     seek_seq,
@@ -39,12 +40,14 @@ from ledger.lock import FileLock
 from ledger.prepare import prepare
 from ledger.recovered import keep
 from ledger.sealing import SealReport, finish_pending_seal, seal_live
-from ledger.segments import hash_at, iter_raw, list_segments
+from ledger.segments import hash_at, iter_raw, iter_raw_blocks, list_segments, raw_at
 from ledger.verify import VerifyReport, verify_ledger
 from ledger.writer import Head, Receipt, commit, ensure_commit_log
 
 if TYPE_CHECKING:
     from schemas import Event, NewEvent
+
+    EventsAfter = Callable[[Head], Iterable[NewEvent | Mapping[str, Any]]]
 
 PREPARE_CHUNK = 10_000
 
@@ -97,8 +100,9 @@ class Ledger:
 
     def init(self) -> None:
         """Create the root and an empty ledger; writes no event. Idempotent."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with self._lock.held():
+        with os_errors(self.root):
+            make_dirs(self.root)
+        with os_errors(self.root), self._lock.held():
             if not self.live_path.exists():
                 ensure_commit_log(self.files)
                 fd = os.open(self.live_path, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -138,8 +142,10 @@ class Ledger:
 
         Raises:
             InvalidEvent: an event is refused (its index is in the message); nothing written.
-            LedgerCorrupt: committed bytes are damaged; nothing written.
+            LedgerDamaged: the ledger is damaged (the commit log, or committed bytes); nothing
+                written.
             LockTimeout: another writer held the lock too long.
+            StorageRefused: the OS refused a write (read-only root, file size limit, disk full).
         """
         with _gc_paused():
             prepared: list[Prepared] = []
@@ -148,9 +154,24 @@ class Ledger:
                 prepared += prepare(chunk, offset=len(prepared))
             if not prepared:
                 return []
-            with self._lock.held():
+            with os_errors(self.root), self._lock.held():
                 state = self._writable_state()
                 return commit(self.files, prepared, state.head_seq, state.head_hash)
+
+    def append_with(self, build: EventsAfter) -> list[Receipt]:
+        """Append the events ``build(head)`` returns, as one commit right after ``head``.
+
+        ``build`` runs under the lock, so no other commit lands between the head it is given
+        and its events (e.g. a checkpoint signing the ledger's state at that head). It must not
+        append itself. Raises what ``append`` raises, and whatever ``build`` raises (nothing is
+        written then).
+        """
+        with _gc_paused(), self._lock.held():
+            state = self._writable_state()
+            events = list(build(Head(state.head_seq, state.head_hash)))
+            if not events:
+                return []
+            return commit(self.files, prepare(events), state.head_seq, state.head_hash)
 
     def repair(self, trust_chain: bool = False) -> RepairReport:
         """Finish an interrupted seal and cut an uncommitted tail now (keeping its bytes under
@@ -162,7 +183,7 @@ class Ledger:
         Raises:
             LedgerDamaged: the commit log is damaged and ``trust_chain`` is false.
         """
-        with self._lock.held():
+        with os_errors(self.root), self._lock.held():
             finished = self._finish_pending_seal()
             log = read_commit_log(self.commits_path)
             if trust_chain and self._damage(log) is not None:
@@ -178,7 +199,7 @@ class Ledger:
     def seal(self) -> SealReport | None:
         """Move the committed live prefix into a Parquet segment (None when nothing is live).
         See ``ledger.sealing``."""
-        with self._lock.held():
+        with os_errors(self.root), self._lock.held():
             state = self._writable_state()
             return seal_live(self.files, state)
 
@@ -338,6 +359,60 @@ class Ledger:
             seq = line_seq(line)
             if seq is not None and seq > floor:
                 yield line
+
+    def raw_blocks(self, since: int = 0, until: int | None = None) -> Iterator[list[bytes]]:
+        """Stored lines of the committed events ``since < seq <= until`` (default: the head
+        when the call starts), in lists of consecutive events, for bulk readers.
+
+        Raises:
+            ReadRaced: a seal moved events into a segment while they were being read (read
+                again), or fewer committed events than ``until`` were found.
+        """
+        until = self.head().seq if until is None else until
+        expected = since + 1
+        for first, lines in self._blocks(since):
+            if expected > until:
+                break
+            if first != expected or line_seq(lines[-1]) != first + len(lines) - 1:
+                raise ReadRaced(
+                    f"expected seq {expected} in {self.root}, found {first}: a seal moved "
+                    "events while they were read"
+                )
+            lines = lines[: until - first + 1]
+            expected += len(lines)
+            yield lines
+        if expected <= until:
+            raise ReadRaced(f"events {expected}..{until} of {self.root} were not found")
+
+    def _blocks(self, since: int) -> Iterator[tuple[int, list[bytes]]]:
+        last_sealed = 0
+        for segment in list_segments(self.root):
+            last_sealed = segment.last_seq
+            if segment.last_seq > since:
+                yield from iter_raw_blocks(segment.path, since)
+        state = self.state()
+        if not state.boundary:
+            return
+        begin = seek_seq(self.live_path, state.start, state.boundary, max(since, last_sealed) + 1)
+        for lines in iter_line_blocks(self.live_path, begin, state.boundary):
+            yield line_seq(lines[0]) or 0, lines
+
+    def raw_at(self, seq: int) -> bytes | None:
+        """The stored line (no newline) of the committed event at ``seq``, or None."""
+        if seq < 1 or seq > self.head().seq:
+            return None
+        for segment in list_segments(self.root):
+            if segment.first_seq <= seq <= segment.last_seq:
+                return raw_at(segment.path, seq)
+        state = self.state()
+        if not state.boundary:
+            return None
+        offset = offset_of_seq(self.live_path, state.start, state.boundary, seq)
+        if offset is None:
+            return None
+        for _, line in iter_lines(self.live_path, offset, state.boundary):
+            return line
+        return None
 
     def read(
         self, since: int = 0, types: Iterable[str] | None = None, batch: str | None = None

@@ -10,6 +10,11 @@ Public API (commands use only these):
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``list_batches(root)``: every batch's state, final job counts and whether it can be resumed.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
+  (``pareto.json``) and every trial of it.
+- ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
+  file and write ``scoreboard/<batch>/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
 """
 
 from __future__ import annotations
@@ -17,11 +22,16 @@ from __future__ import annotations
 from ledger import BatchNotFound
 from projections.errors import (
     GapsFound,
+    GatesUnusable,
+    MissingMetrics,
+    ParityMismatch,
     ProjectionBusy,
     ProjectionError,
+    ProjectionUnwritable,
     QueryFailed,
     QueryRefused,
     QueryTimeout,
+    StudyNotFound,
     UnknownProjection,
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
@@ -31,7 +41,10 @@ from projections.reads import (
     leaderboard_markdown,
     list_batches,
     list_gaps,
+    pareto_document,
     report_text,
+    scoreboard_report,
+    study_trials,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
 
@@ -40,13 +53,18 @@ __all__ = [
     "PROJECTIONS",
     "BatchNotFound",
     "GapsFound",
+    "GatesUnusable",
+    "MissingMetrics",
+    "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
+    "ProjectionUnwritable",
     "QueryFailed",
     "QueryRefused",
     "QueryResult",
     "QueryTimeout",
     "RebuildResult",
+    "StudyNotFound",
     "UnknownProjection",
     "ensure_current",
     "is_current",
@@ -54,8 +72,11 @@ __all__ = [
     "leaderboard_markdown",
     "list_batches",
     "list_gaps",
+    "pareto_document",
     "rebuild",
     "report_text",
     "rows_as_json",
     "run_query",
+    "scoreboard_report",
+    "study_trials",
 ]

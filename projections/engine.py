@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from projections.errors import LedgerMoved, ProjectionBusy
+from projections.errors import LedgerMoved, ProjectionBusy, ProjectionUnwritable
 
 if TYPE_CHECKING:
     import duckdb
@@ -63,6 +63,7 @@ def connect(
 
     Raises:
         ProjectionBusy: it stayed locked for ``wait_s`` seconds.
+        ProjectionUnwritable: it cannot be opened for another reason (a read-only root).
     """
     import duckdb
 
@@ -77,7 +78,12 @@ def connect(
             con.execute("SET enable_progress_bar = false")  # stdout is for results
             return con
         except duckdb.IOException as e:
-            if "lock" not in str(e).lower() or time.monotonic() >= deadline:
+            if "lock" not in str(e).lower():
+                raise ProjectionUnwritable(
+                    f"cannot open projection database {db_path(root)}: "
+                    f"{str(e).splitlines()[0]} (is the root read-only here?)"
+                ) from e
+            if time.monotonic() >= deadline:
                 raise ProjectionBusy(
                     f"projection database {db_path(root)} is busy: {str(e).splitlines()[0]}"
                 ) from e

@@ -19,6 +19,11 @@ class ProjectionBusy(ProjectionError):
     """The projection database stayed locked by another process past the wait limit."""
 
 
+class ProjectionUnwritable(ProjectionError):
+    """The projection database cannot be opened for a reason other than a lock (a read-only
+    root, permissions); the message names the file and the OS's reason."""
+
+
 class LedgerMoved(ProjectionError):
     """The events read did not add up to the ledger's head (it changed under the reader)."""
 
@@ -37,5 +42,25 @@ class QueryTimeout(ProjectionError):
 
 class GapsFound(ProjectionError):
     """At least one intent has no outcome (or an outcome answers no intent)."""
+
+    exit_code = CHECK_FAILED
+
+
+class StudyNotFound(ProjectionError):
+    """No trial outcomes are recorded under that study (batch) id."""
+
+
+class GatesUnusable(ProjectionError):
+    """Strict gates read a metric that no cell of the batch has (a typo, most likely)."""
+
+
+class MissingMetrics(ProjectionError):
+    """A strict scoreboard failed checks because cells lack gated metrics."""
+
+    exit_code = CHECK_FAILED
+
+
+class ParityMismatch(ProjectionError):
+    """Two batches' results differ beyond the tolerance."""
 
     exit_code = CHECK_FAILED

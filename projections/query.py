@@ -57,9 +57,11 @@ def _statement(con: Any, sql: str) -> Any:
     if kind not in ALLOWED:
         words = str(getattr(statement, "query", "") or sql).split()
         shown = words[0].upper() if words else kind
+        # ``PRAGMA name = value`` is DuckDB's spelling of SET: name it as what it does.
+        what = f"{shown} statements" if shown == kind else f"{shown} ... ({kind}) statements"
         raise QueryRefused(
-            f"{shown} statements are refused: the query sandbox is read-only "
-            "(SELECT, EXPLAIN, PRAGMA only)"
+            f"{what} are refused: the query sandbox is read-only "
+            "(SELECT, EXPLAIN and PRAGMA calls that read, such as PRAGMA table_info)"
         )
     return statement
 

@@ -1,16 +1,22 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
-the batches, a batch's leaderboard document, a batch's report text."""
+the batches, a batch's leaderboard document, a batch's report text, a batch's scoreboard, two
+batches' parity, a study's frontier and trials."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import BatchNotFound
+from projections.errors import StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
 CLOSEST_N = 3
 CLOSEST_CUTOFF = 0.5
+
+if TYPE_CHECKING:
+    from projections.scoreboard import Scoreboard
+    from schemas import Gates
 
 
 def ensure_current(root: Path) -> RebuildResult | None:
@@ -140,3 +146,135 @@ def report_text(
         return report.report_markdown(con, batch, parse_sort_by(sort_by) if sort_by else None)
     finally:
         con.close()
+
+
+def pareto_document(root: Path, study: str) -> dict[str, Any]:
+    """The ``pareto.json`` object of ``study`` (after bringing the database up to date).
+
+    Raises:
+        StudyNotFound: the study has no trial outcomes.
+    """
+    import projections.pareto as pareto
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        _require_study(con, study)
+        objectives = pareto.study_objectives(con, [study])[study]
+        return pareto.frontier_document(con, study, objectives)
+    finally:
+        con.close()
+
+
+def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
+    """Every trial of ``study`` (its ``trials.jsonl`` objects, in job order), after bringing
+    the database up to date; each also carries its outcome ``hash``, ``intent_seq`` and
+    ``seed``.
+
+    Raises:
+        StudyNotFound: the study has no trial outcomes.
+    """
+    import json
+
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        _require_study(con, study)
+        rows = con.execute(
+            """SELECT trial_id, candidate_id, job_id, "index", name, seq, status, valid,
+                      on_frontier, evidence_verified, to_json(metrics), CAST(params AS VARCHAR),
+                      CAST(result AS VARCHAR), hash, intent_seq, seed
+               FROM study_trials WHERE batch = ? ORDER BY "index" NULLS LAST, seq""",
+            [study],
+        ).fetchall()
+    finally:
+        con.close()
+    keys = [
+        "trial_id",
+        "candidate_id",
+        "job_id",
+        "index",
+        "name",
+        "seq",
+        "status",
+        "valid",
+        "on_frontier",
+        "evidence_verified",
+        "metrics",
+        "params",
+        "result",
+        "hash",
+        "intent_seq",
+        "seed",
+    ]
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        for key in ("metrics", "params", "result"):
+            item[key] = json.loads(item[key]) if item[key] is not None else None
+        out.append(item)
+    return out
+
+
+def _require_study(con: Any, study: str) -> None:
+    if con.execute("SELECT 1 FROM study_trials WHERE batch = ?", [study]).fetchone() is None:
+        raise StudyNotFound(f"no trial outcomes recorded for study {study!r}")
+
+
+def read_gates(path: Path) -> tuple[Gates, str]:
+    """Read a gates YAML file; returns the gates and the sha256 of its bytes.
+
+    Raises:
+        GatesInvalid: unreadable file, bad YAML, or content refused by ``load_gates``.
+    """
+    import hashlib
+
+    import yaml
+
+    from schemas import GatesInvalid, load_gates
+
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise GatesInvalid(f"gates {path}: {e.strerror or e}") from e
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise GatesInvalid(f"gates {path}:{where} {problem}") from e
+    return load_gates(data, f"gates {path}"), hashlib.sha256(raw).hexdigest()
+
+
+def scoreboard_report(
+    root: Path, batch: str, gates_path: Path, allow_missing: bool = False
+) -> tuple[Scoreboard, list[Path], str]:
+    """Judge ``batch`` against the gates file and write ``scoreboard/<batch>/``; returns the
+    scoreboard, the files written and the gates file's sha256.
+
+    The files are written even when the strict scoreboard fails for missing metrics (the
+    caller decides the exit code from ``Scoreboard.failed_for_missing``).
+
+    Raises:
+        GatesInvalid: the gates file cannot be used.
+        GatesUnusable: strict mode and a gated metric no cell has.
+        BatchNotFound: no such batch, or it has no jobs.
+    """
+    import projections.scoreboard as scoreboard_sql
+    import projections.scoreboard_files as scoreboard_files
+    from projections.engine import connect
+
+    gates, digest = read_gates(gates_path)
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
+            raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        board = scoreboard_sql.judge(con, batch, gates, allow_missing)
+    finally:
+        con.close()
+    return board, scoreboard_files.write(root, board, digest), digest

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import projections.gaps as gaps
 import projections.leaderboard as leaderboard
+import projections.pareto as pareto
+import projections.promotion as promotion
 import projections.report as report
 from projections.comments import Comments
 from projections.engine import (
@@ -41,11 +43,13 @@ PROJECTIONS: dict[str, ModuleType] = {
     report.NAME: report,
     leaderboard.NAME: leaderboard,
     gaps.NAME: gaps,
+    pareto.NAME: pareto,
+    promotion.NAME: promotion,
 }
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)
 PROJECTION_COMMENTS: Comments = {
-    table: text for m in PROJECTIONS.values() for table, text in m.COMMENTS.items()
+    table: text for m in PROJECTIONS.values() for table, text in getattr(m, "COMMENTS", {}).items()
 }
 
 

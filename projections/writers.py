@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 OUTPUT_MODE = 0o644
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}\Z")
 
 
 def cell(value: Any) -> str:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from schemas.versions import KINDS, STATUSES
 
 if TYPE_CHECKING:
+    from schemas.budgets import DEFAULT_BUDGETS, Budgets, Tier, budgets_from_data
     from schemas.envelope import Event, NewEvent
     from schemas.errors import (
         CHECK_FAILED,
         USER_ERROR,
+        BudgetsInvalid,
         ManifestInvalid,
         PayloadInvalid,
         SchemaError,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
         MatrixSpec,
         Objective,
         OutputFile,
+        StudySpec,
     )
     from schemas.nonfinite import null_non_finite
     from schemas.payloads import (
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
         CodeVersion,
         ErrorInfo,
         Intent,
+        LedgerCheckpoint,
         LedgerRecovered,
         LedgerSealed,
         Outcome,
@@ -82,6 +86,7 @@ _MODULES = (
     "schemas.gates",
     "schemas.manifest",
     "schemas.nonfinite",
+    "schemas.budgets",
 )
 
 
@@ -102,6 +107,7 @@ __all__ = [
     "CATALOG",
     "CHECK_FAILED",
     "COMMAND_KEYS",
+    "DEFAULT_BUDGETS",
     "EXECUTORS",
     "KINDS",
     "STATUSES",
@@ -112,6 +118,8 @@ __all__ = [
     "BatchResumed",
     "BatchStarted",
     "Beat",
+    "Budgets",
+    "BudgetsInvalid",
     "CandidateProposed",
     "CodeVersion",
     "Denominators",
@@ -123,6 +131,7 @@ __all__ = [
     "HypothesisEntry",
     "Intent",
     "JobSpec",
+    "LedgerCheckpoint",
     "LedgerRecovered",
     "LedgerSealed",
     "Manifest",
@@ -140,8 +149,11 @@ __all__ = [
     "PromotionDecided",
     "SchemaError",
     "SegmentInfo",
+    "StudySpec",
     "SweepledgerError",
+    "Tier",
     "UnknownEventType",
+    "budgets_from_data",
     "export_json_schemas",
     "is_free_type",
     "load_gates",

@@ -4,7 +4,9 @@ A manifest names what each job runs -- either one callable (``module:function``,
 ``f(params, ctx)``) or one external ``command`` (an argv of templates over the job's params
 and context, with its ``env`` overlay and the files its outcome is read from) -- and the jobs
 to run it with: explicit ``jobs``, a ``matrix`` (cartesian product of ``axes`` in axis order
-over ``base_params``) and/or a ``users_file`` (seed 000: one job per handle). Only the shape
+over ``base_params``) and/or a ``users_file`` (seed 000: one job per handle). ``steps`` names
+the sub-steps every job records through ``ctx.substep`` (e.g. ``[optimize]``): each gets its
+own ``<step>.intent`` next to the job's and a ``<step>.outcome``. Only the shape
 is checked here; expansion, templates, the users file and importing the callable live in
 ``commands/``.
 """
@@ -80,6 +82,37 @@ class OutputFile(_Strict):
     key: str | None = Field(default=None, min_length=1)
 
 
+Direction = Literal["max", "min"]
+
+
+class StudySpec(_Strict):
+    """What ``sweepledger study`` searches and what ``pareto`` ranks by.
+
+    ``space``: each searched parameter's ``[low, high]`` box (sampled uniformly, mutated
+    inside it). ``objectives``: metric name -> ``max`` or ``min``, in the order they are
+    reported (default: maximize ``mean_pnl``, minimize ``kill_prob_ci_upper`` and
+    ``drawdown_cvar``).
+    """
+
+    space: dict[str, list[float]] = Field(default_factory=dict)
+    objectives: dict[str, Direction] | None = None
+
+    @field_validator("space")
+    @classmethod
+    def _boxes(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for name, box in value.items():
+            if len(box) != 2 or not box[0] < box[1]:
+                raise ValueError(f"space.{name}: expected [low, high] with low < high")
+        return value
+
+    @field_validator("objectives")
+    @classmethod
+    def _some(cls, value: dict[str, Direction] | None) -> dict[str, Direction] | None:
+        if value is not None and not value:
+            raise ValueError("objectives: name at least one metric")
+        return value
+
+
 class Manifest(_Strict):
     """A batch manifest as written by the user, before expansion.
 
@@ -103,6 +136,8 @@ class Manifest(_Strict):
     matrix: MatrixSpec | None = None
     users_file: str | None = Field(default=None, min_length=1)
     objective: Objective | None = None
+    study: StudySpec | None = None
+    steps: list[ManifestKind] = Field(default_factory=list)
 
     @field_validator("metrics_from", "result_from", mode="before")
     @classmethod
@@ -129,6 +164,14 @@ class Manifest(_Strict):
         if not self.command:
             raise ValueError("command must not be empty")
         for key in self.env:
-            if not re.match(ENV_NAME_PATTERN, key):
+            if not re.fullmatch(ENV_NAME_PATTERN, key):
                 raise ValueError(f"env: {key!r} is not a valid variable name")
         return self
+
+    @field_validator("steps")
+    @classmethod
+    def _distinct_steps(cls, steps: list[str]) -> list[str]:
+        for i, step in enumerate(steps):
+            if step in steps[:i]:
+                raise ValueError(f"step {step!r} is listed twice")
+        return steps

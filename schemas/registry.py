@@ -26,6 +26,7 @@ from schemas.payloads import (
     BatchStarted,
     CandidateProposed,
     Intent,
+    LedgerCheckpoint,
     LedgerRecovered,
     LedgerSealed,
     Outcome,
@@ -36,7 +37,7 @@ from schemas.plain import plain_list_validator
 from schemas.versions import FREE_VERSION, KINDS, VERSIONS
 
 FREE_TYPE_PREFIX = "x."
-FREE_TYPE_PATTERN = re.compile(r"^x\.[A-Za-z0-9_.\-]{1,120}$")
+FREE_TYPE_PATTERN = re.compile(r"^x\.[A-Za-z0-9_.\-]{1,120}\Z")  # \Z: "$" passes a final newline
 NON_FINITE_FIELD = "non_finite"
 
 CATALOG: dict[str, type[Payload]] = {
@@ -48,6 +49,7 @@ CATALOG: dict[str, type[Payload]] = {
     "promotion.decided": PromotionDecided,
     "ledger.recovered": LedgerRecovered,
     "ledger.sealed": LedgerSealed,
+    "ledger.checkpoint": LedgerCheckpoint,
     **{f"{kind}.intent": Intent for kind in KINDS},
     **{f"{kind}.outcome": Outcome for kind in KINDS},
 }

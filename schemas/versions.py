@@ -22,6 +22,7 @@ VERSIONS: dict[str, int] = {
     "promotion.decided": 1,
     "ledger.recovered": 1,
     "ledger.sealed": 1,
+    "ledger.checkpoint": 1,
     **{f"{kind}.intent": 1 for kind in KINDS},
     **{f"{kind}.outcome": 1 for kind in KINDS},
 }

@@ -27,6 +27,8 @@ ROOT_ENV = "SWEEPLEDGER_ROOT"
 # module -> names of the click commands it defines, in help order.
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.ledger": ("init", "append", "log", "head", "verify", "repair", "seal"),
+    "commands.cli.proofs": ("root", "prove", "check_proof"),
+    "commands.cli.keys": ("keygen", "checkpoint"),
     "commands.cli.schema": ("schema",),
     "commands.cli.evidence": ("verify_evidence",),
     "commands.cli.demo": ("demo",),
@@ -37,6 +39,11 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.gaps": ("gaps",),
     "commands.cli.report": ("report",),
     "commands.cli.leaderboard": ("leaderboard",),
+    "commands.cli.pareto": ("pareto",),
+    "commands.cli.promote": ("promote",),
+    "commands.cli.study": ("study",),
+    "commands.cli.reproduce": ("reproduce",),
+    "commands.cli.scoreboard": ("scoreboard",),
     "commands.cli.ingest": ("ingest",),
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import deque
 from collections.abc import Iterable
@@ -13,11 +12,23 @@ import click
 
 from commands.cli.context import AppContext
 from commands.cli.render import InputError, echo_json, note, write_raw_line
-from ledger import InvalidEvent, Ledger, read_jsonl
+from ledger import (
+    MAX_EVENT_BYTES,
+    InvalidEvent,
+    JSONTextError,
+    Ledger,
+    load_public_key,
+    loads_text,
+    read_input_file,
+    read_jsonl,
+    verify_signed,
+)
 from schemas import Event
 
 T = TypeVar("T")
 
+# A saved anchor is one SEQ:HASH line; anything much longer is not one.
+ANCHOR_FILE_LIMIT = 4096
 # Receipts printed per write: one string for a million would be ~170 MB of fresh pages.
 RECEIPTS_PER_WRITE = 10_000
 
@@ -41,18 +52,19 @@ def init(ctx: click.Context) -> None:
 
 
 def _read_data(value: str) -> Any:
-    text = value
+    """The payload of ``--data``: JSON text, or ``@FILE``, read under the same rules as a
+    ``--jsonl`` line (``ledger.json_text``); a refusal is one ``--data: ...`` line."""
     if value.startswith("@"):
+        text = read_input_file(Path(value[1:]), MAX_EVENT_BYTES, "--data")
+    else:
         try:
-            text = Path(value[1:]).read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputError(f"--data: cannot read {value[1:]}: {e.strerror}") from e
+            text = value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InputError(f"--data: not valid UTF-8 (character {e.start})") from e
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"--data: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})"
-        ) from e
+        return loads_text(text)
+    except JSONTextError as e:
+        raise InputError(f"--data: {e}") from e
 
 
 @click.command()
@@ -179,35 +191,60 @@ def head(ctx: click.Context) -> None:
     help="File holding SEQ:HASH (the saved output of `head`).",
 )
 @click.option("--deep", is_flag=True, help="Also re-check every row of sealed segments.")
+@click.option(
+    "--pubkey",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also check every checkpoint: its root against the events, its signature with this key.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def verify(
-    ctx: click.Context, anchor: str | None, anchor_file: Path | None, deep: bool, as_json: bool
+    ctx: click.Context,
+    anchor: str | None,
+    anchor_file: Path | None,
+    deep: bool,
+    pubkey: Path | None,
+    as_json: bool,
 ) -> None:
     """Check every committed event: seq continuity, prev links, hashes, sealed segments.
 
+    With --pubkey, also recompute the Merkle root under every ledger.checkpoint and check the
+    signatures of those made with that key; fails if none is (checkpoints of other keys are
+    reported as not checked).
     Exit 0 intact, 1 damaged (naming the first bad seq and where), 2 bad usage.
 
     \b
     Examples:
       sweepledger verify
       sweepledger verify --anchor-file ledger.anchor --json
+      sweepledger verify --pubkey keys/ci.pub
     """
     if anchor and anchor_file:
         raise InputError("give --anchor or --anchor-file, not both")
     if anchor_file is not None:
+        raw = read_input_file(anchor_file, ANCHOR_FILE_LIMIT, "--anchor-file")
         try:
-            anchor = anchor_file.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise InputError(f"--anchor-file: cannot read {anchor_file}: {e.strerror}") from e
-    report = _ledger(ctx).verify(anchor=anchor, deep=deep)
+            anchor = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            raise InputError(f"--anchor-file {anchor_file}: not UTF-8 text (byte {e.start})") from e
+    if pubkey is not None:
+        report = verify_signed(_ledger(ctx), load_public_key(pubkey), anchor=anchor, deep=deep)
+    else:
+        report = _ledger(ctx).verify(anchor=anchor, deep=deep)
     if as_json:
         echo_json(report.to_dict())
     else:
         for warning in report.warnings:
             note(f"warning: {warning}")
+        signed = (
+            f", {report.checkpoints_checked} checkpoints signed by key {report.key_id}"
+            if report.checkpoints_checked
+            else ""
+        )
         if report.ok:
-            click.echo(f"ok: {report.events_checked} events checked, head {report.head}")
+            click.echo(f"ok: {report.events_checked} events checked, head {report.head}{signed}")
+        elif report.first_bad_seq is None:
+            click.echo(f"DAMAGED: {report.problem}")
         else:
             where = f" ({report.location})" if report.location else ""
             at = "" if report.first_bad_seq is None else f"seq {report.first_bad_seq}: "

@@ -34,6 +34,7 @@ from commands.runner.manifest import (
     job_seed,
     load_manifest,
     manifest_sha256,
+    parse_manifest,
 )
 from commands.runner.progress import Progress, make_progress
 from commands.runner.resume import (
@@ -50,7 +51,7 @@ from commands.runner.workdirs import work_dir_of
 from ledger import Ledger, LedgerNotFound
 from schemas import BatchFinished, BatchStarted, NewEvent
 
-BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # A command job enforces timeout_s itself (killing its process group); its executor only
 # steps in this much later, for a worker stuck after its command ended.
@@ -73,6 +74,8 @@ class RunRequest:
     users_file: Path | None = None
     argv: tuple[str, ...] = ()
     progress: bool | None = None
+    loaded: LoadedManifest | None = None  # a manifest already loaded (``manifest`` unread)
+    allow_large: bool = False
 
 
 @dataclass
@@ -125,9 +128,23 @@ def plan_run(request: RunRequest) -> RunPlan:
     Raises:
         ManifestInvalid, SettingInvalid, RunRefused: exit 2, one line naming the problem.
     """
-    loaded = load_manifest(request.manifest, request.users_file)
-    settings = resolve_settings(request.cli_settings, loaded.manifest.config)
-    jobs = loaded.jobs[: settings.max_jobs] if settings.max_jobs else list(loaded.jobs)
+    if request.loaded is not None:
+        loaded = request.loaded
+        settings = resolve_settings(request.cli_settings, loaded.manifest.config)
+        jobs = loaded.jobs[: settings.max_jobs] if settings.max_jobs else list(loaded.jobs)
+    else:
+        notes: list[str] = []
+        manifest = parse_manifest(request.manifest, notes)
+        settings = resolve_settings(request.cli_settings, manifest.config)
+        loaded = load_manifest(
+            request.manifest,
+            request.users_file,
+            settings.max_jobs,
+            request.allow_large,
+            manifest,
+            notes,
+        )
+        jobs = list(loaded.jobs)
     _check_executor(settings)
     if request.resume is not None:
         try:
@@ -215,6 +232,7 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
         root=root,
         sys_path=(str(plan.loaded.folder.resolve()),),
         command=command,
+        steps=plan.loaded.steps,
     )
     workers = min(settings.workers, max(1, len(plan.to_run)))  # no idle set-ups
     timeout_s = settings.timeout_s
@@ -240,7 +258,12 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
             driver = Driver(
                 plan.ledger,
                 JobEvents(
-                    plan.batch, plan.loaded.kind, plan.loaded.manifest.callable, command, root
+                    plan.batch,
+                    plan.loaded.kind,
+                    plan.loaded.manifest.callable,
+                    command,
+                    root,
+                    plan.loaded.steps,
                 ),
                 executor,
                 plan.to_run,

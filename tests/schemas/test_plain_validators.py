@@ -42,6 +42,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "ledger.recovered": {"truncated_bytes": 1, "truncated_sha256": "b" * 64},
     "ledger.sealed": {**SEGMENT, "segments": [SEGMENT]},
+    "ledger.checkpoint": {
+        "ledger_id": "c" * 64,
+        "size": 3,
+        "root": "d" * 64,
+        "key_id": "e" * 16,
+        "signature": "f" * 128,
+    },
     "trial.intent": {"job_id": "j", "index": 0, "name": "n", "callable": "m:f", "params": {"x": 1}},
     "trial.outcome": {
         "job_id": "j",
