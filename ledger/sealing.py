@@ -159,21 +159,29 @@ def _cut_live(ledger: LedgerFiles, last_sealed: int) -> None:
         fsync_dir(ledger.root)
 
 
-def finish_pending_seal(ledger: LedgerFiles) -> None:
-    """Complete a seal interrupted by a crash, or drop its stray temporary file (lock held)."""
+def finish_pending_seal(ledger: LedgerFiles) -> list[str]:
+    """Complete a seal interrupted by a crash, or drop its stray temporary file (lock held).
+
+    Returns:
+        What was done, one phrase per step (empty when there was nothing to finish).
+    """
+    done: list[str] = []
     directory = ledger.root / SEGMENT_DIR
     if not directory.is_dir():
-        return
+        return done
     staging = directory / f"sealing{TMP_SUFFIX}"
     if staging.exists():
         staging.unlink()
+        done.append(f"removed {staging.name} of a seal that never committed")
     pending = sorted(directory.glob(f"seg-*.parquet{TMP_SUFFIX}"))
     recorded = _recorded_segments(ledger) if pending else {}
     for tmp in pending:
         name = tmp.name[: -len(TMP_SUFFIX)]
         if SEGMENT_NAME.match(name) and recorded.get(name) == file_sha256(tmp)[0]:
+            done.append(f"installed segment {name} (its ledger.sealed event was committed)")
             continue  # its ledger.sealed event is committed: install it below
         tmp.unlink()
+        done.append(f"removed {tmp.name} of a seal that never committed")
     pending = sorted(directory.glob(f"seg-*.parquet{TMP_SUFFIX}"))
     segments = list_segments(ledger.root)
     last_sealed = max(
@@ -182,11 +190,13 @@ def finish_pending_seal(ledger: LedgerFiles) -> None:
         or [0]
     )
     if not last_sealed:
-        return
+        return done
     size = ledger.live_path.stat().st_size
     first_line = next(iter_lines(ledger.live_path, 0, size), None)
     if pending or (first_line is not None and (line_seq(first_line[1]) or 0) <= last_sealed):
         _cut_live(ledger, last_sealed)
+        done.append(f"cut the sealed events up to seq {last_sealed} from {ledger.live_path.name}")
+    return done
 
 
 def _recorded_segments(ledger: LedgerFiles) -> dict[str, str]:

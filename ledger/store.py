@@ -16,7 +16,7 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,8 @@ class RepairReport:
     recorded: Receipt | None
     kept: str | None = None
     rebuilt: bool = False
+    kept_commit_log: str | None = None  # a torn commit-log end, kept before it was cut
+    finished_seal: list[str] = field(default_factory=list)  # steps of an interrupted seal
 
 
 class Ledger:
@@ -182,14 +184,17 @@ class Ledger:
             LedgerDamaged: the commit log is damaged and ``trust_chain`` is false.
         """
         with os_errors(self.root), self._lock.held():
-            self._finish_pending_seal()
+            finished = self._finish_pending_seal()
             log = read_commit_log(self.commits_path)
             if trust_chain and self._damage(log) is not None:
-                return self._rebuild_commit_log()
-            state = self._checked_state(log)
-            if not state.uncommitted and not log.torn:
-                return RepairReport(0, None, None)
-            return self._recover(state, log)
+                report = self._rebuild_commit_log()
+            else:
+                state = self._checked_state(log)
+                if not state.uncommitted and not log.torn:
+                    report = RepairReport(0, None, None)
+                else:
+                    report = self._recover(state, log)
+            return replace(report, finished_seal=finished)
 
     def seal(self) -> SealReport | None:
         """Move the committed live prefix into a Parquet segment (None when nothing is live).
@@ -269,7 +274,7 @@ class Ledger:
             data["commit_log_file"] = kept_log
         event = {"type": "ledger.recovered", "data": data}
         (receipt,) = commit(self.files, prepare([event]), state.head_seq, state.head_hash)
-        return RepairReport(len(tail), digest, receipt, kept)
+        return RepairReport(len(tail), digest, receipt, kept, kept_commit_log=kept_log)
 
     def _rebuild_commit_log(self) -> RepairReport:
         """Rebuild the commit log from the live file's complete, hash-chained lines (lock held).
@@ -319,8 +324,8 @@ class Ledger:
         (receipt,) = commit(self.files, prepare([event]), seq, prev)
         return RepairReport(len(tail), digest, receipt, kept, rebuilt=True)
 
-    def _finish_pending_seal(self) -> None:
-        finish_pending_seal(self.files)
+    def _finish_pending_seal(self) -> list[str]:
+        return finish_pending_seal(self.files)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ Public API (commands use only these):
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL;
   ``projections.query.open_query`` streams the rows instead (``json_chunks``, ``csv_chunks``).
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
+- ``list_batches(root)``: every batch's state, final job counts and whether it can be resumed.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 - ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
   (``pareto.json``) and every trial of it.
@@ -44,6 +45,7 @@ from projections.reads import (
     ensure_current,
     leaderboard_document,
     leaderboard_markdown,
+    list_batches,
     list_gaps,
     pareto_document,
     parity_report,
@@ -78,6 +80,7 @@ __all__ = [
     "is_current",
     "leaderboard_document",
     "leaderboard_markdown",
+    "list_batches",
     "list_gaps",
     "pareto_document",
     "parity_report",

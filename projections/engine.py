@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from ledger import Ledger
     from ledger.relations import EventParts
+    from projections.comments import Comments
 
 DB_FILE = "ledger.duckdb"
 SCHEMA_VERSION = "6"
@@ -90,27 +91,50 @@ def connect(
             delay = min(delay * 2, 0.5)
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection, extra_ddl: tuple[str, ...] = ()) -> bool:
-    """Create missing tables; drop everything first when the layout version changed.
+def _objects(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
+    """The names of the database's own tables and views."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    views = {
+        row[0]
+        for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    }
+    return tables, views
+
+
+def ensure_schema(
+    con: duckdb.DuckDBPyConnection,
+    extra_ddl: tuple[str, ...] = (),
+    extra_comments: Comments | None = None,
+) -> bool:
+    """Create missing tables and views, with their comments; drop everything first when the
+    layout version changed.
 
     Returns:
         True when the database was (re)initialised and needs a full rebuild.
     """
+    from projections.comments import BASE_COMMENTS, apply_comments
     from projections.tables import DDL
 
-    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables, views = _objects(con)
     version = None
     if "_meta" in tables:
         row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
         version = row[0] if row else None
     fresh = version != SCHEMA_VERSION
     if fresh:
+        for view in sorted(views):
+            con.execute(f'DROP VIEW IF EXISTS "{view}"')
         for table in sorted(tables):
             con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        tables, views = set(), set()
     for statement in (*DDL, *extra_ddl):
         con.execute(statement)
     if fresh:
         con.execute("INSERT INTO _meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    now_tables, now_views = _objects(con)
+    created = (now_tables | now_views) - (tables | views)
+    if created:
+        apply_comments(con, {**BASE_COMMENTS, **(extra_comments or {})}, created)
     return fresh
 
 
@@ -141,15 +165,25 @@ def _cursor_valid(ledger: Ledger, cursor: Cursor) -> bool:
 
 def clear_tables(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> None:
     """Empty ``tables`` (a full rebuild starts from nothing) by creating each again from its
-    own DDL: the old rows go with their table instead of being deleted one by one and left
-    behind for the checkpoint's vacuum to compact."""
+    own DDL, comments included: the old rows go with their table instead of being deleted one
+    by one and left behind for the checkpoint's vacuum to compact."""
+    from projections.comments import apply_comments
+
     for table in tables:
         row = con.execute(
-            "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [table]
+            "SELECT sql, comment FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+            [table],
         ).fetchone()
         assert row is not None, f"no table {table}"
+        columns = con.execute(
+            "SELECT column_name, comment FROM duckdb_columns() "
+            "WHERE table_name = ? AND NOT internal AND comment IS NOT NULL",
+            [table],
+        ).fetchall()
         con.execute(f'DROP TABLE "{table}"')
         con.execute(str(row[0]))
+        if row[1] is not None:  # a table made again keeps its comments
+            apply_comments(con, {table: (str(row[1]), dict(columns))}, {table})
 
 
 def fill(

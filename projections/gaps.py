@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.processes import pid_started
+from projections.comments import Comments
 from projections.engine import get_cursor
+from projections.tables import utc
 from projections.writers import json_text, markdown_table, write_atomic
 
 if TYPE_CHECKING:
@@ -39,11 +41,31 @@ FIELDS = (
     "reason",
 )
 DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS gaps (
+    f"""CREATE TABLE IF NOT EXISTS gaps (
         seq BIGINT, type VARCHAR, kind VARCHAR, batch VARCHAR, job_id VARCHAR, name VARCHAR,
-        "index" BIGINT, ts VARCHAR, age_s DOUBLE, state VARCHAR, reason VARCHAR)""",
+        "index" BIGINT, ts VARCHAR, age_s DOUBLE, state VARCHAR, reason VARCHAR,
+        ts_utc {utc("ts")})""",
 )
 TABLES: tuple[str, ...] = ("gaps",)
+COMMENTS: Comments = {
+    "gaps": (
+        "intents never answered (open or orphaned) and outcomes answering no intent (dangling)",
+        {
+            "seq": "seq of the intent (or of the dangling outcome)",
+            "type": "its event type",
+            "kind": "scan, trial, optimize, simulate or job",
+            "batch": "batch id",
+            "job_id": "the job's id",
+            "name": "the job's name",
+            "index": "the job's position in its manifest",
+            "ts": "commit time of the event (RFC 3339 text)",
+            "age_s": "seconds from the event to the ledger's last event (never the clock)",
+            "state": "open (driver may still answer), orphaned (it never will) or dangling",
+            "reason": "why it has that state",
+            "ts_utc": "ts as a TIMESTAMP (UTC)",
+        },
+    ),
+}
 
 # ``$since`` (when not null) limits the candidates to the events after it plus the gaps found
 # up to it (the ``gaps`` table): an intent answered or an outcome matched stays so, as the

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import projections.leaderboard_docs as leaderboard_docs
 from projections.leaderboard_sql import (
+    COMMENTS,
     CONTRIBUTIONS,
     DDL,
     PARSE_SCANS,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 NAME = "leaderboard"
 DEFAULT_TOP = 20
-__all__ = ["DDL", "NAME", "TABLES", "compute_segments", "update"]
+__all__ = ["COMMENTS", "DDL", "NAME", "TABLES", "compute_segments", "update"]
 
 
 def _group_fsums(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.comments import Comments
 from projections.leaderboard_render import TOP_ITEM
 from projections.scope import IN_BATCHES
 from projections.tables import ZSTD
@@ -34,6 +35,64 @@ DDL: tuple[str, ...] = (
         examples JSON)""",
 )
 TABLES: tuple[str, ...] = ("leaderboard_users", "leaderboard_entries", "leaderboard_segments")
+_CLV = "avg_clv_pct"
+COMMENTS: Comments = {
+    "leaderboard_users": (
+        "the leaderboard projection: one row per scan job (user) of a batch, its latest outcome",
+        {
+            "batch": "batch id",
+            "index": "the scan job's position in its manifest",
+            "outcome_seq": "seq of its latest outcome",
+            "job_id": "the scan job's id",
+            "user": "the user (result.user, else the user param, job name or job id)",
+            "status": "the outcome's status",
+            "run_root": "the scan's run root (result.run_root or the run_root param)",
+            "error_type": "the outcome's error type",
+            "error_message": "the outcome's error message",
+            "coverage": "result.coverage as the scan reported it (JSON)",
+            "candidates": "number of hypothesis entries",
+            "segments": "number of distinct segment keys among them",
+            "notional_usable": "entries weighting=notional with weight_used > 0",
+            "count_usable": "entries weighting=count with count_used > 0",
+            "top_candidates": f"the user's top entries by {_CLV} desc, then segment_key (JSON)",
+        },
+    ),
+    "leaderboard_entries": (
+        "one row per hypothesis entry of an ok scan (result.hypothesis_candidates)",
+        {
+            "batch": "batch id",
+            "index": "the scan job's position in its manifest",
+            "entry": "position of the entry in the scan's list (1-based)",
+            "user": "the user",
+            "segment_key": "the hypothesis segment",
+            "weighting": "notional or count",
+            "weight_used": "denominators.weight_used",
+            "count_used": "denominators.count_used",
+            "avg_clv_pct": "metrics.avg_clv_pct",
+            "beat_close_rate": "metrics.beat_close_rate",
+            "examples": "the entry's examples (JSON)",
+        },
+    ),
+    "leaderboard_segments": (
+        "one row per segment_key of a batch: weighted combines across users",
+        {
+            "batch": "batch id",
+            "segment_key": "the hypothesis segment",
+            "users_with_segment": "distinct users with an entry for it",
+            "total_count": "sum of count_used over all its entries (DOUBLE: it may be fractional)",
+            "total_notional_weight_used": "sum of weight_used over its notional entries",
+            "notional_weighted_avg_clv_pct": f"sum({_CLV} * weight_used) / sum(weight_used)",
+            "notional_weighted_beat_close_rate": "sum(rate * weight_used) / sum(weight_used)",
+            "count_weighted_avg_clv_pct": f"sum({_CLV} * count_used) / sum(count_used)",
+            "count_weighted_beat_close_rate": "sum(rate * count_used) / sum(count_used)",
+            "median_avg_clv_pct": f"median of the per-user mean {_CLV}",
+            "p25_avg_clv_pct": f"25th percentile of the per-user mean {_CLV}",
+            "p75_avg_clv_pct": f"75th percentile of the per-user mean {_CLV}",
+            "iqr_avg_clv_pct": "p75 - p25",
+            "examples": "up to 3 entries' examples (JSON)",
+        },
+    ),
+}
 
 # The latest outcome of each scan job in scope, its ``result`` parsed once (typed) for
 # every use: user, run root, coverage and the candidate entries. ``coverage`` stays JSON so a

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from projections.comments import Comments
 from projections.writers import Output
 
 if TYPE_CHECKING:
@@ -30,6 +31,18 @@ if TYPE_CHECKING:
 
 DDL = """CREATE TABLE IF NOT EXISTS _outputs (
     projection VARCHAR, path VARCHAR, size BIGINT, sha256 VARCHAR, mtime_ns BIGINT)"""
+COMMENTS: Comments = {
+    "_outputs": (
+        "every file a projection wrote: what rebuild restores and rebuild --check compares",
+        {
+            "projection": "the projection that wrote the file",
+            "path": "the file's path relative to the ledger root",
+            "size": "its size in bytes when written",
+            "sha256": "the SHA-256 (hex) of its bytes when written",
+            "mtime_ns": "its modification time when written (ns), to skip unchanged files",
+        },
+    )
+}
 MISSING = "missing"
 CHANGED = "changed"
 EXTRA = "extra"

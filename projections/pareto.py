@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from projections.comments import Comments
 from projections.dominance import nondominated
 from projections.leaderboard_render import jn, js
 from projections.scope import IN_BATCHES, set_scope
@@ -59,6 +60,30 @@ DDL: tuple[str, ...] = (
         intent_seq BIGINT, seed BIGINT)""",
 )
 TABLES: tuple[str, ...] = ("study_trials",)
+COMMENTS: Comments = {
+    "study_trials": (
+        "the pareto projection: one row per trial job of a study batch, its latest outcome",
+        {
+            "batch": "batch id (the study's batch)",
+            "seq": "seq of the trial's latest outcome",
+            "hash": "hash of that outcome event",
+            "index": "the trial's position in its batch",
+            "job_id": "the trial's job id",
+            "name": "the trial's name",
+            "candidate_id": "the candidate it evaluates",
+            "trial_id": "the trial's id",
+            "status": "the outcome's status",
+            "evidence_verified": "its evidence pack verified",
+            "valid": "status ok and result.evidence_verified true: may be on the frontier",
+            "on_frontier": "on the Pareto front of its study",
+            "metrics": "metric name -> value (Wilson bound and CVaR included)",
+            "params": "the candidate's params (JSON)",
+            "result": "the outcome's result (JSON)",
+            "intent_seq": "seq of the trial's intent",
+            "seed": "the trial's seed",
+        },
+    ),
+}
 
 # A DOUBLE literal: DuckDB reads a bare decimal literal as DECIMAL, computed exactly.
 _Z = f"CAST('{Z_95!r}' AS DOUBLE)"

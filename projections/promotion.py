@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from projections.comments import Comments
+from projections.tables import utc
 from projections.writers import json_text, safe_dir_name, write_atomic
 
 if TYPE_CHECKING:
@@ -47,11 +49,26 @@ RECORD_FIELDS = (
 )
 
 DDL: tuple[str, ...] = (
-    """CREATE TABLE IF NOT EXISTS promotions (
+    f"""CREATE TABLE IF NOT EXISTS promotions (
         batch VARCHAR, study VARCHAR, tier VARCHAR, seq BIGINT, hash VARCHAR, ts VARCHAR,
-        data JSON)""",
+        data JSON, ts_utc {utc("ts")})""",
 )
 TABLES: tuple[str, ...] = ("promotions",)
+COMMENTS: Comments = {
+    "promotions": (
+        "every promotion.decided event: a study's winner of a budget tier",
+        {
+            "batch": "batch id of the event",
+            "study": "the study",
+            "tier": "the budget tier",
+            "seq": "seq of the promotion.decided event",
+            "hash": "hash of that event",
+            "ts": "its commit time (RFC 3339 text)",
+            "data": "the promotion record (JSON)",
+            "ts_utc": "ts as a TIMESTAMP (UTC)",
+        },
+    ),
+}
 
 REFRESH = """
 DELETE FROM promotions WHERE batch IN (SELECT batch FROM _scope);

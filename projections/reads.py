@@ -1,7 +1,7 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
-a batch's leaderboard document, a batch's report text, a batch's scoreboard, two batches'
-parity, a study's frontier and trials; and ``open_current``, the read-only connection of
-``query``, which never waits for other readers."""
+the batches, a batch's leaderboard document, a batch's report text, a batch's scoreboard, two
+batches' parity, a study's frontier and trials; and ``open_current``, the read-only connection
+of ``query``, which never waits for other readers."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from ledger import BatchNotFound
 from projections.engine import Freshness, connect, db_path, freshness
 from projections.errors import ProjectionBusy, StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
+
+CLOSEST_N = 3
+CLOSEST_CUTOFF = 0.5
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -113,9 +116,33 @@ def list_gaps(root: Path, batch: str | None = None) -> list[dict[str, Any]]:
         con.close()
 
 
+def list_batches(root: Path) -> list[dict[str, Any]]:
+    """Every batch, oldest first: state, planned and final job counts, started, resumable
+    (see ``projections.batches``), after bringing the database up to date.
+
+    Raises:
+        LedgerNotFound: no ledger at ``root``.
+    """
+    from projections.batches import batch_rows
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        return batch_rows(con)
+    finally:
+        con.close()
+
+
 def _require_batch(con: Any, batch: str) -> None:
+    """Refuse a batch id the ledger does not hold, naming the closest ids it does hold."""
+    import difflib
+
     if con.execute("SELECT 1 FROM batches WHERE batch = ?", [batch]).fetchone() is None:
-        raise BatchNotFound(f"no batch {batch!r} in the ledger")
+        ids = [str(r[0]) for r in con.execute("SELECT batch FROM batches").fetchall()]
+        close = difflib.get_close_matches(batch, ids, CLOSEST_N, CLOSEST_CUTOFF)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise BatchNotFound(f"no batch {batch!r} in the ledger{hint}")
 
 
 def leaderboard_document(root: Path, batch: str | None = None, top: int = 20) -> dict[str, Any]:
@@ -138,6 +165,7 @@ def leaderboard_document(root: Path, batch: str | None = None, top: int = 20) ->
             if row is None:
                 raise BatchNotFound("no batch with scan outcomes in the ledger")
             batch = str(row[0])
+        _require_batch(con, batch)
         found = con.execute("SELECT 1 FROM leaderboard_users WHERE batch = ?", [batch]).fetchone()
         if found is None:
             raise BatchNotFound(f"batch {batch!r} has no scan outcomes")
@@ -154,14 +182,18 @@ def leaderboard_markdown(doc: dict[str, Any], top: int = 20) -> str:
     return leaderboard_docs.markdown(doc, top)
 
 
-def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> str:
-    """The ``report.md`` (or ``summary.csv``) text of ``batch`` (default: the latest batch).
+def report_text(
+    root: Path, batch: str | None = None, as_csv: bool = False, sort_by: str | None = None
+) -> str:
+    """The ``report.md`` (or ``summary.csv``) text of ``batch`` (default: the latest batch);
+    ``sort_by`` (``METRIC[:asc|desc]``) ranks the jobs instead of the manifest's objective.
 
     Raises:
         BatchNotFound: no such batch, or it has no jobs.
     """
     import projections.report as report
     from projections.engine import connect
+    from projections.report_ranking import parse_sort_by
 
     ensure_current(root)
     con = connect(root, read_only=True)
@@ -178,7 +210,7 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         if as_csv:
             return report.summary_csv(con, batch)
-        return report.report_markdown(con, batch)
+        return report.report_markdown(con, batch, parse_sort_by(sort_by) if sort_by else None)
     finally:
         con.close()
 

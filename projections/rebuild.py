@@ -25,6 +25,7 @@ import projections.outputs as outputs
 import projections.pareto as pareto
 import projections.promotion as promotion
 import projections.report as report
+from projections.comments import Comments
 from projections.engine import (
     BASE_CURSOR,
     LOCK_WAIT_S,
@@ -61,6 +62,10 @@ PROJECTION_DDL: tuple[str, ...] = (
     outputs.DDL,
     *(s for m in PROJECTIONS.values() for s in m.DDL),
 )
+PROJECTION_COMMENTS: Comments = {
+    **outputs.COMMENTS,
+    **{t: text for m in PROJECTIONS.values() for t, text in getattr(m, "COMMENTS", {}).items()},
+}
 
 
 @dataclass
@@ -167,7 +172,7 @@ def rebuild_open(
 ) -> RebuildResult:
     """``rebuild`` on an open read-write connection."""
     chosen = check_names(names)
-    ensure_schema(con, PROJECTION_DDL)
+    ensure_schema(con, PROJECTION_DDL, PROJECTION_COMMENTS)
     delta = catch_up(con, ledger, full=full)
     result = RebuildResult(cursor=delta.cursor, events=delta.events, full=delta.full)
     updates = _update_all(con, root, chosen, delta.cursor, full or delta.full)

@@ -1,11 +1,15 @@
 """The ``report`` projection (seed 003): per batch, one row per job and a Markdown summary.
 
-``batches/<batch>/summary.csv``: one row per job in manifest order (index, name, job_id,
-status, duration_s, every metric as a column, error_type). A job's row is its latest intent
-and the latest outcome answering any intent of that index; ``missing`` when none has. Only
-intents of the batch's job kind count (not its jobs' sub-steps, e.g. ``optimize`` of ``trial``).
-``batches/<batch>/report.md``: counts by status, the slowest jobs, failures with their
-messages, and min/median/max per metric.
+``batches/<batch>/summary.csv``: one row per job in manifest order: index, name, job_id,
+status, duration_s, then every param (sorted names; ``param.<name>`` if a name is taken), every
+metric (sorted; ``metric.<name>`` if taken), error_type. A value recorded as null (a metric
+that was NaN or Infinity, a null param) is written ``null``; a cell is empty only when the job
+has no such value. A job's row is its latest intent and the latest outcome answering any intent
+of that index; ``missing`` when none has. Only intents of the batch's job kind count (not its
+jobs' sub-steps, e.g. ``optimize`` of ``trial``).
+``batches/<batch>/report.md``: counts by status, the jobs ranked by the manifest's
+``objective`` (``projections.report_ranking``), the slowest jobs, failures with their messages,
+and min/median/max per metric.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from projections.comments import Comments
+from projections.report_ranking import NO_OBJECTIVE, Objective, objectives, ranking_section
 from projections.scope import IN_BATCHES, set_scope
-from projections.tables import ZSTD
+from projections.tables import ZSTD, json_pointer
 from projections.writers import (
     csv_cell_sql,
     csv_text,
@@ -34,6 +40,8 @@ SLOWEST_N = 10
 FAILURES_N = 50
 MESSAGE_CHARS = 200
 FIXED_COLUMNS = ("index", "name", "job_id", "status", "duration_s")
+LAST_COLUMN = "error_type"
+NULL_TEXT = "null"
 
 DDL: tuple[str, ...] = (
     f"""CREATE TABLE IF NOT EXISTS report_jobs (
@@ -42,6 +50,24 @@ DDL: tuple[str, ...] = (
         error_type VARCHAR, error_message VARCHAR)""",
 )
 TABLES: tuple[str, ...] = ("report_jobs",)
+COMMENTS: Comments = {
+    "report_jobs": (
+        "the report projection: one row per job of a batch, its latest intent and outcome",
+        {
+            "batch": "batch id",
+            "index": "the job's position in its manifest",
+            "name": "the job's name",
+            "job_id": "the job's id",
+            "kind": "scan, trial, optimize, simulate or job",
+            "intent_seq": "seq of the job's latest intent",
+            "outcome_seq": "seq of the latest outcome answering an intent of that index",
+            "status": "that outcome's status, or missing",
+            "duration_s": "that outcome's duration in seconds",
+            "error_type": "that outcome's error type",
+            "error_message": "that outcome's error message",
+        },
+    ),
+}
 
 # The kind of a batch's jobs (its manifest's): the intents of other kinds sharing a job's
 # index are its declared sub-steps (``optimize`` of a ``trial``), not jobs. A batch without a
@@ -89,24 +115,58 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     return written
 
 
-def _metric_names_by_batch(
+def _names_by_batch(
     con: duckdb.DuckDBPyConnection, batches: list[str]
-) -> dict[str, list[str]]:
-    rows = con.execute(
-        f"""SELECT DISTINCT r.batch, m.name
-            FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
-            WHERE r.{IN_BATCHES} ORDER BY r.batch, m.name""",
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per batch: the sorted param names of its jobs' intents and metric names of their
+    outcomes."""
+    params = con.execute(
+        f"""SELECT DISTINCT r.batch, unnest(json_keys(i.params))
+            FROM report_jobs AS r JOIN intents AS i ON i.seq = r.intent_seq
+            WHERE r.{IN_BATCHES} AND json_type(i.params) = 'OBJECT'""",
         {"batches": batches},
     ).fetchall()
-    names: dict[str, list[str]] = {b: [] for b in batches}
-    for batch, name in rows:
-        names[str(batch)].append(str(name))
-    return names
+    metrics = con.execute(
+        f"""SELECT DISTINCT r.batch, m.name
+            FROM metrics AS m JOIN report_jobs AS r ON m.seq = r.outcome_seq
+            WHERE r.{IN_BATCHES}""",
+        {"batches": batches},
+    ).fetchall()
+    found: dict[str, tuple[set[str], set[str]]] = {b: (set(), set()) for b in batches}
+    for batch, name in params:
+        found[str(batch)][0].add(str(name))
+    for batch, name in metrics:
+        found[str(batch)][1].add(str(name))
+    return {b: (tuple(sorted(p)), tuple(sorted(m))) for b, (p, m) in found.items()}
 
 
-def _header(names: list[str]) -> list[str]:
-    header = [*FIXED_COLUMNS, *(f"metric.{n}" if n in FIXED_COLUMNS else n for n in names)]
-    return [*header, "error_type"]
+def _header(params: tuple[str, ...], metrics: tuple[str, ...]) -> list[str]:
+    taken = {*FIXED_COLUMNS, LAST_COLUMN}
+    param_columns = [f"param.{n}" if n in taken else n for n in params]
+    taken |= set(param_columns)
+    metric_columns = [f"metric.{n}" if n in taken else n for n in metrics]
+    return [*FIXED_COLUMNS, *param_columns, *metric_columns, LAST_COLUMN]
+
+
+def _param_text(doc: str, path: str) -> str:
+    """SQL rendering one param like ``writers.cell``: strings as they are, floats by their
+    shortest round-trip text, null as ``null``, other values as compact JSON; NULL when the
+    job has no such param."""
+    return (
+        f"CASE json_type({doc}, {path}) "
+        f"WHEN 'VARCHAR' THEN json_extract_string({doc}, {path}) "
+        f"WHEN 'DOUBLE' THEN CAST(CAST(json_extract_string({doc}, {path}) AS DOUBLE) AS VARCHAR) "
+        f"WHEN 'NULL' THEN '{NULL_TEXT}' "
+        f"ELSE CAST(json_extract({doc}, {path}) AS VARCHAR) END"
+    )
+
+
+def _metric_text(path: str) -> str:
+    """SQL rendering one metric: ``null`` when recorded as null, NULL when absent."""
+    return (
+        f"CASE WHEN map_contains(o.metrics, {path}) "
+        f"THEN coalesce(CAST(o.metrics[{path}] AS VARCHAR), '{NULL_TEXT}') END"
+    )
 
 
 def summary_csv(con: duckdb.DuckDBPyConnection, batch: str) -> str:
@@ -116,31 +176,37 @@ def summary_csv(con: duckdb.DuckDBPyConnection, batch: str) -> str:
 
 def summary_csvs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, str]:
     """The ``summary.csv`` text of each of ``batches``: rows rendered and joined per batch by
-    DuckDB (no Python object per row), one query per distinct set of metric columns."""
-    by_names: dict[tuple[str, ...], list[str]] = {}
-    for batch, metric_names in _metric_names_by_batch(con, batches).items():
-        by_names.setdefault(tuple(metric_names), []).append(batch)
+    DuckDB (no Python object per row), one query per distinct set of columns."""
+    by_names: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for batch, names in _names_by_batch(con, batches).items():
+        by_names.setdefault(names, []).append(batch)
     out: dict[str, str] = {}
-    for names, group in by_names.items():
+    for (params, metrics), group in by_names.items():
         cells = [
             csv_cell_sql('r."index"', numeric=True),
             csv_cell_sql("r.name"),
             csv_cell_sql("r.job_id"),
             csv_cell_sql("r.status"),
             csv_cell_sql("r.duration_s", numeric=True),
-            *(csv_cell_sql(f"o.metrics[$m{i}]", numeric=True) for i in range(len(names))),
+            *(csv_cell_sql(_param_text("i.params", f"$p{k}")) for k in range(len(params))),
+            *(csv_cell_sql(_metric_text(f"$m{k}"), numeric=True) for k in range(len(metrics))),
             csv_cell_sql("r.error_type"),
         ]
         line = " || ',' || ".join(cells)
-        params: dict[str, Any] = {"batches": group, **{f"m{i}": n for i, n in enumerate(names)}}
+        values: dict[str, Any] = {
+            "batches": group,
+            **{f"p{k}": json_pointer(n) for k, n in enumerate(params)},
+            **{f"m{k}": n for k, n in enumerate(metrics)},
+        }
         rows = con.execute(
             f"""SELECT r.batch, string_agg({line} || chr(10), ''
                                           ORDER BY r."index", r.intent_seq, r.outcome_seq)
                 FROM report_jobs AS r LEFT JOIN outcomes AS o ON o.seq = r.outcome_seq
+                LEFT JOIN intents AS i ON i.seq = r.intent_seq
                 WHERE r.{IN_BATCHES} GROUP BY r.batch""",
-            params,
+            values,
         ).fetchall()
-        head = csv_text(_header(list(names)), [])
+        head = csv_text(_header(params, metrics), [])
         bodies = {str(batch): str(body) for batch, body in rows}
         for batch in group:
             out[batch] = head + bodies.get(batch, "")
@@ -167,14 +233,29 @@ def _grouped(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def report_markdown(con: duckdb.DuckDBPyConnection, batch: str) -> str:
-    """The ``report.md`` text of ``batch``."""
-    return report_markdowns(con, [batch])[batch]
+def report_markdown(
+    con: duckdb.DuckDBPyConnection, batch: str, sort_by: Objective | None = None
+) -> str:
+    """The ``report.md`` text of ``batch``, ranked by ``sort_by`` instead of its objective."""
+    return report_markdowns(con, [batch], sort_by)[batch]
 
 
-def report_markdowns(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, str]:
-    """The ``report.md`` text of each of ``batches`` (one query per section for all)."""
+def _rankings(
+    con: duckdb.DuckDBPyConnection, batches: list[str], sort_by: Objective | None
+) -> dict[str, str]:
+    chosen = {b: sort_by for b in batches} if sort_by else objectives(con, batches)
+    return {
+        b: ranking_section(con, b, chosen[b]) if chosen.get(b) else NO_OBJECTIVE for b in batches
+    }
+
+
+def report_markdowns(
+    con: duckdb.DuckDBPyConnection, batches: list[str], sort_by: Objective | None = None
+) -> dict[str, str]:
+    """The ``report.md`` text of each of ``batches`` (one query per section for all but the
+    ranking), ranked by ``sort_by`` or else each batch's objective."""
     params = {"batches": batches}
+    rankings = _rankings(con, batches, sort_by)
     info = _grouped(
         con.execute(
             f"SELECT batch, name, created_at, jobs, state FROM batches WHERE {IN_BATCHES}",
@@ -227,6 +308,7 @@ def report_markdowns(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
             slow.get(b, []),
             failed.get(b, []),
             stats.get(b, []),
+            rankings[b],
         )
         for b in batches
     }
@@ -239,6 +321,7 @@ def _render_markdown(
     slow: list[tuple[Any, ...]],
     failed: list[tuple[Any, ...]],
     stats: list[tuple[Any, ...]],
+    ranking: str,
 ) -> str:
     name, created_at, planned, state = info if info else (None, None, None, "unknown")
     counts = _order_statuses([(str(s), int(n)) for s, n in status_rows])
@@ -251,6 +334,7 @@ def _render_markdown(
     )
     parts.append("## Status\n")
     parts.append(markdown_table(["status", "jobs"], counts))
+    parts.append(ranking)
     parts.append(f"## Slowest jobs (top {SLOWEST_N})\n")
     parts.append(
         markdown_table(

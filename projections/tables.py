@@ -5,6 +5,11 @@ it read the new events from the view ``_new`` (seq > the cursor, payloads upgrad
 catch-up only touches what is new. ``FILLS`` holds, per table, the SELECT giving its new rows
 in the table's column order. ``batches`` is re-aggregated for the batches the new events
 touched (listed in the temporary table ``_touched``).
+
+Every timestamp is kept twice: the event's exact text (``ts``, ``created_at``: what the output
+files print, so they stay byte for byte) and a virtual TIMESTAMP column computed from it
+(``ts_utc``, ``created_utc``) for other clients' date arithmetic; virtual columns cost nothing
+to write. The view ``final_outcomes`` keeps each job's last outcome.
 """
 
 from __future__ import annotations
@@ -36,37 +41,50 @@ OUTCOMES_IN = _in_list(OUTCOME_TYPES)
 ZSTD = "USING COMPRESSION zstd"
 RAW = "USING COMPRESSION uncompressed"
 
+
+def utc(column: str) -> str:
+    """A virtual TIMESTAMP column parsed from the RFC 3339 text column ``column``."""
+    return f"TIMESTAMP GENERATED ALWAYS AS (TRY_CAST({column} AS TIMESTAMP)) VIRTUAL"
+
+
 DDL: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS _cursors (name VARCHAR PRIMARY KEY, seq BIGINT, hash VARCHAR)",
     f"""CREATE TABLE IF NOT EXISTS events (
-        seq BIGINT, ts VARCHAR, type VARCHAR, v INTEGER, batch VARCHAR, key VARCHAR,
-        cause BIGINT, data JSON {ZSTD}, prev VARCHAR {RAW}, hash VARCHAR {RAW})""",
+        seq BIGINT, ts VARCHAR, type VARCHAR, v BIGINT, batch VARCHAR, key VARCHAR,
+        cause BIGINT, data JSON {ZSTD}, prev VARCHAR {RAW}, hash VARCHAR {RAW},
+        ts_utc {utc("ts")})""",
     f"""CREATE TABLE IF NOT EXISTS intents (
         seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
         job_id VARCHAR {ZSTD}, "index" BIGINT, name VARCHAR {ZSTD}, callable VARCHAR,
-        params JSON {ZSTD}, seed BIGINT)""",
+        params JSON {ZSTD}, seed BIGINT, ts_utc {utc("ts")})""",
     f"""CREATE TABLE IF NOT EXISTS outcomes (
         seq BIGINT, ts VARCHAR, type VARCHAR, kind VARCHAR, batch VARCHAR, key VARCHAR,
         cause BIGINT, job_id VARCHAR {ZSTD}, status VARCHAR, duration_s DOUBLE,
         metrics MAP(VARCHAR, DOUBLE), non_finite VARCHAR[], result JSON {ZSTD},
         artifacts VARCHAR[], error_type VARCHAR, error_message VARCHAR {ZSTD},
         error_traceback VARCHAR {ZSTD},
-        "index" BIGINT, name VARCHAR {ZSTD})""",
+        "index" BIGINT, name VARCHAR {ZSTD}, ts_utc {utc("ts")})""",
     f"""CREATE TABLE IF NOT EXISTS metrics (
         seq BIGINT, batch VARCHAR, kind VARCHAR, job_id VARCHAR {ZSTD}, name VARCHAR,
         value DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS artifacts (
+    f"""CREATE TABLE IF NOT EXISTS artifacts (
         seq BIGINT, ts VARCHAR, batch VARCHAR, sha256 VARCHAR, size BIGINT, name VARCHAR,
-        media_type VARCHAR, job_id VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS batches (
+        media_type VARCHAR, job_id VARCHAR, ts_utc {utc("ts")})""",
+    f"""CREATE TABLE IF NOT EXISTS batches (
         batch VARCHAR, name VARCHAR, created_at VARCHAR, started_seq BIGINT, jobs BIGINT,
         executor VARCHAR, workers BIGINT, host VARCHAR, pid BIGINT, process_start VARCHAR,
         finished_seq BIGINT, finished_at VARCHAR, attempted BIGINT, succeeded BIGINT,
         failed BIGINT, duration_s DOUBLE, interrupted BOOLEAN, resumed BIGINT,
         last_resumed_seq BIGINT, state VARCHAR, intents BIGINT, outcomes BIGINT, ok BIGINT,
-        first_seq BIGINT, last_seq BIGINT)""",
+        first_seq BIGINT, last_seq BIGINT, created_utc {utc("created_at")},
+        finished_utc {utc("finished_at")})""",
+    # A job's final outcome: its last one (a resumed or retried job has several).
+    """CREATE VIEW IF NOT EXISTS final_outcomes AS
+    SELECT * FROM outcomes
+    QUALIFY row_number() OVER (PARTITION BY batch, job_id ORDER BY seq DESC) = 1""",
 )
+VIEWS: tuple[str, ...] = ("final_outcomes",)
 
 BASE_TABLES: tuple[str, ...] = (
     "events",

@@ -42,9 +42,11 @@ if TYPE_CHECKING:
         Manifest,
         ManifestConfig,
         MatrixSpec,
+        Objective,
         OutputFile,
         StudySpec,
     )
+    from schemas.nonfinite import null_non_finite
     from schemas.payloads import (
         ArtifactRecorded,
         BatchFinished,
@@ -83,6 +85,7 @@ _MODULES = (
     "schemas.leaderboard",
     "schemas.gates",
     "schemas.manifest",
+    "schemas.nonfinite",
     "schemas.budgets",
 )
 
@@ -137,6 +140,7 @@ __all__ = [
     "MatrixSpec",
     "MetricGate",
     "NewEvent",
+    "Objective",
     "Outcome",
     "OutputFile",
     "ParityGate",
@@ -154,6 +158,7 @@ __all__ = [
     "is_free_type",
     "load_gates",
     "model_for",
+    "null_non_finite",
     "parse_payload",
     "upgrade",
     "validate_fields",

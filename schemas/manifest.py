@@ -22,6 +22,7 @@ CALLABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_
 EXECUTORS: tuple[str, ...] = ("process", "thread", "ray")
 Executor = Literal["process", "thread", "ray"]
 ManifestKind = Literal["scan", "trial", "optimize", "simulate", "job"]
+NAME_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Keys that only mean something for a command job (refused next to ``callable``).
 COMMAND_KEYS: tuple[str, ...] = (
@@ -65,6 +66,14 @@ class MatrixSpec(_Strict):
     axes: dict[str, list[Any]] = Field(min_length=1)
 
 
+class Objective(_Strict):
+    """What "best" means for a batch: the metric to rank jobs by and whether lower
+    (``min``) or higher (``max``) is better. Reports rank by it; it changes no job."""
+
+    metric: str = Field(min_length=1, max_length=200)
+    direction: Literal["min", "max"]
+
+
 class OutputFile(_Strict):
     """A JSON file a command writes in its work dir, and the dotted key path of the value to
     take from it (the whole document without one)."""
@@ -105,9 +114,12 @@ class StudySpec(_Strict):
 
 
 class Manifest(_Strict):
-    """A batch manifest as written by the user, before expansion."""
+    """A batch manifest as written by the user, before expansion.
 
-    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
+    ``name`` may be left out: the loader gives it the manifest file's stem.
+    """
+
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=NAME_PATTERN)
     callable: str | None = Field(default=None, pattern=CALLABLE_PATTERN)
     command: list[str] | str | None = None
     shell: bool = False
@@ -123,6 +135,7 @@ class Manifest(_Strict):
     jobs: list[JobSpec] = Field(default_factory=list)
     matrix: MatrixSpec | None = None
     users_file: str | None = Field(default=None, min_length=1)
+    objective: Objective | None = None
     study: StudySpec | None = None
     steps: list[ManifestKind] = Field(default_factory=list)
 

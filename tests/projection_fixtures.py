@@ -129,8 +129,8 @@ def run_main(capsys: Any, *args: str) -> tuple[int, str, str]:
 
     capsys.readouterr()
     try:
-        main(list(args))
-        code = 0
+        returned = main(list(args))  # a command's ctx.exit(N) comes back as N
+        code = returned if isinstance(returned, int) else 0
     except SystemExit as e:
         code = int(e.code or 0)
     captured = capsys.readouterr()

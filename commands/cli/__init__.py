@@ -33,6 +33,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.evidence": ("verify_evidence",),
     "commands.cli.demo": ("demo",),
     "commands.cli.run": ("run",),
+    "commands.cli.batches": ("batches",),
     "commands.cli.rebuild": ("rebuild",),
     "commands.cli.query": ("query",),
     "commands.cli.gaps": ("gaps",),

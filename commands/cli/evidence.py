@@ -11,11 +11,12 @@ from ledger import verify_evidence as check_pack
 
 
 @click.command("verify-evidence")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 def verify_evidence(ctx: click.Context, path: Path, as_json: bool) -> None:
-    """Check every file of an evidence pack against its SHA256SUMS; exit 1 on any mismatch.
+    """Check every file of an evidence pack against its SHA256SUMS; exit 1 on any mismatch,
+    2 when PATH does not exist.
 
     \b
     Example:

@@ -25,10 +25,23 @@ def ingest() -> None:
 @click.option("--batch-id", default=None, help="Batch id (default: a random uuid).")
 @click.pass_obj
 def run_roots(app: AppContext, path: Path, batch_id: str | None) -> None:
-    """Ingest scan run roots: PATH is a directory of run roots or a file listing them.
+    """Ingest scan run roots: PATH is a directory of run roots (its subdirectories, by name)
+    or a file listing them (one path per line, # comments).
 
-    Each run root's hypothesis_candidates.json (and optional run_manifest.json) becomes one
-    scan.intent + scan.outcome; an unreadable one becomes an error outcome. Prints the batch id.
+    Each run root becomes one scan.intent + scan.outcome. Files read in a run root:
+
+    \b
+      hypothesis_candidates.json  required: {"user": NAME (optional, default: the
+                                  folder's name), "candidates": [ENTRY, ...]} or just the
+                                  list; ENTRY = {"segment_key": STR, "weighting":
+                                  "notional"|"count", "denominators": {"weight_used": NUM,
+                                  "count_used": NUM}, "metrics": {"avg_clv_pct": NUM,
+                                  "beat_close_rate": NUM}, "examples": [...]}, other keys kept
+      run_manifest.json           optional: any JSON, kept as result.run_manifest
+
+    A missing or invalid file makes that run root an error outcome (the others are kept); NaN
+    or Infinity is recorded as null and listed in non_finite. Prints the batch id; see
+    docs/RUNNER.md (scan jobs) for what reaches the leaderboard.
 
     \b
     Example:

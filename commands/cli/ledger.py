@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -21,6 +23,9 @@ from ledger import (
     read_jsonl,
     verify_signed,
 )
+from schemas import Event
+
+T = TypeVar("T")
 
 # A saved anchor is one SEQ:HASH line; anything much longer is not one.
 ANCHOR_FILE_LIMIT = 4096
@@ -120,28 +125,50 @@ def append(
 @click.option("--type", "types", multiple=True, help="Only events of this type (repeatable).")
 @click.option("--batch", help="Only events of this batch.")
 @click.option("--since", type=click.IntRange(min=0), default=0, help="Only events with seq > N.")
+@click.option("--tail", type=click.IntRange(min=1), help="Only the last N matching events.")
 @click.option("--json", "as_json", is_flag=True, help="One event per line, exactly as stored.")
 @click.pass_context
 def log(
-    ctx: click.Context, types: tuple[str, ...], batch: str | None, since: int, as_json: bool
+    ctx: click.Context,
+    types: tuple[str, ...],
+    batch: str | None,
+    since: int,
+    tail: int | None,
+    as_json: bool,
 ) -> None:
-    """List committed events.
+    """List committed events; an outcome's line ends with its status (and error type).
 
     \b
     Examples:
       sweepledger log --type trial.outcome --batch b1
+      sweepledger log --tail 20
       sweepledger log --since 100 --json | jq .data
     """
     ledger = _ledger(ctx)
     if as_json:
-        for line in ledger.read_raw(since, types or None, batch):
+        for line in _last(ledger.read_raw(since, types or None, batch), tail):
             write_raw_line(line)
         return
-    for event in ledger.read(since=since, types=types or None, batch=batch):
+    for event in _last(ledger.read(since=since, types=types or None, batch=batch), tail):
         subject = f" {event.key}" if event.key else ""
         scope = f" [{event.batch}]" if event.batch else ""
         cause = f" <- {event.cause}" if event.cause else ""
-        click.echo(f"{event.seq:>8} {event.ts} {event.type}{scope}{subject}{cause}")
+        click.echo(f"{event.seq:>8} {event.ts} {event.type}{scope}{subject}{cause}{_status(event)}")
+
+
+def _last(items: Iterable[T], n: int | None) -> Iterable[T]:
+    """``items``, or only the last ``n`` of them (read once, ``n`` kept at a time)."""
+    return items if n is None else deque(items, maxlen=n)
+
+
+def _status(event: Event) -> str:
+    """`` status`` (and `` (ErrorType)``) for an outcome, else nothing."""
+    if not event.type.endswith(".outcome") or not isinstance(event.data, dict):
+        return ""
+    status = event.data.get("status")
+    error = event.data.get("error")
+    kind = error.get("type") if isinstance(error, dict) and status != "ok" else None
+    return f" {status}" + (f" ({kind})" if kind else "")
 
 
 @click.command()
@@ -249,15 +276,23 @@ def repair(ctx: click.Context, trust_chain: bool) -> None:
       sweepledger repair --trust-chain
     """
     report = _ledger(ctx).repair(trust_chain=trust_chain)
+    for step in report.finished_seal:
+        click.echo(f"finished an interrupted seal: {step}")
     if report.recorded is None:
-        click.echo("nothing to repair")
+        if not report.finished_seal:
+            click.echo("nothing to repair")
         return
-    rebuilt = "rebuilt the commit log from the hash chain; " if report.rebuilt else ""
-    kept = f", kept in {report.kept}" if report.kept else ""
-    click.echo(
-        f"{rebuilt}cut {report.truncated_bytes} uncommitted bytes "
-        f"(sha256 {report.truncated_sha256}{kept}); recorded as seq {report.recorded.seq}"
-    )
+    if report.rebuilt:
+        click.echo("rebuilt the commit log from the live file's hash chain")
+    if report.kept_commit_log:
+        click.echo(f"cut a torn commit-log record (kept in {report.kept_commit_log})")
+    if report.truncated_bytes or not report.kept_commit_log:
+        kept = f", kept in {report.kept}" if report.kept else ""
+        click.echo(
+            f"cut {report.truncated_bytes} uncommitted bytes from the live file "
+            f"(sha256 {report.truncated_sha256}{kept})"
+        )
+    click.echo(f"recorded as seq {report.recorded.seq} (ledger.recovered)")
 
 
 @click.command()

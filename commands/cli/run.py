@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
 from commands.cli.context import AppContext
-from commands.cli.render import echo_json
-from commands.runner import RunRequest, run_batch
+from commands.cli.render import echo_json, note
+from commands.runner import RunRequest, execute, plan_run
 from schemas import EXECUTORS
+
+
+def resume_command(root: Path, manifest: Path, batch: str) -> str:
+    """The exact command that resumes ``batch`` (for a shell, quoted as needed)."""
+    return shlex.join(["sweepledger", "--root", str(root), "run", str(manifest), "--resume", batch])
 
 
 @click.command()
@@ -27,7 +33,12 @@ from schemas import EXECUTORS
     help="Stop at the first failed job (default: continue).",
 )
 @click.option("--batch-id", help="Id of the new batch (default NAME-<random>).")
-@click.option("--resume", "resume", metavar="BATCH", help="Continue BATCH: re-run unfinished jobs.")
+@click.option(
+    "--resume",
+    "resume",
+    metavar="BATCH",
+    help="Continue BATCH (or 'latest': this manifest's last batch): re-run unfinished jobs.",
+)
 @click.option("--force", is_flag=True, help="With --resume: accept a changed job set.")
 @click.option("--retry-failed", is_flag=True, help="With --resume: also re-run failed jobs.")
 @click.option(
@@ -66,10 +77,14 @@ def run(
     defaults (1 worker, process executor, no timeout, seed 0). Exit 0 when every job ended ok,
     1 when any did not, 130 when stopped by Ctrl-C, 2 for a bad manifest or option.
 
+    The batch id and the command that resumes it are printed on stderr when the run starts
+    (`sweepledger batches` lists every batch later).
+
     \b
     Example:
       sweepledger run examples/sweep.yaml --workers 4
       sweepledger run examples/sweep.yaml --resume sweep-1a2b3c4d
+      sweepledger run examples/sweep.yaml --resume latest
     """
     if (force or retry_failed) and resume is None:
         raise click.UsageError("--force and --retry-failed need --resume BATCH")
@@ -97,7 +112,16 @@ def run(
         argv=tuple(sys.argv),
         allow_large=allow_large,
     )
-    summary = run_batch(request)
+    plan = plan_run(request)
+    for line in plan.loaded.notes:
+        note(f"note: {line}")
+    again = resume_command(app.root, manifest, plan.batch)
+    verb = "resuming" if plan.history is not None else "starting"
+    note(f"batch {plan.batch}: {verb} {len(plan.to_run)} of {len(plan.jobs)} jobs")
+    note(f"  if it stops, resume it with: {again}")
+    summary = execute(plan)
+    if summary.interrupted:
+        note(f"batch {summary.batch} was interrupted; resume it with: {again}")
     if as_json:
         echo_json(
             {

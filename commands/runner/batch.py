@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from commands.runner.command_job import kill_leftovers, work_dir_of
+from commands.runner.command_job import kill_leftovers
 from commands.runner.driver import Driver, StopFlag, Tally
 from commands.runner.errors import BatchExists, ExecutorUnavailable, RunRefused, StoppedBeforeStart
 from commands.runner.executors import make_executor
@@ -37,8 +37,17 @@ from commands.runner.manifest import (
     parse_manifest,
 )
 from commands.runner.progress import Progress, make_progress
-from commands.runner.resume import BatchHistory, check_match, find_batch, resume_events, select_jobs
+from commands.runner.resume import (
+    LATEST,
+    BatchHistory,
+    check_match,
+    find_batch,
+    resolve_batch,
+    resume_events,
+    select_jobs,
+)
 from commands.runner.settings import Settings, resolve_settings
+from commands.runner.workdirs import work_dir_of
 from ledger import Ledger, LedgerNotFound
 from schemas import BatchFinished, BatchStarted, NewEvent
 
@@ -124,10 +133,16 @@ def plan_run(request: RunRequest) -> RunPlan:
         settings = resolve_settings(request.cli_settings, loaded.manifest.config)
         jobs = loaded.jobs[: settings.max_jobs] if settings.max_jobs else list(loaded.jobs)
     else:
-        manifest = parse_manifest(request.manifest)
+        notes: list[str] = []
+        manifest = parse_manifest(request.manifest, notes)
         settings = resolve_settings(request.cli_settings, manifest.config)
         loaded = load_manifest(
-            request.manifest, request.users_file, settings.max_jobs, request.allow_large, manifest
+            request.manifest,
+            request.users_file,
+            settings.max_jobs,
+            request.allow_large,
+            manifest,
+            notes,
         )
         jobs = list(loaded.jobs)
     _check_executor(settings)
@@ -136,13 +151,16 @@ def plan_run(request: RunRequest) -> RunPlan:
             ledger = Ledger.open(request.root)
         except LedgerNotFound as e:
             raise RunRefused(f"cannot resume {request.resume!r}: {e}") from e
-        history = find_batch(ledger, request.resume)
+        batch = resolve_batch(ledger, request.resume, loaded.name)
+        history = find_batch(ledger, batch)
         check_match(history, loaded, jobs, settings.seed, request.force)
         to_run = select_jobs(jobs, history, request.retry_failed)
-        return RunPlan(request, loaded, settings, jobs, request.resume, ledger, history, to_run)
-    batch = request.batch_id or _new_batch_id(loaded.manifest.name)
+        return RunPlan(request, loaded, settings, jobs, batch, ledger, history, to_run)
+    batch = request.batch_id or _new_batch_id(loaded.name)
     if not BATCH_ID_PATTERN.match(batch):
         raise RunRefused(f"batch id {batch!r}: use letters, digits, '_', '.', '-' (max 100)")
+    if batch == LATEST:
+        raise RunRefused(f"batch id {LATEST!r} is reserved (`--resume {LATEST}`)")
     ledger = Ledger(request.root)
     if ledger.exists() and _batch_exists(ledger, batch):
         raise BatchExists(f"batch {batch!r} already exists (use --resume {batch} to continue it)")
@@ -152,7 +170,7 @@ def plan_run(request: RunRequest) -> RunPlan:
 def _started_event(plan: RunPlan) -> NewEvent:
     expanded = plan.loaded.expanded(plan.jobs)
     data = BatchStarted(
-        name=plan.loaded.manifest.name,
+        name=plan.loaded.name,
         manifest=expanded,
         manifest_sha256=manifest_sha256(expanded),
         jobs=len(plan.jobs),

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 from commands.runner.lifeline import command_preexec, track_group, untrack_group
 from commands.runner.templating import TemplateError, render, template_values
+from commands.runner.workdirs import link_by_name, work_dir_of
 
 SHELL = "/bin/sh"
 STDOUT_FILE = "stdout.txt"
@@ -110,11 +111,6 @@ class CommandSpec:
         if self.shell:
             argv = [SHELL, "-c", argv[0]]
         return argv, {name: render(value, values) for name, value in self.env}
-
-
-def work_dir_of(root: Path | str, batch: str, job_id: str) -> Path:
-    """A job's private directory: ``<root>/work/<batch>/<job_id>``."""
-    return Path(root) / "work" / batch / job_id
 
 
 def job_values(
@@ -342,6 +338,7 @@ def run_command(spec: CommandSpec, ctx: JobContext, params: Mapping[str, Any]) -
     except TemplateError as e:
         return _failure(ctx.job_id, "error", "TemplateError", str(e))
     _fresh_work_dir(work_dir)
+    link_by_name(work_dir, ctx.name)
     try:
         ended = _execute(spec, argv, overlay, work_dir)
     except OSError as e:

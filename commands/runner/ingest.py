@@ -7,6 +7,8 @@ outcome with the reason, and the batch completes: a file that is not a regular f
 unreadable, not JSON or nested too deeply, or an outcome the ledger would refuse (too large
 once encoded). Every event is checked before the first is written, so a batch is never left
 half-written. The batch's ``batch.started`` lists every source file with its sha256.
+A ``NaN`` or ``Infinity`` in those files (Python's ``json`` writes them) is recorded as null
+and its path in the outcome's ``result`` listed in ``non_finite``, as for any job.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from ledger import (
     check_events,
     read_input_file,
 )
-from schemas import HypothesisCandidatesFile, NewEvent
+from schemas import HypothesisCandidatesFile, NewEvent, null_non_finite
 
 CANDIDATES_FILE = "hypothesis_candidates.json"
 RUN_MANIFEST_FILE = "run_manifest.json"
+CANDIDATES_KEY = "hypothesis_candidates"  # where a scan's result carries the entries
 INGEST_CALLABLE = "sweepledger.ingest:run_root"
 
 
@@ -51,6 +54,7 @@ class RunRoot:
     run_manifest: dict[str, Any] | None = None
     error: tuple[str, str] | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
+    non_finite: list[str] = field(default_factory=list)  # paths in the outcome's payload
 
 
 def resolve_run_roots(source: Path) -> list[Path]:
@@ -102,14 +106,21 @@ def read_run_root(path: Path) -> RunRoot:
         raw = _load_json(target, root)
         if isinstance(raw, list):
             raw = {"candidates": raw}
+        found: list[str] = []
+        if isinstance(raw, dict):
+            raw = {**raw, "candidates": null_non_finite(raw.get("candidates", []), "", found)}
         parsed = HypothesisCandidatesFile.model_validate(raw)
         root.user = parsed.user or path.name
         root.candidates = [e.model_dump(exclude_none=True) for e in parsed.candidates]
+        for where in found:  # a nulled value stays in the record, as null
+            _put_null(root.candidates, where.split("."))
+        root.non_finite = [f"result.{CANDIDATES_KEY}.{p}" for p in found]
         manifest = path / RUN_MANIFEST_FILE
         if manifest.is_file():
             target = manifest
             loaded = _load_json(manifest, root)
-            root.run_manifest = loaded if isinstance(loaded, dict) else {"value": loaded}
+            loaded = loaded if isinstance(loaded, dict) else {"value": loaded}
+            root.run_manifest = null_non_finite(loaded, "result.run_manifest", root.non_finite)
     except InputFileRefused as e:
         root.error = ("RunRootUnreadable", str(e))
     except OSError as e:
@@ -119,12 +130,22 @@ def read_run_root(path: Path) -> RunRoot:
     return root
 
 
+def _put_null(obj: Any, path: list[str]) -> None:
+    """Set the value at the dotted ``path`` of ``obj`` to None (a dropped key comes back)."""
+    for part in path[:-1]:
+        obj = obj[int(part)] if isinstance(obj, list) else obj.setdefault(part, {})
+    if isinstance(obj, list):
+        obj[int(path[-1])] = None
+    else:
+        obj[path[-1]] = None
+
+
 def _outcome(root: RunRoot, job_id: str) -> dict[str, Any]:
     """The ``scan.outcome`` payload of a run root: ok with its candidates, or its error."""
     result = {
         "user": root.user,
         "run_root": _text(str(root.path)),
-        "hypothesis_candidates": [] if root.error else root.candidates,
+        CANDIDATES_KEY: [] if root.error else root.candidates,
         "run_manifest": None if root.error else root.run_manifest,
     }
     outcome: dict[str, Any] = {
@@ -132,6 +153,7 @@ def _outcome(root: RunRoot, job_id: str) -> dict[str, Any]:
         "duration_s": 0.0,
         "status": "error" if root.error else "ok",
         "result": result,
+        "non_finite": [] if root.error else root.non_finite,
     }
     if root.error:
         outcome["error"] = {"type": root.error[0], "message": root.error[1], "traceback": None}

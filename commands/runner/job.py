@@ -18,7 +18,8 @@ from numbers import Real
 from pathlib import Path
 from typing import Any
 
-from commands.runner.command_job import CommandSpec, run_command, work_dir_of
+from commands.runner.command_job import CommandSpec, run_command
+from commands.runner.workdirs import link_by_name, work_dir_of
 from schemas import SchemaError, validate_payloads
 
 MAX_TRACEBACK_CHARS = 16_000
@@ -99,10 +100,12 @@ class JobContext:
 
     @property
     def work_dir(self) -> Path:
-        """A private directory for this job's files (created on first use)."""
+        """A private directory for this job's files (created on first use, with its
+        ``by-name`` link)."""
         if self._work_dir is None:
             self._work_dir = work_dir_of(self.root, self.batch, self.job_id)
             self._work_dir.mkdir(parents=True, exist_ok=True)
+            link_by_name(self._work_dir, self.name)
         return self._work_dir
 
     def artifact(

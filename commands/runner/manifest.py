@@ -6,11 +6,13 @@ and the offending key or callable, raised before anything is written to the ledg
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import itertools
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from pydantic import ValidationError
 from commands.runner.command_job import CommandSpec, OutputSpec, job_values
 from commands.runner.templating import TemplateError, check_names
 from ledger import InputFileRefused, read_input_file
-from schemas import COMMAND_KEYS, Manifest, ManifestInvalid, OutputFile
+from schemas import COMMAND_KEYS, Manifest, ManifestConfig, ManifestInvalid, OutputFile
 
 JOB_ID_HEX = 16
 DEFAULT_KIND = "job"
@@ -38,6 +40,10 @@ MAX_YAML_NODES = 1_000_000
 # More jobs than this in one batch (after --max-jobs) need --allow-large.
 MAX_JOBS = 1_000_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+NAME_MAX = 100
+DEFAULT_NAME = "batch"
+# An unknown ``config`` key this close to a setting's name is taken for a typo of it.
+TYPO_CUTOFF = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,13 @@ class LoadedManifest:
     kind: str
     jobs: list[JobPlan]
     users_file: Path | None
+    notes: tuple[str, ...] = ()  # what the loader decided for the user (shown on stderr)
+
+    @property
+    def name(self) -> str:
+        """The batch name: the manifest's ``name``, else its file's stem."""
+        assert self.manifest.name is not None  # the loader fills it in
+        return self.manifest.name
 
     @property
     def steps(self) -> tuple[str, ...]:
@@ -74,7 +87,7 @@ class LoadedManifest:
         """The fully expanded manifest as recorded in ``batch.started``."""
         m = self.manifest
         body: dict[str, Any] = {
-            "name": m.name,
+            "name": self.name,
             "callable": m.callable,
             "kind": self.kind,
             "setup": m.setup,
@@ -91,6 +104,8 @@ class LoadedManifest:
             body.update(m.model_dump(include=set(COMMAND_KEYS) | {"command"}))
         if m.study is not None:
             body["study"] = m.study.model_dump(exclude_none=True)
+        if m.objective is not None:
+            body["objective"] = m.objective.model_dump()
         return body
 
     def command_spec(self, timeout_s: float | None) -> CommandSpec | None:
@@ -321,18 +336,40 @@ def count_jobs(manifest: Manifest, users: list[str] | None = None) -> int:
     return len(manifest.jobs) + matrix + len(users or [])
 
 
+def _explicit_ids(manifest: Manifest) -> dict[str, str]:
+    """job_id -> name of the explicit jobs (the matrix points they cover are skipped)."""
+    target = job_target(manifest)
+    ids: dict[str, str] = {}
+    for job in manifest.jobs:
+        params = {**manifest.params, **job.params}
+        _check_json(params, f"jobs.{job.name}.params")
+        ids.setdefault(job_id_of(target, params), job.name)
+    return ids
+
+
 def _named_jobs(
-    manifest: Manifest, users: list[str] | None
+    manifest: Manifest, users: list[str] | None, notes: list[str] | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(name, params) of every job in manifest order, one at a time."""
+    """(name, params) of every job in manifest order, one at a time. A matrix point with the
+    same params as an explicit job is that job: it is skipped and named in ``notes``."""
     for job in manifest.jobs:
         yield job.name, {**manifest.params, **job.params}
     if manifest.matrix is not None:
         base = {**manifest.params, **manifest.matrix.base_params}
         axes = manifest.matrix.axes
+        explicit = _explicit_ids(manifest) if manifest.jobs else {}
+        target = job_target(manifest)
         for combination in itertools.product(*axes.values()):
             combo = dict(zip(axes, combination, strict=True))
-            yield matrix_name(combo), {**base, **combo}
+            name, params = matrix_name(combo), {**base, **combo}
+            if explicit:
+                _check_json(params, f"jobs.{name}.params")
+                covering = explicit.get(job_id_of(target, params))
+                if covering is not None:
+                    if notes is not None:
+                        notes.append(f"matrix point {name} is explicit job {covering!r}: run once")
+                    continue
+            yield name, params
     for handle in users or []:
         yield handle, {**manifest.params, USER_PARAM: handle}
 
@@ -342,8 +379,12 @@ def expand_jobs(
     users: list[str] | None = None,
     max_jobs: int | None = None,
     allow_large: bool = False,
+    notes: list[str] | None = None,
 ) -> list[JobPlan]:
     """Explicit jobs, then the matrix (first axis slowest), then one job per user handle.
+
+    A matrix point with the same params as an explicit job is that job (run once, under the
+    explicit name; reported in ``notes``); any other repeated name or params is refused.
 
     Only the first ``max_jobs`` are built (the matrix is expanded lazily), and more than
     ``MAX_JOBS`` of them are refused unless ``allow_large``; names and ids are checked
@@ -367,7 +408,9 @@ def expand_jobs(
     names: dict[str, int] = {}
     ids: dict[str, str] = {}
     target = job_target(manifest)
-    for index, (name, params) in enumerate(itertools.islice(_named_jobs(manifest, users), wanted)):
+    for index, (name, params) in enumerate(
+        itertools.islice(_named_jobs(manifest, users, notes), wanted)
+    ):
         _check_json(params, f"jobs.{name}.params")
         if name in names:
             raise ManifestInvalid(
@@ -409,8 +452,45 @@ def resolve_callable(ref: str, what: str = "callable") -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
-def parse_manifest(path: Path) -> Manifest:
+def default_name(path: Path) -> str:
+    """The batch name of a manifest without ``name``: its file stem, made a valid name."""
+    stem = re.sub(r"[^A-Za-z0-9_.\-]", "_", path.stem)[:NAME_MAX]
+    return stem or DEFAULT_NAME
+
+
+def _config_params(raw: dict[str, Any], path: Path, notes: list[str]) -> None:
+    """Move ``config`` keys that are not settings into ``params`` (seed 003's manifests keep
+    job defaults such as ``dataset`` there); one close to a setting's name is a typo.
+
+    Raises:
+        ManifestInvalid: an unknown ``config`` key that looks like a misspelt setting.
+    """
+    config, params = raw.get("config"), raw.get("params", {})
+    if not isinstance(config, dict) or not isinstance(params, dict):
+        return  # validation names the problem
+    settings = list(ManifestConfig.model_fields)
+    extra = [key for key in config if key not in settings]
+    for key in extra:
+        close = difflib.get_close_matches(str(key), settings, n=1, cutoff=TYPO_CUTOFF)
+        if close:
+            raise ManifestInvalid(
+                f"manifest {path}: config.{key}: unknown setting (did you mean {close[0]}?)"
+            )
+    if not extra:
+        return
+    raw["config"] = {key: value for key, value in config.items() if key in settings}
+    raw["params"] = {**{key: config[key] for key in extra}, **params}
+    notes.append(
+        f"config keys {', '.join(map(str, extra))} are not settings: "
+        "every job gets them as params (under the manifest's params)"
+    )
+
+
+def parse_manifest(path: Path, notes: list[str] | None = None) -> Manifest:
     """Read and validate a manifest file (no expansion, no imports).
+
+    ``name`` defaults to the file's stem; ``config`` keys that are not settings become
+    ``params`` (each such decision is added to ``notes``).
 
     Raises:
         ManifestInvalid: unreadable (or not a regular file, or over ``MAX_MANIFEST_BYTES``),
@@ -435,13 +515,19 @@ def parse_manifest(path: Path) -> Manifest:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ManifestInvalid(f"manifest {path}:{where}: {problem}") from e
-    return manifest_from_data(raw, path)
+    return manifest_from_data(raw, path, notes)
 
 
-def manifest_from_data(raw: Any, path: Path) -> Manifest:
-    """Validate an already parsed manifest (``path`` names it in messages)."""
+def manifest_from_data(raw: Any, path: Path, notes: list[str] | None = None) -> Manifest:
+    """Validate an already parsed manifest (``path`` names it in messages; its stem is the
+    default ``name``; see ``parse_manifest`` for ``notes``)."""
     if not isinstance(raw, dict):
         raise ManifestInvalid(f"manifest {path}: expected a mapping at the top level")
+    if "name" not in raw:
+        raw = {**raw, "name": default_name(path)}
+    if "config" in raw:
+        raw = dict(raw)
+        _config_params(raw, path, notes if notes is not None else [])
     try:
         return Manifest.model_validate(raw)
     except ValidationError as e:
@@ -454,6 +540,7 @@ def load_manifest(
     max_jobs: int | None = None,
     allow_large: bool = False,
     manifest: Manifest | None = None,
+    notes: list[str] | None = None,
 ) -> LoadedManifest:
     """Validate, expand and import-check a manifest; ``users_file`` overrides the manifest's.
 
@@ -465,8 +552,9 @@ def load_manifest(
             more than ``MAX_JOBS`` jobs without ``allow_large``.
     """
     path = Path(path)
-    manifest = manifest if manifest is not None else parse_manifest(path)
-    return load_parsed(manifest, path, users_file, max_jobs, allow_large)
+    notes = notes if notes is not None else []
+    manifest = manifest if manifest is not None else parse_manifest(path, notes)
+    return load_parsed(manifest, path, users_file, max_jobs, allow_large, notes)
 
 
 def load_parsed(
@@ -475,8 +563,10 @@ def load_parsed(
     users_file: Path | None = None,
     max_jobs: int | None = None,
     allow_large: bool = False,
+    notes: list[str] | None = None,
 ) -> LoadedManifest:
-    """``load_manifest`` for a manifest already validated; ``path`` places it (its folder is
+    """``load_manifest`` for a manifest already validated (``notes``: what parsing it
+    decided, kept with the result); ``path`` places it (its folder is
     the callable's import path and a command's working directory).
 
     Raises:
@@ -489,7 +579,8 @@ def load_parsed(
         if users_file is None and manifest.users_file is not None:
             users_file = path.parent / manifest.users_file
         users = read_users(users_file) if users_file is not None else None
-        jobs = expand_jobs(manifest, users, max_jobs, allow_large)
+        notes = list(notes or [])
+        jobs = expand_jobs(manifest, users, max_jobs, allow_large, notes)
     except RecursionError as e:
         raise ManifestInvalid(f"manifest {path}: nested too deeply") from e
     if not jobs:
@@ -498,7 +589,12 @@ def load_parsed(
     if kind in manifest.steps:
         raise ManifestInvalid(f"manifest {path}: steps: {kind!r} is the jobs' own kind")
     loaded = LoadedManifest(
-        path=path, manifest=manifest, kind=kind, jobs=jobs, users_file=users_file
+        path=path,
+        manifest=manifest,
+        kind=kind,
+        jobs=jobs,
+        users_file=users_file,
+        notes=tuple(notes),
     )
     if manifest.callable is None:
         check_command(loaded)

@@ -1,6 +1,8 @@
 """Batch progress on stderr: a live rich bar on a terminal, plain periodic lines otherwise.
 
 Both are driven from the driver loop (no refresh thread), so the process executor may fork.
+A job counts as ``failed`` when it ended ``error``, ``timeout`` or ``crashed``; one that was
+stopped (``interrupted``, ``skipped``) is counted apart, never as a failure.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import time
 from typing import Protocol, TextIO
 
 REFRESH_S = 0.1
-PLAIN_EVERY_S = 10.0
+PLAIN_EVERY_S = 5.0
+FAILED = frozenset({"error", "timeout", "crashed"})
+STOPPED = frozenset({"interrupted", "skipped"})
 
 
 class Progress(Protocol):
@@ -28,15 +32,15 @@ class _Counts:
         self.total = total
         self.done = 0
         self.ok = 0
+        self.failed = 0
+        self.stopped = 0
         self.start = time.monotonic()
 
     def advance(self, status: str) -> None:
         self.done += 1
         self.ok += status == "ok"
-
-    @property
-    def failed(self) -> int:
-        return self.done - self.ok
+        self.failed += status in FAILED
+        self.stopped += status in STOPPED
 
     def rate(self) -> float:
         elapsed = time.monotonic() - self.start
@@ -46,9 +50,10 @@ class _Counts:
         rate = self.rate()
         eta = (self.total - self.done) / rate if rate > 0 else float("nan")
         eta_text = f"{eta:.0f}s" if eta == eta else "?"
+        stopped = f", {self.stopped} interrupted" if self.stopped else ""
         return (
-            f"progress: {self.done}/{self.total} done, {self.ok} ok, {self.failed} failed, "
-            f"{rate:.1f} jobs/s, eta {eta_text}"
+            f"progress: {self.done}/{self.total} done, {self.ok} ok, {self.failed} failed"
+            f"{stopped}, {rate:.1f} jobs/s, eta {eta_text}"
         )
 
 

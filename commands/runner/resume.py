@@ -1,9 +1,13 @@
 """``run --resume BATCH``: read a batch's history, check the manifest still matches it, pick
 the jobs to run again, and answer the intents a killed driver left open.
+
+``--resume latest`` names the batch most recently started under the manifest's name; an id the
+ledger does not hold is refused with the closest ids it does hold.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +23,39 @@ from schemas import BatchResumed, NewEvent
 FINAL = frozenset({"ok", "empty", "error", "timeout", "crashed"})
 FINAL_RETRYING = frozenset({"ok", "empty"})
 INTERRUPTED_MESSAGE = "the batch's driver stopped before this job was answered"
+LATEST = "latest"
+CLOSEST_N = 3
+CLOSEST_CUTOFF = 0.5
+
+
+def batch_names(ledger: Ledger) -> dict[str, str]:
+    """Every batch id with the name its ``batch.started`` recorded, in start order."""
+    names: dict[str, str] = {}
+    for event in ledger.read(types=["batch.started"]):
+        if event.batch is not None and event.batch not in names:
+            names[event.batch] = str(event.data.get("name"))
+    return names
+
+
+def resolve_batch(ledger: Ledger, requested: str, name: str) -> str:
+    """The batch id ``--resume`` means: ``latest`` is the last batch started under ``name``.
+
+    Raises:
+        BatchNotFound: no such batch (naming the closest ids), or no batch named ``name``.
+    """
+    names = batch_names(ledger)
+    if requested == LATEST:
+        mine = [batch for batch, batch_name in names.items() if batch_name == name]
+        if not mine:
+            raise BatchNotFound(f"no batch of manifest {name!r} in this ledger to resume")
+        return mine[-1]
+    if requested not in names:
+        close = difflib.get_close_matches(requested, list(names), CLOSEST_N, CLOSEST_CUTOFF)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise BatchNotFound(
+            f"no batch {requested!r} in this ledger{hint} (`sweepledger batches` lists them)"
+        )
+    return requested
 
 
 @dataclass

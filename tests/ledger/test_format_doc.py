@@ -7,15 +7,17 @@ import types
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ledger import Ledger
+from ledger import Ledger, canonical_json
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md"
 
 
 def _doc_verifier() -> types.ModuleType:
     text = DOC.read_text(encoding="utf-8")
-    (code,) = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    (code,) = [c for c in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "def verify" in c]
     assert len(code.strip().splitlines()) <= 40
     module = types.ModuleType("format_doc_verifier")
     exec(compile(code, str(DOC), "exec"), module.__dict__)
@@ -128,3 +130,36 @@ def test_doc_verifier_checks_anchor(tmp_path: Path) -> None:
     assert verifier.verify(str(ledger.root), (seq, digest))[0] is True
     assert verifier.verify(str(ledger.root), (seq, "0" * 64))[:2] == (False, 10)
     assert ledger.verify(anchor=f"{seq}:{'0' * 64}").first_bad_seq == 10
+
+
+def _doc_float_text() -> types.ModuleType:
+    text = DOC.read_text(encoding="utf-8")
+    (code,) = [c for c in re.findall(r"```py\n(.*?)```", text, flags=re.S) if "float_text" in c]
+    module = types.ModuleType("format_doc_floats")
+    exec(compile(code, str(DOC), "exec"), module.__dict__)
+    return module
+
+
+@settings(max_examples=3000, deadline=None)
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+def test_the_documented_float_format_is_the_encoders(value: float) -> None:
+    float_text = _doc_float_text().float_text
+    assert float_text(value).encode() == canonical_json(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1e-5, "0.00001"),
+        (1e-6, "1e-6"),
+        (1e16, "1e+16"),
+        (1e15, "1000000000000000.0"),
+        (-0.0, "-0.0"),
+        (2.5e-7, "2.5e-7"),
+        (5e-324, "5e-324"),
+    ],
+)
+def test_the_documented_examples(value: float, text: str) -> None:
+    assert _doc_float_text().float_text(value) == text
+    assert canonical_json(value) == text.encode()
+    assert f"`{text}`" in DOC.read_text(encoding="utf-8")

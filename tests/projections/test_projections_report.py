@@ -112,14 +112,21 @@ def test_summary_csv_matches_reference(tmp_path: Path, spec: list[dict[str, Any]
         reader = csv.reader(io.StringIO(f.read()))
     header, *rows = list(reader)
     names = sorted({n for r in expected for n in r["metrics"]})
-    assert header == ["index", "name", "job_id", "status", "duration_s", *names, "error_type"]
+    fixed = ["index", "name", "job_id", "status", "duration_s"]
+    assert header == [*fixed, "x", *names, "error_type"]  # every param, then every metric
     assert len(rows) == len(expected)
     for row, ref in zip(rows, expected, strict=True):
         assert int(row[0]) == ref["index"] and row[1] == ref["name"]
         assert row[3] == ref["status"]
         assert _num(row[4]) == ref["duration_s"]
-        for name, cell in zip(names, row[5:-1], strict=True):
-            assert _num(cell) == ref["metrics"].get(name)
+        assert row[5] == str(ref["index"])  # the param x
+        for name, cell in zip(names, row[6:-1], strict=True):
+            if name not in ref["metrics"]:
+                assert cell == ""  # blank only when the job has no such metric
+            elif ref["metrics"][name] is None:
+                assert cell == "null"  # recorded as null (non-finite): marked
+            else:
+                assert float(cell) == ref["metrics"][name]
         assert row[-1] == ref["error_type"]
     md = (root / "batches/b/report.md").read_text()
     for name in names:

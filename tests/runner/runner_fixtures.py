@@ -19,6 +19,7 @@ from ledger import Ledger
 from schemas import Event
 
 JOBS_MODULE = Path(__file__).with_name("runner_jobs.py")
+REPO = Path(__file__).resolve().parents[2]
 SWEEPLEDGER = Path(sys.executable).with_name("sweepledger")
 
 
@@ -101,7 +102,8 @@ def assert_every_intent_answered(root: Path, batch: str) -> None:
 
 def start_run(root: Path, manifest: Path, *args: str) -> subprocess.Popen[bytes]:
     """``sweepledger run`` as a real process in its own process group."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # This checkout's code, not whichever one the ``sweepledger`` script was installed from.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO)}
     env.pop("SWEEPLEDGER_ROOT", None)
     return subprocess.Popen(
         [str(SWEEPLEDGER), "--root", str(root), "run", str(manifest), *args],

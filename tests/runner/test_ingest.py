@@ -106,3 +106,34 @@ def test_ingest_bad_sources(tmp_path: Path, capsys: Any) -> None:
     )
     assert code == 2 and "no run roots" in err and err.count("\n") == 1
     assert not (root / "ledger.jsonl").exists() or Ledger.open(root).head().seq == 0
+
+
+def test_nan_in_a_run_root_becomes_null_and_non_finite(tmp_path: Path, capsys: Any) -> None:
+    runs = tmp_path / "runs"
+    bad = {
+        "segment_key": "s",
+        "weighting": "notional",
+        "denominators": {"weight_used": float("inf"), "count_used": 2},
+        "metrics": {"avg_clv_pct": float("nan"), "beat_close_rate": 0.5},
+    }
+    _run_root(runs / "r1", "alice", [_entry("t", 1.0, 0.1), bad])  # json.dumps writes NaN
+    assert "NaN" in (runs / "r1" / "hypothesis_candidates.json").read_text()
+    (runs / "r1" / "run_manifest.json").write_text('{"threshold": -Infinity, "n": 3}')
+    root = tmp_path / "ledger"
+    code, _, err = run_main(capsys, "--root", str(root), "ingest", "run-roots", str(runs))
+    assert code == 0 and "1 ok, 0 failed" in err, err
+    (outcome,) = [e for e in Ledger.open(root).read() if e.type == "scan.outcome"]
+    assert outcome.data["status"] == "ok"
+    assert outcome.data["non_finite"] == [
+        "result.hypothesis_candidates.1.denominators.weight_used",
+        "result.hypothesis_candidates.1.metrics.avg_clv_pct",
+        "result.run_manifest.threshold",
+    ]
+    entry = outcome.data["result"]["hypothesis_candidates"][1]
+    assert entry["metrics"] == {"avg_clv_pct": None, "beat_close_rate": 0.5}
+    assert entry["denominators"] == {"weight_used": None, "count_used": 2}
+    assert outcome.data["result"]["run_manifest"] == {"threshold": None, "n": 3}
+    assert Ledger.open(root).verify().ok
+    code, out, _ = run_main(capsys, "--root", str(root), "leaderboard", "--json")
+    doc = json.loads(out)
+    assert code == 0 and [s["segment_key"] for s in doc["segments"]] == ["s", "t"], doc.keys()

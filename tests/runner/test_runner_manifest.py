@@ -122,7 +122,7 @@ def test_users_file_one_scan_job_per_handle(tmp_path: Path) -> None:
         ({"name": "t", "callable": "runner_jobs:work", "jobz": []}, "jobz: unknown key"),
         (
             {"name": "t", "callable": "runner_jobs:work", "config": {"workrs": 2}, "jobs": []},
-            "config.workrs: unknown key",
+            "config.workrs: unknown setting (did you mean workers?)",
         ),
         (
             {"name": "t", "callable": "runner_jobs:work", "config": {"workers": "two"}},
@@ -133,7 +133,7 @@ def test_users_file_one_scan_job_per_handle(tmp_path: Path) -> None:
         ({"name": "t", "callable": "not a ref", "jobs": [{"name": "a"}]}, "callable"),
         ({"name": "t", "callable": "runner_jobs:work"}, "no jobs"),
         ({"name": "t", "callable": "runner_jobs:work", "jobs": []}, "no jobs"),
-        ({"callable": "runner_jobs:work", "jobs": [{"name": "a"}]}, "name: required"),
+        ({"name": "a b", "callable": "runner_jobs:work", "jobs": [{"name": "a"}]}, "name: "),
         (
             {"name": "t", "callable": "runner_jobs:work", "jobs": [{"name": "a"}, {"name": "a"}]},
             "used twice",
