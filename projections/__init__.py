@@ -5,7 +5,10 @@ Public API (commands use only these):
 - ``rebuild(root, names=None, threads=None, full=False) -> RebuildResult``: catch the
   projection database ``<root>/ledger.duckdb`` up with the ledger and rewrite the files of the
   projections whose batches changed.
+- ``rebuild(root, as_of=SEQ, out=DIR)``: the same, of the ledger as it was at SEQ, into DIR.
 - ``ensure_current(root)``: rebuild only when the ledger head moved (cheap check otherwise).
+- ``as_of_state(root, seq, directory=None)``: a context giving the directory of an as-of state
+  (built or brought forward), for ``run_query``.
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from ledger import BatchNotFound
 from projections.errors import (
+    AsOfRefused,
     GapsFound,
     ProjectionBusy,
     ProjectionError,
@@ -25,6 +29,7 @@ from projections.errors import (
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
 from projections.reads import (
+    as_of_state,
     ensure_current,
     leaderboard_document,
     leaderboard_markdown,
@@ -36,6 +41,7 @@ from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "PROJECTIONS",
+    "AsOfRefused",
     "BatchNotFound",
     "GapsFound",
     "ProjectionBusy",
@@ -46,6 +52,7 @@ __all__ = [
     "QueryTimeout",
     "RebuildResult",
     "UnknownProjection",
+    "as_of_state",
     "ensure_current",
     "is_current",
     "leaderboard_document",

@@ -1,8 +1,11 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
-a batch's leaderboard document, a batch's report text."""
+a batch's leaderboard document, a batch's report text, an as-of state's directory."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,24 @@ def ensure_current(root: Path) -> RebuildResult | None:
     if is_current(root):
         return None
     return rebuild(root)
+
+
+@contextmanager
+def as_of_state(root: Path, seq: int, directory: Path | None = None) -> Iterator[Path]:
+    """The directory of an as-of state at ``seq`` (its ``ledger.duckdb`` for ``run_query``),
+    built or brought forward first: ``directory`` when given (kept afterwards, reused by the
+    next call at the same seq), else a temporary directory removed on exit.
+
+    Raises:
+        AsOfRefused: ``seq`` is beyond the head, or ``directory`` cannot hold the state.
+    """
+    if directory is not None:
+        rebuild(root, as_of=seq, out=directory)
+        yield directory.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="sweepledger-as-of-") as scratch:
+        rebuild(root, as_of=seq, out=Path(scratch))
+        yield Path(scratch)
 
 
 def list_gaps(root: Path, batch: str | None = None) -> list[dict[str, Any]]:

@@ -27,6 +27,8 @@ SweepledgerError                    exit 2 unless noted
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection
  │    ├── ProjectionBusy            another process holds the projection database too long
  │    ├── LedgerMoved               the ledger changed while it was being read
+ │    ├── AsOfRefused               ``--as-of``: seq beyond the head, or an unusable --out DIR
+ │    ├── TargetNotFound            ``explain`` TARGET names nothing in the ledger
  │    ├── QueryRefused              the SQL would reach outside the projection database
  │    ├── QueryFailed               DuckDB rejected the SQL
  │    ├── QueryTimeout              the statement ran past its time limit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from commands.cli.context import AppContext
@@ -12,23 +14,51 @@ from commands.cli.render import note
 @click.argument("names", nargs=-1)
 @click.option("--full", is_flag=True, help="Ignore the cursors and rebuild everything.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="DuckDB threads.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Build the state of the ledger as it was when it ended at this seq (needs --out).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where --as-of writes ledger.duckdb and the files: outside the root, empty or an "
+    "earlier as-of state of this ledger.",
+)
 @click.pass_obj
-def rebuild(app: AppContext, names: tuple[str, ...], full: bool, threads: int | None) -> None:
-    """Rebuild projections (report, leaderboard, gaps; all when no NAME) and ledger.duckdb.
+def rebuild(
+    app: AppContext,
+    names: tuple[str, ...],
+    full: bool,
+    threads: int | None,
+    as_of: int | None,
+    out: Path | None,
+) -> None:
+    """Rebuild projections (report, leaderboard, gaps, ...; all when no NAME) and ledger.duckdb.
 
-    Only batches touched since the last rebuild are recomputed, unless --full.
+    Only batches touched since the last rebuild are recomputed, unless --full. With --as-of
+    SEQ --out DIR, every projection is written under DIR (same relative paths as under the
+    root) exactly as a rebuild would have written it when the ledger ended at SEQ; the
+    root's own outputs are not touched.
 
     \b
     Example:
       sweepledger --root ./artifacts rebuild
       sweepledger --root ./artifacts rebuild report --full
+      sweepledger --root ./artifacts rebuild --as-of 1200 --out ./then
     """
     from projections import rebuild as run_rebuild
 
-    result = run_rebuild(app.root, list(names), threads=threads, full=full)
+    if (as_of is None) != (out is None):
+        raise click.UsageError("--as-of and --out go together")
+    result = run_rebuild(app.root, list(names), threads=threads, full=full, as_of=as_of, out=out)
     mode = "full" if result.full else "incremental"
+    state = f" as of seq {as_of} into {out}" if as_of is not None else ""
     note(
-        f"rebuilt to seq {result.cursor.seq} ({mode}, {result.events} new events, "
+        f"rebuilt to seq {result.cursor.seq}{state} ({mode}, {result.events} new events, "
         f"{len(result.written)} files written)"
     )
     for path in result.written:
