@@ -35,6 +35,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.run": ("run",),
     "commands.cli.rebuild": ("rebuild",),
     "commands.cli.query": ("query",),
+    "commands.cli.explain": ("explain",),
     "commands.cli.gaps": ("gaps",),
     "commands.cli.report": ("report",),
     "commands.cli.leaderboard": ("leaderboard",),
