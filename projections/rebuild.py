@@ -4,6 +4,10 @@ Each projection keeps its own cursor. When it is behind, only the batches touche
 events after it are recomputed and their files rewritten; when its hash no longer matches the
 events (or it was never built) everything is. Tables and cursor commit together, after the
 files are written, so an interrupted rebuild simply redoes that work next time.
+
+``rebuild(root, as_of=SEQ, out=DIR)`` does the same for the ledger as it was at ``SEQ``, into
+a database and files of ``DIR`` (``projections.asof``): the engine reads events up to ``SEQ``
+only, and every projection works unchanged on them.
 """
 
 from __future__ import annotations
