@@ -8,9 +8,9 @@ import tempfile
 from pathlib import Path
 
 from ledger.errors import BlobNotFound
+from ledger.files import SEALED_MODE, make_dirs
 
 COPY_BLOCK = 1 << 20
-BLOB_MODE = 0o644
 
 
 class BlobStore:
@@ -29,7 +29,7 @@ class BlobStore:
     def put(self, source: Path | str | bytes) -> str:
         """Store a file's bytes (or ``bytes``) and return their sha256 hex digest."""
         staging = self.directory / "tmp"
-        staging.mkdir(parents=True, exist_ok=True)
+        make_dirs(staging)
         digest = hashlib.sha256()
         fd, tmp_name = tempfile.mkstemp(dir=staging)
         try:
@@ -44,13 +44,13 @@ class BlobStore:
                             out.write(block)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp_name, BLOB_MODE)  # mkstemp makes 0600; blobs are read by others too
+            os.chmod(tmp_name, SEALED_MODE)  # mkstemp makes 0600; a blob is complete: read-only
             hexdigest = digest.hexdigest()
             final = self.path(hexdigest)
             if final.exists():
                 os.unlink(tmp_name)
             else:
-                final.parent.mkdir(parents=True, exist_ok=True)
+                make_dirs(final.parent)
                 os.replace(tmp_name, final)
             return hexdigest
         except BaseException:

@@ -143,10 +143,14 @@ def append_commit(path: Path, seq: int, digest: str) -> None:
         os.close(fd)
 
 
+def _opener(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o644)
+
+
 def rewrite_commits(path: Path, seq: int, digest: str) -> None:
     """Replace the log with a single record (atomically), used after sealing to keep it small."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb", opener=_opener) as f:
         f.write(_record(seq, digest))
         f.flush()
         os.fsync(f.fileno())

@@ -8,6 +8,11 @@ from pathlib import Path
 
 from ledger.commits import Commit, last_commit
 
+# Modes of what a ledger root holds, whatever the umask: files 0644 and directories 0755 at
+# most; sealed segments and blobs become read-only once complete.
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+SEALED_MODE = 0o444
 LIVE_FILE = "ledger.jsonl"
 COMMITS_FILE = "ledger.commits"
 LOCK_FILE = "ledger.lock"
@@ -58,6 +63,26 @@ class BulkSource:
     live_begin: int
     live_end: int
     live_clean: bool
+
+
+def make_dirs(path: Path) -> None:
+    """Create ``path`` and any missing parents, each with ``DIR_MODE`` whatever the umask."""
+    missing: list[Path] = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(directory, DIR_MODE)  # mkdir's mode is filtered by the umask only
+
+
+def file_opener(path: str, flags: int) -> int:
+    """An ``open(..., opener=file_opener)`` that creates files with ``FILE_MODE``."""
+    return os.open(path, flags, FILE_MODE)
 
 
 def write_lines(fd: int, lines: list[bytes]) -> None:

@@ -35,7 +35,7 @@ from ledger import merkle
 from ledger.chain import line_seq
 from ledger.encoding import decode_fields
 from ledger.errors import LedgerCorrupt, ReadRaced
-from ledger.files import fsync_dir
+from ledger.files import fsync_dir, make_dirs
 from ledger.lock import FileLock
 from ledger.merkle_store import STORE_FILE, MerkleStore
 from ledger.store import Ledger
@@ -93,7 +93,7 @@ class MerkleIndex:
         except (FileNotFoundError, LedgerCorrupt):
             caught_up = False
         if not caught_up:
-            directory.mkdir(exist_ok=True)
+            make_dirs(directory)
             with FileLock(directory / LOCK_FILE).held():
                 _catch_up(ledger, directory, until)
         store = MerkleStore.open(path)

@@ -50,7 +50,7 @@ from types import TracebackType
 
 import ledger.merkle as merkle
 from ledger.errors import LedgerCorrupt
-from ledger.files import fsync_dir
+from ledger.files import file_opener, fsync_dir
 from ledger.merkle import EMPTY_ROOT, HASH_LEN, NODE_PREFIX, node_hash
 
 STORE_FILE = "merkle.bin"
@@ -299,7 +299,7 @@ def _create(path: Path) -> None:
     """Write an empty store: temp file, fsync, rename, fsync the directory."""
     header = PREAMBLE.pack(MAGIC, FORMAT_VERSION, HASH_LEN) + _slot_bytes(0) * 2
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with open(tmp, "wb", opener=file_opener) as f:
         f.write(header.ljust(DATA_OFFSET, b"\0"))
         f.flush()
         os.fsync(f.fileno())

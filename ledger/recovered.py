@@ -8,7 +8,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from ledger.files import fsync_dir
+from ledger.files import file_opener, fsync_dir, make_dirs
 
 RECOVERED_DIR = "recovered"
 DIGEST_PREFIX = 16
@@ -20,12 +20,12 @@ def keep(root: Path, first_seq: int, data: bytes, suffix: str) -> str:
     The name is ``<first_seq>-<sha256 prefix><suffix>``; the same bytes kept twice are one file.
     """
     directory = root / RECOVERED_DIR
-    directory.mkdir(exist_ok=True)
+    make_dirs(directory)
     name = f"{first_seq}-{hashlib.sha256(data).hexdigest()[:DIGEST_PREFIX]}{suffix}"
     path = directory / name
     if not (path.is_file() and path.read_bytes() == data):
         tmp = path.with_name(name + ".tmp")
-        with open(tmp, "wb") as f:
+        with open(tmp, "wb", opener=file_opener) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

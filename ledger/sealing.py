@@ -25,7 +25,7 @@ import orjson
 from ledger.chain import check_line, line_hash, line_prev, line_seq
 from ledger.commits import rewrite_commits
 from ledger.errors import LedgerCorrupt
-from ledger.files import LedgerFiles, fsync_dir
+from ledger.files import SEALED_MODE, LedgerFiles, file_opener, fsync_dir, make_dirs
 from ledger.live import LiveState, find_boundary, iter_lines, offset_of_seq
 from ledger.prepare import prepare
 from ledger.segments import (
@@ -75,7 +75,7 @@ def _write_checked(path: Path, ledger: LedgerFiles, state: LiveState) -> tuple[i
     schema = arrow_schema()
     first = last = 0
     prev: str | None = None
-    with open(path, "wb") as f:
+    with open(path, "wb", opener=file_opener) as f:
         writer = pq.ParquetWriter(f, schema, compression="zstd", write_statistics=True)
         pending: list[bytes] = []
 
@@ -112,7 +112,7 @@ def seal_live(ledger: LedgerFiles, state: LiveState) -> SealReport | None:
     if state.boundary <= state.start:
         return None
     directory = ledger.root / SEGMENT_DIR
-    directory.mkdir(exist_ok=True)
+    make_dirs(directory)
     previous = _previous_segments(ledger, state)
     staging = directory / f"sealing{TMP_SUFFIX}"
     first, last = _write_checked(staging, ledger, state)
@@ -132,6 +132,7 @@ def _cut_live(ledger: LedgerFiles, last_sealed: int) -> None:
     """Steps 3-5: install pending segment files and drop sealed lines from the live file."""
     directory = ledger.root / SEGMENT_DIR
     for entry in sorted(directory.glob(f"seg-*.parquet{TMP_SUFFIX}")):
+        os.chmod(entry, SEALED_MODE)  # complete and recorded: read-only from now on
         os.replace(entry, entry.with_name(entry.name[: -len(TMP_SUFFIX)]))
     fsync_dir(directory)
     size = ledger.live_path.stat().st_size
@@ -139,7 +140,7 @@ def _cut_live(ledger: LedgerFiles, last_sealed: int) -> None:
     if offset is None:
         raise LedgerCorrupt(f"sealed event after seq {last_sealed} is missing from the live file")
     new = ledger.live_path.with_name(ledger.live_path.name + ".new")
-    with open(ledger.live_path, "rb") as src, open(new, "wb") as dst:
+    with open(ledger.live_path, "rb") as src, open(new, "wb", opener=file_opener) as dst:
         src.seek(offset)
         while block := src.read(1 << 20):
             dst.write(block)

@@ -26,7 +26,7 @@ from ledger.chain import GENESIS_HASH, check_line, line_hash, line_seq, sha256_h
 from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewrite_commits
 from ledger.encoding import Prepared, decode_fields, decode_line
 from ledger.errors import LedgerDamaged, LedgerNotFound, ReadRaced
-from ledger.files import BulkSource, LedgerFiles, fsync_dir
+from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -98,7 +98,7 @@ class Ledger:
 
     def init(self) -> None:
         """Create the root and an empty ledger; writes no event. Idempotent."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root)
         with self._lock.held():
             if not self.live_path.exists():
                 ensure_commit_log(self.files)

@@ -12,6 +12,9 @@ Public API (commands use only these):
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
+  file and write ``scoreboard/<batch>/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from ledger import BatchNotFound
 from projections.errors import (
     AsOfRefused,
     GapsFound,
+    GatesUnusable,
+    MissingMetrics,
+    ParityMismatch,
     ProjectionBusy,
     ProjectionError,
     QueryFailed,
@@ -35,6 +41,7 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     report_text,
+    scoreboard_report,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
 
@@ -44,6 +51,9 @@ __all__ = [
     "AsOfRefused",
     "BatchNotFound",
     "GapsFound",
+    "GatesUnusable",
+    "MissingMetrics",
+    "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
     "QueryFailed",
@@ -62,4 +72,5 @@ __all__ = [
     "report_text",
     "rows_as_json",
     "run_query",
+    "scoreboard_report",
 ]
