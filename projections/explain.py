@@ -5,7 +5,7 @@ A target names what to explain (``resolve``):
 - ``123`` / ``seq:123``: the event at that seq;
 - ``job:<id>`` or a bare job id: the latest intent with that job id, and its latest outcome;
 - ``segment:<batch>/<segment key>``: a leaderboard segment and the scan outcomes behind it;
-- ``cell:<batch>/<job name>``: a scoreboard cell, the latest outcome of that job in the batch;
+- ``cell:<batch>/<job name>``: a scoreboard cell, the job's last outcome (``report_jobs``);
 - ``promotion:<study>/<tier>``: the latest ``promotion.decided`` of that study and tier.
 
 Every event becomes a node (``role``, ``seq``, ``hash``, ``type``, ``ts``, ``batch``, ``key``,
@@ -217,15 +217,15 @@ def _by_segment(tree: _Tree, rest: str) -> dict[str, Any]:
 
 def _by_cell(tree: _Tree, rest: str) -> dict[str, Any]:
     batch, name = _split(rest, "cell", "<batch>/<job name>")
-    answer = tree._one("SELECT max(seq) FROM outcomes WHERE batch = ? AND name = ?", [batch, name])
-    node = tree.node("outcome", answer)
-    if node is None:
-        intent = tree._one(
-            "SELECT max(seq) FROM intents WHERE batch = ? AND name = ?", [batch, name]
-        )
-        node = tree.node("intent", intent)
-    if node is None:
+    # The scoreboard's cell: the job's row of ``report_jobs`` (its last outcome by index).
+    row = tree.con.execute(
+        """SELECT outcome_seq, intent_seq FROM report_jobs WHERE batch = ? AND name = ?
+           ORDER BY "index" DESC LIMIT 1""",
+        [batch, name],
+    ).fetchone()
+    if row is None:
         raise TargetNotFound(f"cell:{rest}: no job {name!r} in batch {batch!r}")
+    node = tree.node("outcome", row[0]) if row[0] is not None else tree.node("intent", row[1])
     return _synthetic("cell", {"batch": batch, "name": name}, [node])
 
 

@@ -213,6 +213,10 @@ def test_explain_segment_and_cell(study: tuple[Path, dict[str, Any]], capsys: An
     cell = _explain(capsys, root, "cell:t1/c_c2")
     assert cell["kind"] == "cell" and cell["tree"]["facts"] == {"batch": "t1", "name": "c_c2"}
     _check_trial(cell["tree"]["children"][0], marks, Ledger.open(root))
+    data = {"job_id": "c9", "index": 2, "name": "c_c9", "callable": None, "params": {}}
+    (unanswered,) = Ledger.open(root).append([NewEvent(type="trial.intent", data=data, batch="t1")])
+    (node,) = _explain(capsys, root, "cell:t1/c_c9")["tree"]["children"]
+    assert (node["role"], node["seq"]) == ("intent", unanswered.seq)
 
 
 @pytest.mark.parametrize(
