@@ -12,6 +12,8 @@ Public API (commands use only these):
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
+  (``pareto.json``) and every trial of it.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
 - ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
@@ -31,6 +33,7 @@ from projections.errors import (
     QueryFailed,
     QueryRefused,
     QueryTimeout,
+    StudyNotFound,
     UnknownProjection,
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
@@ -40,8 +43,10 @@ from projections.reads import (
     leaderboard_document,
     leaderboard_markdown,
     list_gaps,
+    pareto_document,
     report_text,
     scoreboard_report,
+    study_trials,
 )
 from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
 
@@ -61,6 +66,7 @@ __all__ = [
     "QueryResult",
     "QueryTimeout",
     "RebuildResult",
+    "StudyNotFound",
     "UnknownProjection",
     "as_of_state",
     "ensure_current",
@@ -68,9 +74,11 @@ __all__ = [
     "leaderboard_document",
     "leaderboard_markdown",
     "list_gaps",
+    "pareto_document",
     "rebuild",
     "report_text",
     "rows_as_json",
     "run_query",
     "scoreboard_report",
+    "study_trials",
 ]

@@ -1,6 +1,6 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
 a batch's leaderboard document, a batch's report text, a batch's scoreboard, two batches'
-parity, an as-of state's directory."""
+parity, a study's frontier and trials, an as-of state's directory."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger import BatchNotFound
+from projections.errors import StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
 if TYPE_CHECKING:
@@ -134,6 +135,82 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
         return report.report_markdown(con, batch)
     finally:
         con.close()
+
+
+def pareto_document(root: Path, study: str) -> dict[str, Any]:
+    """The ``pareto.json`` object of ``study`` (after bringing the database up to date).
+
+    Raises:
+        StudyNotFound: the study has no trial outcomes.
+    """
+    import projections.pareto as pareto
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        _require_study(con, study)
+        objectives = pareto.study_objectives(con, [study])[study]
+        return pareto.frontier_document(con, study, objectives)
+    finally:
+        con.close()
+
+
+def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
+    """Every trial of ``study`` (its ``trials.jsonl`` objects, in job order), after bringing
+    the database up to date; each also carries its outcome ``hash``, ``intent_seq`` and
+    ``seed``.
+
+    Raises:
+        StudyNotFound: the study has no trial outcomes.
+    """
+    import json
+
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        _require_study(con, study)
+        rows = con.execute(
+            """SELECT trial_id, candidate_id, job_id, "index", name, seq, status, valid,
+                      on_frontier, evidence_verified, to_json(metrics), CAST(params AS VARCHAR),
+                      CAST(result AS VARCHAR), hash, intent_seq, seed
+               FROM study_trials WHERE batch = ? ORDER BY "index" NULLS LAST, seq""",
+            [study],
+        ).fetchall()
+    finally:
+        con.close()
+    keys = [
+        "trial_id",
+        "candidate_id",
+        "job_id",
+        "index",
+        "name",
+        "seq",
+        "status",
+        "valid",
+        "on_frontier",
+        "evidence_verified",
+        "metrics",
+        "params",
+        "result",
+        "hash",
+        "intent_seq",
+        "seed",
+    ]
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        for key in ("metrics", "params", "result"):
+            item[key] = json.loads(item[key]) if item[key] is not None else None
+        out.append(item)
+    return out
+
+
+def _require_study(con: Any, study: str) -> None:
+    if con.execute("SELECT 1 FROM study_trials WHERE batch = ?", [study]).fetchone() is None:
+        raise StudyNotFound(f"no trial outcomes recorded for study {study!r}")
 
 
 def read_gates(path: Path) -> tuple[Gates, str]:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import projections.asof as asof
 import projections.gaps as gaps
 import projections.leaderboard as leaderboard
+import projections.pareto as pareto
+import projections.promotion as promotion
 import projections.report as report
 from projections.engine import (
     Cursor,
@@ -46,6 +48,8 @@ PROJECTIONS: dict[str, ModuleType] = {
     report.NAME: report,
     leaderboard.NAME: leaderboard,
     gaps.NAME: gaps,
+    pareto.NAME: pareto,
+    promotion.NAME: promotion,
 }
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)
