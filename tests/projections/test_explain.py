@@ -314,3 +314,28 @@ def test_explain_off_a_terminal_prints_json(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tree"]["facts"]["tier"] == "small"
+
+
+def test_explain_promotion_names_its_outcome(
+    study: tuple[Path, dict[str, Any]], capsys: Any
+) -> None:
+    """A decision naming ``outcome_seq`` (as ``promote`` records it) rests on that outcome;
+    ``hash_as_named`` tells whether its ``outcome_hash`` is that event's hash."""
+    root, marks = study
+    led = Ledger.open(root)
+    named = marks["t0"]["outcome"]
+    for tier, digest in (("named", led.hash_at(named)), ("forged", "f" * 64)):
+        data = {
+            "study": "mc",
+            "tier": tier,
+            "candidate_id": "c0",
+            "trial_id": "c0",
+            "candidate_hash": "0" * 64,
+            "job_id": "c0",
+            "outcome_seq": named,
+            "outcome_hash": digest,
+        }
+        led.append([NewEvent(type="promotion.decided", data=data, cause=named)])
+        (outcome,) = _child(_explain(capsys, root, f"promotion:mc/{tier}")["tree"], "outcome")
+        assert outcome["seq"] == named and outcome["hash"] == led.hash_at(named)
+        assert outcome["facts"]["hash_as_named"] is (tier == "named")
