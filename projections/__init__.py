@@ -6,17 +6,21 @@ Public API (commands use only these):
   projection database ``<root>/ledger.duckdb`` up with the ledger and rewrite the files of the
   projections whose batches changed.
 - ``rebuild(root, as_of=SEQ, out=DIR)``: the same, of the ledger as it was at SEQ, into DIR.
+- ``check_outputs(root, names=None) -> list[Mismatch]``: output files that are missing,
+  edited or extra compared with what the ledger implies (writes nothing).
 - ``ensure_current(root)``: rebuild only when the ledger head moved (cheap check otherwise).
 - ``as_of_state(root, seq, directory=None)``: a context giving the directory of an as-of state
-  (built or brought forward), for ``run_query``.
-- ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
+  (built or brought forward); ``open_query(..., as_of=SEQ)`` queries it.
+- ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL;
+  ``projections.query.open_query`` streams the rows instead (``json_chunks``, ``csv_chunks``).
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 - ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
   (``pareto.json``) and every trial of it.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
-- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' per-job results and write
+  ``parity/<a>_vs_<b>.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -27,9 +31,12 @@ from projections.errors import (
     GapsFound,
     GatesUnusable,
     MissingMetrics,
+    OutputsDiffer,
     ParityMismatch,
+    ParityUnusable,
     ProjectionBusy,
     ProjectionError,
+    ProjectionUnwritable,
     QueryFailed,
     QueryRefused,
     QueryTimeout,
@@ -44,11 +51,12 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     pareto_document,
+    parity_report,
     report_text,
     scoreboard_report,
     study_trials,
 )
-from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
+from projections.rebuild import PROJECTIONS, RebuildResult, check_outputs, is_current, rebuild
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -58,9 +66,12 @@ __all__ = [
     "GapsFound",
     "GatesUnusable",
     "MissingMetrics",
+    "OutputsDiffer",
     "ParityMismatch",
+    "ParityUnusable",
     "ProjectionBusy",
     "ProjectionError",
+    "ProjectionUnwritable",
     "QueryFailed",
     "QueryRefused",
     "QueryResult",
@@ -69,12 +80,14 @@ __all__ = [
     "StudyNotFound",
     "UnknownProjection",
     "as_of_state",
+    "check_outputs",
     "ensure_current",
     "is_current",
     "leaderboard_document",
     "leaderboard_markdown",
     "list_gaps",
     "pareto_document",
+    "parity_report",
     "rebuild",
     "report_text",
     "rows_as_json",

@@ -1,20 +1,28 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
 a batch's leaderboard document, a batch's report text, a batch's scoreboard, two batches'
-parity, a study's frontier and trials, an as-of state's directory."""
+parity, a study's frontier and trials; ``open_current``, the read-only connection of
+``query``, which never waits for other readers; and an as-of state's directory."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger import BatchNotFound
-from projections.errors import StudyNotFound
+from projections.engine import Freshness, connect, db_path, freshness
+from projections.errors import ProjectionBusy, StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import duckdb
+
+    from projections.parity import ParityReport
     from projections.scoreboard import Scoreboard
     from schemas import Gates
 
@@ -30,9 +38,9 @@ def ensure_current(root: Path) -> RebuildResult | None:
     return rebuild(root)
 
 
-@contextmanager
+@contextlib.contextmanager
 def as_of_state(root: Path, seq: int, directory: Path | None = None) -> Iterator[Path]:
-    """The directory of an as-of state at ``seq`` (its ``ledger.duckdb`` for ``run_query``),
+    """The directory of an as-of state at ``seq`` (its ``ledger.duckdb`` for ``open_query``),
     built or brought forward first: ``directory`` when given (kept afterwards, reused by the
     next call at the same seq), else a temporary directory removed on exit.
 
@@ -46,6 +54,64 @@ def as_of_state(root: Path, seq: int, directory: Path | None = None) -> Iterator
     with tempfile.TemporaryDirectory(prefix="sweepledger-as-of-") as scratch:
         rebuild(root, as_of=seq, out=Path(scratch))
         yield Path(scratch)
+
+
+def _try_read_only(root: Path) -> duckdb.DuckDBPyConnection | None:
+    """The database opened read-only at once, or None (missing, or a writer holds it)."""
+    if not db_path(root).exists():
+        return None
+    try:
+        return connect(root, read_only=True, wait_s=0)
+    except ProjectionBusy:
+        return None
+
+
+def open_current(root: Path, wait_s: float) -> tuple[duckdb.DuckDBPyConnection, Freshness]:
+    """A read-only connection to the projection database, caught up with the ledger first
+    when this process can take the database for writing.
+
+    DuckDB lets many processes open a database read-only at once, but one opens it for
+    writing only when no other process has it open. So readers never wait for readers:
+
+    - current: opened read-only at once, whoever else is reading;
+    - behind and nobody else has it open: caught up here, then opened read-only;
+    - behind while other processes read it: opened as it stands; ``Freshness.behind`` says by
+      how many events (the caller tells the user);
+    - another process writing it, or it cannot be read as it stands while others hold it:
+      tried again until ``wait_s`` seconds have passed.
+
+    Raises:
+        LedgerNotFound: no ledger at ``root``.
+        ProjectionBusy: no usable read-only connection within ``wait_s`` seconds.
+    """
+    from ledger import Ledger
+
+    ledger = Ledger.open(root)
+    deadline = time.monotonic() + wait_s
+    delay = 0.02
+    catch_up = True
+    while True:
+        con = _try_read_only(root)
+        if con is not None:
+            fresh = freshness(con, ledger)
+            if fresh is not None and (fresh.behind == 0 or not catch_up):
+                return con, fresh
+            con.close()
+        if catch_up:
+            catch_up = False  # once: events appended meanwhile are left for the next read
+            # Busy: another process has it open; read it as it stands, or wait.
+            with contextlib.suppress(ProjectionBusy):
+                rebuild(root, wait_s=0)
+            continue
+        now = time.monotonic()
+        if now >= deadline:
+            what = "is being written by" if con is None else "needs a rebuild but is open in"
+            raise ProjectionBusy(
+                f"projection database {db_path(root)} {what} another process (waited {wait_s:g} s)"
+            )
+        time.sleep(min(delay, deadline - now))
+        delay = min(delay * 2, 0.5)
+        catch_up = True  # the other process may be gone: try the catch-up again
 
 
 def list_gaps(root: Path, batch: str | None = None) -> list[dict[str, Any]]:
@@ -253,7 +319,7 @@ def scoreboard_report(
         GatesUnusable: strict mode and a gated metric no cell has.
         BatchNotFound: no such batch, or it has no jobs.
     """
-    import projections.scoreboard as scoreboard_sql
+    import projections.scoreboard as scoreboard
     import projections.scoreboard_files as scoreboard_files
     from projections.engine import connect
 
@@ -263,7 +329,43 @@ def scoreboard_report(
     try:
         if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
-        board = scoreboard_sql.judge(con, batch, gates, allow_missing)
+        board = scoreboard.judge(con, batch, gates, allow_missing)
+        csvs = scoreboard_files.csv_texts(con, board)
     finally:
         con.close()
-    return board, scoreboard_files.write(root, board, digest), digest
+    return board, scoreboard_files.write(root, board, csvs, digest), digest
+
+
+def parity_report(
+    root: Path,
+    a: str,
+    b: str,
+    key: str | None = None,
+    field: str = "trades",
+    tol: float = 0.0,
+    exact: Sequence[str] = (),
+) -> tuple[ParityReport, list[Path]]:
+    """Compare batch ``a``'s per-job results with batch ``b``'s (rules in
+    ``projections.parity``) and write ``parity/<a>_vs_<b>.json`` and ``.md``; returns the
+    report and the files written, whatever the verdict (the caller decides the exit code).
+
+    Raises:
+        BatchNotFound: either batch has no jobs.
+        ParityUnusable: a job lacks the ``key`` param, two jobs of a batch share a key, an ok
+            job's ``result.<field>`` is not a list of objects, or ``tol`` is not a finite
+            number >= 0.
+    """
+    import projections.parity as parity
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        for batch in (a, b):
+            found = con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone()
+            if found is None:
+                raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        report = parity.parity(con, a, b, key, field, tol, exact)
+    finally:
+        con.close()
+    return report, parity.write(root, report)
