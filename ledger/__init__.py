@@ -2,7 +2,7 @@
 
 Public API: ``Ledger`` (open, append, read, arrow, head, verify, repair, seal), ``Receipt``,
 ``Head``, ``VerifyReport``, ``BlobStore``, ``verify_evidence``, the Merkle tree over the events
-(``MerkleIndex``, ``tree_root``, ``inclusion_proof``, ``consistency_proof``, ``check_proof``),
+(``MerkleIndex``, ``tree_root``, ``inclusion_proof(s)``, ``consistency_proof``, ``check_proof``),
 signed checkpoints (``generate_keys``, ``make_checkpoint``, ``verify_signed``) and the error
 classes.
 """
@@ -45,7 +45,14 @@ from ledger.json_text import JSONTextError, loads_text
 from ledger.jsonl_input import read_jsonl
 from ledger.merkle_index import MerkleIndex
 from ledger.prepare import check_events
-from ledger.proofs import ProofCheck, check_proof, consistency_proof, inclusion_proof, tree_root
+from ledger.proofs import (
+    ProofCheck,
+    check_proof,
+    consistency_proof,
+    inclusion_proof,
+    inclusion_proofs,
+    tree_root,
+)
 from ledger.sealing import SealReport
 from ledger.store import Ledger, RepairReport
 from ledger.verify import VerifyReport, parse_anchor
@@ -89,6 +96,7 @@ __all__ = [
     "consistency_proof",
     "generate_keys",
     "inclusion_proof",
+    "inclusion_proofs",
     "load_private_key",
     "load_public_key",
     "loads",

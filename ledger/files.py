@@ -55,9 +55,10 @@ class LedgerFiles:
 @dataclass(frozen=True)
 class BulkSource:
     """Where the committed events with ``since < seq <= last_seq`` are stored: whole sealed
-    ``segments`` (Parquet, rows after ``since`` wanted), then the live file's bytes
-    ``[live_begin, live_end)`` (lines with seq > ``live_floor`` wanted). ``live_clean``: the
-    live file ends at ``live_end`` (no uncommitted tail after it)."""
+    ``segments`` (Parquet, rows ``since < seq <= last_seq`` wanted), then the live file's bytes
+    ``[live_begin, live_end)`` (lines with ``live_floor < seq <= last_seq`` wanted).
+    ``live_clean``: the live file holds no uncommitted tail (every line in it is a committed
+    event, so it can be read whole and filtered by seq)."""
 
     since: int
     last_seq: int

@@ -11,6 +11,7 @@ with a reason, it never raises.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -71,17 +72,50 @@ def inclusion_proof(ledger: Ledger, seq: int, size: int | None = None) -> dict[s
             size = checkpoints[-1].size if checkpoints else head
         if not 1 <= seq <= size:
             raise ProofUnavailable(f"event {seq} is not in the tree of size {size}")
-        path = index.store.inclusion_proof(seq - 1, size)
-        proof: dict[str, Any] = {
-            "format": PROOF_FORMAT,
-            "kind": INCLUSION,
-            "ledger_id": ledger_id(ledger),
-            "seq": seq,
-            "size": size,
-            "leaf_hash": index.leaf(seq).hex(),
-            "path": [node.hex() for node in path],
-            "root": index.root(size).hex(),
+        return _inclusion(index, ledger_id(ledger), seq, size, checkpoints)
+
+
+def inclusion_proofs(ledger: Ledger, seqs: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Inclusion proofs of many events from one catch-up of the index: each against the latest
+    checkpoint's tree when it covers the event, else against the head (an event appended after
+    the latest checkpoint, or a ledger with none).
+
+    Raises:
+        ProofUnavailable: a seq is outside ``1..head``.
+    """
+    head = ledger.head().seq
+    wanted = sorted(set(seqs))
+    if wanted and not 1 <= wanted[0] <= wanted[-1] <= head:
+        bad = wanted[0] if wanted[0] < 1 else wanted[-1]
+        raise ProofUnavailable(f"event {bad} is not in the ledger (its head is {head})")
+    with MerkleIndex.open(ledger, head) as index:
+        checkpoints = indexed_checkpoints(index)
+        signed = checkpoints[-1].size if checkpoints else head
+        identity = ledger_id(ledger)
+        return {
+            seq: _inclusion(index, identity, seq, signed if seq <= signed else head, checkpoints)
+            for seq in wanted
         }
+
+
+def _inclusion(
+    index: MerkleIndex,
+    identity: str | None,
+    seq: int,
+    size: int,
+    checkpoints: list[Checkpoint],
+) -> dict[str, Any]:
+    """The inclusion proof document of ``seq`` in the tree of ``size`` (``1 <= seq <= size``)."""
+    proof: dict[str, Any] = {
+        "format": PROOF_FORMAT,
+        "kind": INCLUSION,
+        "ledger_id": identity,
+        "seq": seq,
+        "size": size,
+        "leaf_hash": index.leaf(seq).hex(),
+        "path": [node.hex() for node in index.store.inclusion_proof(seq - 1, size)],
+        "root": index.root(size).hex(),
+    }
     checkpoint = _checkpoint_ref(checkpoint_at_size(checkpoints, size))
     if checkpoint is not None:
         proof["checkpoint"] = checkpoint

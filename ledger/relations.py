@@ -42,21 +42,28 @@ class EventParts:
 
 
 def _segment_relation(
-    con: duckdb.DuckDBPyConnection, path: str, since: int
+    con: duckdb.DuckDBPyConnection, path: str, since: int, upto: int
 ) -> duckdb.DuckDBPyRelation:
     quoted = path.replace("'", "''")
-    return con.sql(f"SELECT {_COLUMNS} FROM read_parquet('{quoted}') WHERE seq > {since:d}")
+    return con.sql(
+        f"SELECT {_COLUMNS} FROM read_parquet('{quoted}') WHERE seq > {since:d} AND seq <= {upto:d}"
+    )
 
 
-def event_relations(ledger: Ledger, con: duckdb.DuckDBPyConnection, since: int = 0) -> EventParts:
-    """The committed events after ``since`` as relations of ``con``."""
-    return source_relations(ledger.bulk_source(since), con)
+def event_relations(
+    ledger: Ledger, con: duckdb.DuckDBPyConnection, since: int = 0, upto: int | None = None
+) -> EventParts:
+    """The committed events ``since < seq <= upto`` (default: up to the head) as relations of
+    ``con``: with ``upto``, the ledger as it was when it ended there."""
+    return source_relations(ledger.bulk_source(since, upto), con)
 
 
 def source_relations(source: BulkSource, con: duckdb.DuckDBPyConnection) -> EventParts:
     """The events a ``BulkSource`` describes as relations of ``con``: DuckDB reads a large,
     clean live range itself; a small one (or one before an uncommitted tail) is read here."""
-    relations = [_segment_relation(con, str(path), source.since) for path in source.segments]
+    relations = [
+        _segment_relation(con, str(path), source.since, source.last_seq) for path in source.segments
+    ]
     if source.live_end > source.live_begin:
         size = source.live_end - source.live_begin
         if source.live_clean and size >= BULK_MIN_BYTES:

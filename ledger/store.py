@@ -421,18 +421,34 @@ class Ledger:
         for line in self.read_raw(since, types, batch):
             yield decode_line(line)
 
-    def bulk_source(self, since: int = 0) -> BulkSource:
-        """Where the committed events after ``since`` are stored, for bulk readers: the sealed
-        segments holding any of them, then a byte range of the live file (``ledger.relations``
-        turns this into DuckDB relations)."""
-        segments = [s for s in list_segments(self.root) if s.last_seq > since]
+    def bulk_source(self, since: int = 0, upto: int | None = None) -> BulkSource:
+        """Where the committed events ``since < seq <= upto`` (default: up to the head) are
+        stored, for bulk readers: the sealed segments holding any of them, then a byte range
+        of the live file (``ledger.relations`` turns this into DuckDB relations).
+
+        With ``upto``, segments starting after it are left out and the live range ends with
+        ``upto``'s line, so a reader sees the ledger exactly as it was when it ended at
+        ``upto``. ``upto`` beyond the head is the head.
+        """
+        segments = [
+            s
+            for s in list_segments(self.root)
+            if s.last_seq > since and (upto is None or s.first_seq <= upto)
+        ]
         last = max([since, *(s.last_seq for s in segments)])
+        if upto is not None:
+            last = max(since, min(last, upto))
         floor, begin, end, clean = last, 0, 0, True
         state = self.state() if self.exists() else None
         if state is not None and state.boundary and state.commit and state.commit.seq > last:
-            last = state.commit.seq
-            begin = seek_seq(self.live_path, state.start, state.boundary, floor + 1)
-            end, clean = state.boundary, state.boundary == state.size
+            stop = state.commit.seq if upto is None else min(state.commit.seq, upto)
+            if stop > last:
+                last = stop
+                begin = seek_seq(self.live_path, state.start, state.boundary, floor + 1)
+                end = state.boundary
+                if stop < state.commit.seq:  # the range ends where the line after ``upto`` starts
+                    end = seek_seq(self.live_path, begin, state.boundary, stop + 1)
+                clean = state.boundary == state.size
         return BulkSource(
             since, last, tuple(s.path for s in segments), self.live_path, floor, begin, end, clean
         )

@@ -5,9 +5,12 @@ Public API (commands use only these):
 - ``rebuild(root, names=None, threads=None, full=False) -> RebuildResult``: catch the
   projection database ``<root>/ledger.duckdb`` up with the ledger and rewrite the files of the
   projections whose batches changed.
+- ``rebuild(root, as_of=SEQ, out=DIR)``: the same, of the ledger as it was at SEQ, into DIR.
 - ``check_outputs(root, names=None) -> list[Mismatch]``: output files that are missing,
   edited or extra compared with what the ledger implies (writes nothing).
 - ``ensure_current(root)``: rebuild only when the ledger head moved (cheap check otherwise).
+- ``as_of_state(root, seq, directory=None)``: a context giving the directory of an as-of state
+  (built or brought forward); ``open_query(..., as_of=SEQ)`` queries it.
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL;
   ``projections.query.open_query`` streams the rows instead (``json_chunks``, ``csv_chunks``).
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 from ledger import BatchNotFound
 from projections.errors import (
+    AsOfRefused,
     GapsFound,
     GatesUnusable,
     MissingMetrics,
@@ -42,6 +46,7 @@ from projections.errors import (
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
 from projections.reads import (
+    as_of_state,
     ensure_current,
     leaderboard_document,
     leaderboard_markdown,
@@ -58,6 +63,7 @@ from projections.rebuild import PROJECTIONS, RebuildResult, check_outputs, is_cu
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "PROJECTIONS",
+    "AsOfRefused",
     "BatchNotFound",
     "GapsFound",
     "GatesUnusable",
@@ -75,6 +81,7 @@ __all__ = [
     "RebuildResult",
     "StudyNotFound",
     "UnknownProjection",
+    "as_of_state",
     "check_outputs",
     "ensure_current",
     "is_current",

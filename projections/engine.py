@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 DB_FILE = "ledger.duckdb"
 SCHEMA_VERSION = "6"
 BASE_CURSOR = "base"
+AS_OF_KEY = "as_of"
 GENESIS_HASH = "0" * 64
 LOCK_WAIT_S = 30.0
 READ_ATTEMPTS = 2
@@ -136,6 +137,18 @@ def ensure_schema(
     if created:
         apply_comments(con, {**BASE_COMMENTS, **(extra_comments or {})}, created)
     return fresh
+
+
+def as_of_seq(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The seq an as-of database stops at (``rebuild --as-of``), or None for a ledger root's
+    own database, which follows the head."""
+    row = con.execute("SELECT value FROM _meta WHERE key = ?", [AS_OF_KEY]).fetchone()
+    return int(row[0]) if row else None
+
+
+def mark_as_of(con: duckdb.DuckDBPyConnection, seq: int) -> None:
+    """Record that this database holds the ledger as it was at ``seq`` (see ``as_of_seq``)."""
+    con.execute("INSERT OR REPLACE INTO _meta VALUES (?, ?)", [AS_OF_KEY, str(seq)])
 
 
 def get_cursor(con: duckdb.DuckDBPyConnection, name: str) -> Cursor | None:
@@ -282,11 +295,15 @@ def _load_events(
     return count, Cursor(int(row[1]), str(row[2])) if count else None
 
 
-def catch_up(con: duckdb.DuckDBPyConnection, ledger: Ledger, full: bool = False) -> Delta:
-    """Bring the base tables up to the ledger's head and return what was applied.
+def catch_up(
+    con: duckdb.DuckDBPyConnection, ledger: Ledger, full: bool = False, upto: int | None = None
+) -> Delta:
+    """Bring the base tables up to the ledger's head (or to seq ``upto``: the ledger as it was
+    when it ended there) and return what was applied.
 
     The new rows and the moved base cursor commit in one transaction. A read that does not
     add up (a seal moved events into a segment meanwhile) is rolled back and made once more.
+    A cursor past ``upto`` is a reset: the tables are rebuilt from the first event.
 
     Raises:
         LedgerMoved: the ledger changed under both reads.
@@ -295,14 +312,16 @@ def catch_up(con: duckdb.DuckDBPyConnection, ledger: Ledger, full: bool = False)
 
     fresh = ensure_schema(con)
     cursor = get_cursor(con, BASE_CURSOR)
-    reset = full or fresh or cursor is None or not _cursor_valid(ledger, cursor)
+    target = ledger.head().seq if upto is None else upto
+    reset = (
+        full or fresh or cursor is None or cursor.seq > target or not _cursor_valid(ledger, cursor)
+    )
     since = 0 if reset or cursor is None else cursor.seq
-    head = ledger.head()
-    if not reset and cursor is not None and head.seq == cursor.seq:
+    if not reset and cursor is not None and target == cursor.seq:
         return Delta(since, cursor, False, 0)
     for attempt in range(READ_ATTEMPTS):
         try:
-            return _apply(con, event_relations(ledger, con, since), reset)
+            return _apply(con, event_relations(ledger, con, since, upto), reset)
         except LedgerMoved:
             if attempt == READ_ATTEMPTS - 1:
                 raise

@@ -28,6 +28,15 @@ class LedgerMoved(ProjectionError):
     """The events read did not add up to the ledger's head (it changed under the reader)."""
 
 
+class AsOfRefused(ProjectionError):
+    """An as-of state cannot be built: the seq is beyond the head, or the output directory
+    is the ledger root, inside it, or holds something other than an earlier as-of state."""
+
+
+class TargetNotFound(ProjectionError):
+    """``explain`` was given a target that names nothing in the ledger."""
+
+
 class QueryRefused(ProjectionError):
     """A query statement is not allowed in the read-only sandbox."""
 

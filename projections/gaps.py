@@ -4,6 +4,10 @@ An unanswered intent is ``orphaned`` when its batch finished or was resumed afte
 the driver process its ``batch.started`` recorded (host, pid, start time) is gone from this
 host; otherwise it is ``open`` (still in flight). An outcome whose ``cause`` names no intent is
 ``dangling``. Ages are measured up to the ledger's last event, never the clock.
+
+Whether a driver process is gone is a fact of now, not of the ledger: an as-of state
+(``rebuild --as-of``) never looks at processes, so an intent its batch had not yet finished or
+resumed past at that seq is ``open`` whatever became of the driver since.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.processes import pid_started
 from projections.comments import Comments
-from projections.engine import get_cursor
+from projections.engine import as_of_seq, get_cursor
 from projections.tables import utc
 from projections.writers import json_text, markdown_table, write_atomic
 
@@ -129,8 +133,11 @@ def driver_gone(host: str | None, pid: int | None, process_start: str | None) ->
     return False
 
 
-def _state(intent_seq: int, events: list[tuple[Any, ...]]) -> tuple[str, str]:
-    """The state of an unanswered intent from its batch's started/finished/resumed events."""
+def _state(
+    intent_seq: int, events: list[tuple[Any, ...]], liveness: bool = True
+) -> tuple[str, str]:
+    """The state of an unanswered intent from its batch's started/finished/resumed events
+    (and, with ``liveness``, from whether its driver process still runs)."""
     seqs = [e[1] for e in events]
     at = bisect.bisect_right(seqs, intent_seq)
     for later in events[at:]:
@@ -138,7 +145,7 @@ def _state(intent_seq: int, events: list[tuple[Any, ...]]) -> tuple[str, str]:
             return ORPHANED, "batch finished without answering it"
         if later[2] == "batch.resumed":
             return ORPHANED, "batch resumed without answering it"
-    for earlier in reversed(events[:at]):
+    for earlier in reversed(events[:at] if liveness else []):
         # The latest driver to start or resume the batch is the one that owes the answer
         # (resumes recorded before host/pid were added carry none: then we cannot tell).
         if earlier[2] in ("batch.started", "batch.resumed"):
@@ -149,12 +156,16 @@ def _state(intent_seq: int, events: list[tuple[Any, ...]]) -> tuple[str, str]:
 
 
 def find_gaps(
-    con: duckdb.DuckDBPyConnection, batch: str | None = None, since: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    batch: str | None = None,
+    since: int | None = None,
+    liveness: bool = True,
 ) -> list[dict[str, Any]]:
     """Every gap (optionally of one batch), in seq order, as objects with ``FIELDS``.
 
     With ``since``, only the events after it and the gaps stored in the ``gaps`` table (found
-    at ``since``) are candidates.
+    at ``since``) are candidates. Without ``liveness``, drivers' processes are not looked at
+    (the ledger's events alone decide open vs orphaned).
     """
     last = con.execute("SELECT ts FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     as_of = _parse_ts(last[0]) if last else None
@@ -172,7 +183,9 @@ def find_gaps(
 
     found: list[dict[str, Any]] = []
     for seq, type_, kind, b, job_id, name, index, ts in unanswered:
-        state, reason = _state(seq, by_batch.get(b, [])) if b is not None else (OPEN, "no batch")
+        state, reason = (
+            _state(seq, by_batch.get(b, []), liveness) if b is not None else (OPEN, "no batch")
+        )
         found.append(
             dict(
                 zip(
@@ -231,9 +244,11 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     """Recompute the ``gaps`` table and write ``gaps/gaps.json`` and ``gaps/gaps.md``.
 
     When only some ``batches`` changed, only the new events and the stored gaps are rechecked.
+    An as-of database does not look at processes (see the module docstring).
     """
     cursor = get_cursor(con, NAME) if batches is not None else None
-    found = find_gaps(con, since=cursor.seq if cursor is not None else None)
+    since = cursor.seq if cursor is not None else None
+    found = find_gaps(con, since=since, liveness=as_of_seq(con) is None)
     con.execute("DELETE FROM gaps")
     if found:
         con.executemany(

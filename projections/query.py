@@ -9,11 +9,13 @@ for the database included.
 Rows are fetched in batches (``QueryStream.batches``): a result of any size is written with
 one batch in memory. A query never waits for other readers (``reads.open_current``); when
 the database is behind the ledger and another process has it open, it is read as it stands
-and ``QueryStream.freshness`` says by how much.
+and ``QueryStream.freshness`` says by how much. With ``as_of`` the statement runs against an
+as-of database (``reads.as_of_state``), built or brought forward before the timeout starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time as clock
@@ -26,9 +28,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from projections.engine import Freshness
+from projections.engine import Freshness, connect
 from projections.errors import ProjectionError, QueryFailed, QueryRefused, QueryTimeout
-from projections.reads import open_current
+from projections.reads import as_of_state, open_current
 from projections.writers import csv_rows
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -142,22 +144,43 @@ def _translate(
 
 @contextmanager
 def open_query(
-    root: Path, sql: str, timeout_s: float = DEFAULT_TIMEOUT_S, limit: int | None = None
+    root: Path,
+    sql: str,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    limit: int | None = None,
+    as_of: int | None = None,
+    state: Path | None = None,
 ) -> Iterator[QueryStream]:
     """Start ``sql`` read-only; its rows are read from the stream yielded, at most ``limit``
     (all when None). ``timeout_s`` bounds everything from the call on: waiting for the
-    database, the statement, and reading its rows.
+    database, the statement, and reading its rows. With ``as_of``, against the ledger as it
+    was at that seq (kept in ``state`` when given, see ``reads.as_of_state``; building it is
+    not counted in ``timeout_s``).
 
     Raises:
         QueryRefused: not a single read-only statement, or it touches files/extensions.
         QueryFailed: DuckDB rejected it (its message, on one line).
         QueryTimeout: it ran past ``timeout_s``.
         ProjectionBusy: the database was being written for all of ``timeout_s``.
+        AsOfRefused: ``as_of`` is beyond the head, or ``state`` cannot hold that state.
     """
+    with contextlib.ExitStack() as stack:
+        if as_of is None:
+            started = clock.monotonic()
+            con, fresh = open_current(root, wait_s=timeout_s)
+        else:
+            where = stack.enter_context(as_of_state(root, as_of, state))
+            started = clock.monotonic()
+            con, fresh = connect(where, read_only=True, wait_s=timeout_s), Freshness(as_of, as_of)
+        yield from _stream(con, fresh, sql, started, timeout_s, limit)
+
+
+def _stream(
+    con: Any, fresh: Freshness, sql: str, started: float, timeout_s: float, limit: int | None
+) -> Iterator[QueryStream]:
+    """``open_query``'s body on an open connection (closed when done)."""
     import duckdb
 
-    started = clock.monotonic()
-    con, fresh = open_current(root, wait_s=timeout_s)
     timer: threading.Timer | None = None
     timed_out = threading.Event()
     translate = _translate(timed_out, timeout_s)

@@ -1,12 +1,14 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
 the batches, a batch's leaderboard document, a batch's report text, a batch's scoreboard, two
-batches' parity, a study's frontier and trials; and ``open_current``, the read-only connection
-of ``query``, which never waits for other readers."""
+batches' parity, a study's frontier and trials; ``open_current``, the read-only connection of
+``query``, which never waits for other readers; and an as-of state's directory."""
 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,24 @@ def ensure_current(root: Path) -> RebuildResult | None:
     if is_current(root):
         return None
     return rebuild(root)
+
+
+@contextlib.contextmanager
+def as_of_state(root: Path, seq: int, directory: Path | None = None) -> Iterator[Path]:
+    """The directory of an as-of state at ``seq`` (its ``ledger.duckdb`` for ``open_query``),
+    built or brought forward first: ``directory`` when given (kept afterwards, reused by the
+    next call at the same seq), else a temporary directory removed on exit.
+
+    Raises:
+        AsOfRefused: ``seq`` is beyond the head, or ``directory`` cannot hold the state.
+    """
+    if directory is not None:
+        rebuild(root, as_of=seq, out=directory)
+        yield directory.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="sweepledger-as-of-") as scratch:
+        rebuild(root, as_of=seq, out=Path(scratch))
+        yield Path(scratch)
 
 
 def _try_read_only(root: Path) -> duckdb.DuckDBPyConnection | None:

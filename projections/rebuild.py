@@ -10,6 +10,10 @@ Then every projection's recorded files are checked (size and mtime, hashed when 
 moved): a file deleted or edited since is rendered again and rewritten, even when no event is
 new. ``check_outputs`` (``rebuild --check``) compares every file with what the ledger implies
 and writes nothing.
+
+``rebuild(root, as_of=SEQ, out=DIR)`` does the same for the ledger as it was at ``SEQ``, into
+a database and files of ``DIR`` (``projections.asof``): the engine reads events up to ``SEQ``
+only, and every projection works unchanged on them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+import projections.asof as asof
 import projections.gaps as gaps
 import projections.leaderboard as leaderboard
 import projections.outputs as outputs
@@ -38,9 +43,10 @@ from projections.engine import (
     get_cursor,
     hash_in_db,
     is_current,
+    mark_as_of,
     set_cursor,
 )
-from projections.errors import UnknownProjection
+from projections.errors import AsOfRefused, UnknownProjection
 from projections.writers import recording
 
 if TYPE_CHECKING:
@@ -169,11 +175,15 @@ def rebuild_open(
     root: Path,
     names: list[str] | None = None,
     full: bool = False,
+    upto: int | None = None,
 ) -> RebuildResult:
-    """``rebuild`` on an open read-write connection."""
+    """``rebuild`` on an open read-write connection, writing files under ``root``; with
+    ``upto``, of the ledger as it was at that seq (the database is marked as an as-of one)."""
     chosen = check_names(names)
     ensure_schema(con, PROJECTION_DDL, PROJECTION_COMMENTS)
-    delta = catch_up(con, ledger, full=full)
+    if upto is not None:
+        mark_as_of(con, upto)
+    delta = catch_up(con, ledger, full=full, upto=upto)
     result = RebuildResult(cursor=delta.cursor, events=delta.events, full=delta.full)
     updates = _update_all(con, root, chosen, delta.cursor, full or delta.full)
     for name, done in zip(chosen, updates, strict=True):
@@ -230,23 +240,39 @@ def rebuild(
     threads: int | None = None,
     full: bool = False,
     wait_s: float = LOCK_WAIT_S,
+    as_of: int | None = None,
+    out: Path | None = None,
 ) -> RebuildResult:
     """Rebuild the projection database and the files of ``names`` (all when empty), and put
     back any of their files that was deleted or edited since it was written.
+
+    With ``as_of`` and ``out``: the database and files of the ledger as it was when it ended
+    at seq ``as_of``, written under ``out`` (same relative paths as under the root) and never
+    under the root; see ``projections.asof``.
 
     Raises:
         LedgerNotFound: no ledger at ``root``.
         UnknownProjection: a name is not a projection.
         ProjectionBusy: another process held the database more than ``wait_s`` seconds.
+        AsOfRefused: ``as_of`` is beyond the head, or ``out`` cannot hold an as-of state.
     """
     from ledger import Ledger
 
     chosen = check_names(names)
     ledger = Ledger.open(root)
-    con = connect(root, threads=threads, wait_s=wait_s)
+    target = root
+    if as_of is not None:
+        if out is None:
+            raise AsOfRefused("--as-of needs --out DIR (where the state is written)")
+        asof.check_seq(ledger, as_of)
+        target = asof.check_out_dir(root, out)
+        target.mkdir(parents=True, exist_ok=True)
+    con = connect(target, threads=threads, wait_s=wait_s)
     try:
         con.execute("SET preserve_insertion_order = false")
-        result = rebuild_open(con, ledger, root, chosen, full=full)
+        if as_of is not None:
+            asof.claim(con, ledger, as_of, target)
+        result = rebuild_open(con, ledger, target, chosen, full=full, upto=as_of)
         if result.full:
             # Every table was just written whole: nothing for the closing checkpoint to
             # compact, but its vacuum would merge each table's partly filled row groups, one

@@ -33,6 +33,8 @@ SweepledgerError                    exit 2 unless noted
  │    ├── ProjectionBusy            another process holds the projection database too long
  │    ├── ProjectionUnwritable      the projection database cannot be opened (read-only root)
  │    ├── LedgerMoved               the ledger changed while it was being read
+ │    ├── AsOfRefused               ``--as-of``: seq beyond the head, or an unusable --out DIR
+ │    ├── TargetNotFound            ``explain`` TARGET names nothing in the ledger
  │    ├── QueryRefused              the SQL would reach outside the projection database
  │    ├── QueryFailed               DuckDB rejected the SQL
  │    ├── QueryTimeout              the statement ran past its time limit

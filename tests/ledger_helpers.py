@@ -107,15 +107,15 @@ def snapshot(root: Path) -> dict[str, bytes]:
     }
 
 
-def event_table(ledger: Ledger, since: int = 0) -> pa.Table:
-    """Committed events after ``since`` as one Arrow table in seq order, read the way the
-    projections read them (``Ledger.bulk_source`` through ``ledger.relations``)."""
+def event_table(ledger: Ledger, since: int = 0, upto: int | None = None) -> pa.Table:
+    """Committed events ``since < seq <= upto`` as one Arrow table in seq order, read the way
+    the projections read them (``Ledger.bulk_source`` through ``ledger.relations``)."""
     import duckdb
 
     from ledger.relations import event_relations
 
     con = duckdb.connect()
-    relations = event_relations(ledger, con, since).relations
+    relations = event_relations(ledger, con, since, upto).relations
     if not relations:
         from ledger.live_arrow import lines_relation
 

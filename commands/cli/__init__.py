@@ -36,6 +36,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.batches": ("batches",),
     "commands.cli.rebuild": ("rebuild",),
     "commands.cli.query": ("query",),
+    "commands.cli.explain": ("explain",),
     "commands.cli.gaps": ("gaps",),
     "commands.cli.report": ("report",),
     "commands.cli.leaderboard": ("leaderboard",),

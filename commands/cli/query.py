@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from commands.cli.context import AppContext
@@ -34,25 +36,54 @@ DEFAULT_TABLE_ROWS = 1000
     help=f"Most rows written, in every format [default: {DEFAULT_TABLE_ROWS} for table, "
     "all for csv and json].",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Query the state of the ledger as it was when it ended at this seq.",
+)
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --as-of: keep that state in this directory (as `rebuild --as-of SEQ --out DIR` "
+    "writes it) and reuse it; default a temporary directory removed afterwards.",
+)
 @click.pass_obj
-def query(app: AppContext, sql: str, fmt: str, timeout_s: float, limit: int | None) -> None:
+def query(
+    app: AppContext,
+    sql: str,
+    fmt: str,
+    timeout_s: float,
+    limit: int | None,
+    as_of: int | None,
+    state_dir: Path | None,
+) -> None:
     """Run one read-only SQL statement over events, intents, outcomes, metrics, batches, ...
 
     The database is brought up to date first when the ledger has new events. When it is
     behind and another process has it open, the query reads it as it stands and says on
     stderr how many events it is behind. File access, ATTACH, COPY, INSTALL/LOAD and writes
-    are refused.
+    are refused. With --as-of SEQ the statement runs against the ledger as it was when it
+    ended at SEQ (an as-of database, built first).
 
     \b
     Example:
       sweepledger query "SELECT status, count(*) FROM outcomes GROUP BY ALL ORDER BY 1"
       sweepledger query --format json "SELECT * FROM batches"
+      sweepledger query --as-of 1200 --state ./then "SELECT count(*) FROM outcomes"
     """
     from projections.query import csv_chunks, json_chunks, open_query
     from projections.writers import text_table
 
     most = limit if limit is not None or fmt != "table" else DEFAULT_TABLE_ROWS
-    with open_query(app.root, sql, timeout_s=timeout_s, limit=most) as stream:
+    if state_dir is not None and as_of is None:
+        raise click.UsageError("--state needs --as-of")
+    with open_query(
+        app.root, sql, timeout_s=timeout_s, limit=most, as_of=as_of, state=state_dir
+    ) as stream:
         fresh = stream.freshness
         if fresh.behind:
             events = f"{fresh.behind} event{'s' if fresh.behind > 1 else ''}"

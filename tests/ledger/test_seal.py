@@ -239,6 +239,25 @@ def test_contract_bulk_source_and_hash_at(stored: tuple[Ledger, list[Receipt]]) 
     ]
 
 
+@pytest.mark.parametrize("bulk", [False, True], ids=["python-lines", "duckdb-csv"])
+def test_contract_bulk_source_upto(
+    stored: tuple[Ledger, list[Receipt]], monkeypatch: pytest.MonkeyPatch, bulk: bool
+) -> None:
+    """``upto`` stops every reader at that seq: inside a segment, at its end, in the live file."""
+    opened, _ = stored
+    if bulk:
+        monkeypatch.setattr("ledger.relations.BULK_MIN_BYTES", 0)
+    head = opened.head().seq
+    hashes = {e.seq: e.hash for e in opened.read()}
+    for since, upto in [(0, 5), (0, 16), (3, 17), (0, 20), (10, head), (0, head + 9), (7, 7)]:
+        want = list(range(since + 1, min(upto, head) + 1))
+        source = opened.bulk_source(since, upto)
+        assert source.last_seq == (want[-1] if want else since)
+        rows = event_table(opened, since, upto).to_pylist()
+        assert [r["seq"] for r in rows] == want, (since, upto)
+        assert all(r["hash"] == hashes[r["seq"]] for r in rows)
+
+
 def test_contract_verify_and_anchor(stored: tuple[Ledger, list[Receipt]]) -> None:
     opened, receipts = stored
     report = opened.verify(anchor=f"{receipts[3].seq}:{receipts[3].hash}")

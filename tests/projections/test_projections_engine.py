@@ -55,8 +55,8 @@ def _short_reads(monkeypatch: pytest.MonkeyPatch, times: int) -> None:
     real = relations.event_relations
     left = [times]
 
-    def read(ledger, con, since=0):  # type: ignore[no-untyped-def]
-        parts = real(ledger, con, since)
+    def read(ledger, con, since=0, upto=None):  # type: ignore[no-untyped-def]
+        parts = real(ledger, con, since, upto)
         if left[0] <= 0:
             return parts
         left[0] -= 1
