@@ -9,6 +9,8 @@ Public API (commands use only these):
 - ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``write_batch_html(root, batch=None)`` / ``write_study_html(root, study)``: write the
+  self-contained HTML report of a batch or a study and return its path.
 """
 
 from __future__ import annotations
@@ -30,10 +32,19 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     report_text,
+    write_batch_html,
+    write_study_html,
 )
-from projections.rebuild import PROJECTIONS, RebuildResult, is_current, rebuild
+from projections.rebuild import (
+    DEFAULT_PROJECTIONS,
+    PROJECTIONS,
+    RebuildResult,
+    is_current,
+    rebuild,
+)
 
 __all__ = [
+    "DEFAULT_PROJECTIONS",
     "DEFAULT_TIMEOUT_S",
     "PROJECTIONS",
     "BatchNotFound",
@@ -55,4 +66,6 @@ __all__ = [
     "report_text",
     "rows_as_json",
     "run_query",
+    "write_batch_html",
+    "write_study_html",
 ]

@@ -1,5 +1,5 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
-a batch's leaderboard document, a batch's report text."""
+a batch's leaderboard document, a batch's report text, the HTML report pages."""
 
 from __future__ import annotations
 
@@ -94,13 +94,7 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
     con = connect(root, read_only=True)
     try:
         if batch is None:
-            row = con.execute(
-                """SELECT r.batch FROM report_jobs AS r JOIN batches AS b USING (batch)
-                   ORDER BY b.first_seq DESC, r.batch LIMIT 1"""
-            ).fetchone()
-            if row is None:
-                raise BatchNotFound("no batch with jobs in the ledger")
-            batch = str(row[0])
+            batch = _latest_batch_with_jobs(con)
         if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         if as_csv:
@@ -108,3 +102,60 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
         return report.report_markdown(con, batch)
     finally:
         con.close()
+
+
+def _latest_batch_with_jobs(con: Any) -> str:
+    row = con.execute(
+        """SELECT r.batch FROM report_jobs AS r JOIN batches AS b USING (batch)
+           ORDER BY b.first_seq DESC, r.batch LIMIT 1"""
+    ).fetchone()
+    if row is None:
+        raise BatchNotFound("no batch with jobs in the ledger")
+    return str(row[0])
+
+
+def write_batch_html(root: Path, batch: str | None = None) -> Path:
+    """Write ``batches/<batch>/report.html`` (default: the latest batch) and return its path.
+
+    Raises:
+        BatchNotFound: no such batch, or it has no jobs.
+    """
+    import projections.html_report as html_report
+    from projections.engine import connect
+    from projections.writers import write_atomic
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if batch is None:
+            batch = _latest_batch_with_jobs(con)
+        if not html_report.has_jobs(con, batch):
+            raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        text = html_report.batch_page(con, root, batch)
+    finally:
+        con.close()
+    return write_atomic(html_report.batch_path(root, batch), text)
+
+
+def write_study_html(root: Path, study: str) -> Path:
+    """Write ``studies/<study>/report.html`` and return its path.
+
+    Raises:
+        BatchNotFound: the ledger has no batch ``study`` and there is no
+            ``studies/<study>/pareto.json``.
+    """
+    import projections.html_report as html_report
+    from projections.engine import connect
+    from projections.writers import write_atomic
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if not html_report.is_study(con, root, study):
+            raise BatchNotFound(
+                f"no study {study!r}: no batch of that id and no studies/{study}/pareto.json"
+            )
+        text = html_report.study_page(con, root, study)
+    finally:
+        con.close()
+    return write_atomic(html_report.study_path(root, study), text)

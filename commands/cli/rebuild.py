@@ -14,14 +14,17 @@ from commands.cli.render import note
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="DuckDB threads.")
 @click.pass_obj
 def rebuild(app: AppContext, names: tuple[str, ...], full: bool, threads: int | None) -> None:
-    """Rebuild projections (report, leaderboard, gaps; all when no NAME) and ledger.duckdb.
+    """Rebuild projections (report, leaderboard, gaps when no NAME; html) and ledger.duckdb.
 
-    Only batches touched since the last rebuild are recomputed, unless --full.
+    Only batches touched since the last rebuild are recomputed, unless --full. The html
+    projection (batches/<batch>/report.html, charts drawn with matplotlib) is built only when
+    named: `rebuild html` writes the page of every batch touched since it last ran.
 
     \b
     Example:
       sweepledger --root ./artifacts rebuild
       sweepledger --root ./artifacts rebuild report --full
+      sweepledger --root ./artifacts rebuild html
     """
     from projections import rebuild as run_rebuild
 
