@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 HASH_SALT = "sweepledger"
-SVG_RC: dict[str, Any] = {
+SVG_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": HASH_SALT,
     "svg.fonttype": "none",
     "svg.id": None,
@@ -43,6 +44,8 @@ SVG_RC: dict[str, Any] = {
 NO_METADATA: dict[str, None] = {"Date": None, "Creator": None, "Format": None, "Type": None}
 WIDTH_IN, HEIGHT_IN = 6.4, 3.4
 SMALL_IN = (4.4, 3.0)  # charts shown side by side
+LEFT_IN, BOTTOM_IN, MARGIN_IN = 0.7, 0.5, 0.15
+CHAR_IN = 0.065  # the width of one 9 pt character, about
 MAX_BINS = 40
 ACCENT = "#1f6fb4"
 MUTED = "#9aa5b1"
@@ -57,7 +60,7 @@ STATUS_COLORS: dict[str, str] = {
     "skipped": "#17becf",
 }
 CHECK_COLORS = {"pass": "#2ca02c", "fail": "#d62728", "skipped": "#c7c7c7"}
-LABEL_CHARS = 40
+LABEL_CHARS = 32
 
 _LOCK = threading.Lock()
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.DOTALL)
@@ -66,14 +69,35 @@ _ID_REF = re.compile(r'(url\(#|href="#)([^)"]+)')
 
 
 @contextmanager
-def _figure(height_in: float = HEIGHT_IN, small: bool = False) -> Iterator[Figure]:
-    """A fresh figure under the fixed SVG settings, holding the drawing lock."""
+def _figure(
+    height_in: float = HEIGHT_IN,
+    small: bool = False,
+    left_in: float = LEFT_IN,
+    bottom_in: float = BOTTOM_IN,
+) -> Iterator[Figure]:
+    """A fresh figure under the fixed SVG settings, holding the drawing lock.
+
+    Margins are fixed (in inches) rather than fitted by a layout engine, which would draw
+    every chart twice.
+    """
     import matplotlib
     from matplotlib.figure import Figure
 
-    size = SMALL_IN if small else (WIDTH_IN, height_in)
+    width, height = SMALL_IN if small else (WIDTH_IN, height_in)
     with _LOCK, matplotlib.rc_context(SVG_RC):
-        yield Figure(figsize=size, layout="constrained")
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(
+            left=left_in / width,
+            right=1 - MARGIN_IN / width,
+            bottom=bottom_in / height,
+            top=1 - MARGIN_IN / height,
+        )
+        yield fig
+
+
+def _label_in(labels: Sequence[str]) -> float:
+    """Room (inches) for the longest of ``labels`` written along an axis."""
+    return 0.25 + CHAR_IN * max((len(_short(label)) for label in labels), default=0)
 
 
 def _svg(fig: Figure, chart_id: str) -> str:
@@ -126,7 +150,8 @@ def param_scatter(
 ) -> str:
     """One point per job: ``param`` (numbers, or ``categories`` placed in their order) against
     ``metric``."""
-    with _figure(small=True) as fig:
+    bottom = BOTTOM_IN if categories is None else 0.3 + 0.6 * _label_in(categories)
+    with _figure(small=True, bottom_in=min(bottom, 1.6)) as fig:
         ax = fig.add_subplot()
         if categories is not None:
             where = {c: i for i, c in enumerate(categories)}
@@ -167,7 +192,7 @@ def durations(
 def ranked_bars(chart_id: str, labels: Sequence[str], values: Sequence[float], axis: str) -> str:
     """Horizontal bars, the first label on top."""
     height = max(2.0, 0.6 + 0.28 * len(labels))
-    with _figure(height) as fig:
+    with _figure(height, left_in=_label_in(labels)) as fig:
         ax = fig.add_subplot()
         positions = list(range(len(labels)))
         ax.barh(positions, values, color=ACCENT)
@@ -181,7 +206,7 @@ def ranked_bars(chart_id: str, labels: Sequence[str], values: Sequence[float], a
 def check_rates(chart_id: str, checks: Sequence[str], counts: Sequence[dict[str, int]]) -> str:
     """Per check, the share of rows that passed, failed or were skipped (stacked bars)."""
     height = max(2.0, 0.8 + 0.3 * len(checks))
-    with _figure(height) as fig:
+    with _figure(height + 0.3, left_in=_label_in(checks), bottom_in=BOTTOM_IN + 0.3) as fig:
         ax = fig.add_subplot()
         positions = list(range(len(checks)))
         left = [0.0] * len(checks)
@@ -197,7 +222,7 @@ def check_rates(chart_id: str, checks: Sequence[str], counts: Sequence[dict[str,
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of scoreboard rows")
         ax.grid(axis="y", visible=False)
-        ax.legend(loc="lower right", fontsize=8, ncols=3, frameon=False)
+        fig.legend(loc="lower center", fontsize=8, ncols=3, frameon=False)
         return _svg(fig, chart_id)
 
 
@@ -208,24 +233,19 @@ def pareto(
     frontier: tuple[Sequence[float], Sequence[float]],
     labels: Sequence[tuple[float, float, str]],
 ) -> str:
-    """Every trial (grey) and the frontier (highlighted, joined in ``x`` order) on two
-    objectives; each of ``labels`` (x, y, text) is a labelled, ringed point (a promoted
-    winner)."""
-    with _figure(HEIGHT_IN + 0.6) as fig:
+    """Every trial (grey) and the frontier (highlighted) on two objectives; each of
+    ``labels`` (x, y, text) is a ringed, labelled point (a promoted winner)."""
+    with _figure(small=True) as fig:
         ax = fig.add_subplot()
         if trials[0]:
             ax.scatter(*trials, color=MUTED, s=14, alpha=0.7, label=f"trials ({len(trials[0])})")
-        order = sorted(range(len(frontier[0])), key=lambda i: (frontier[0][i], frontier[1][i]))
-        fx = [frontier[0][i] for i in order]
-        fy = [frontier[1][i] for i in order]
-        ax.plot(fx, fy, color=HIGHLIGHT, linewidth=0.8, alpha=0.6)
-        ax.scatter(fx, fy, color=HIGHLIGHT, s=26, zorder=3, label=f"frontier ({len(fx)})")
+        ax.scatter(
+            *frontier, color=HIGHLIGHT, s=26, zorder=3, label=f"frontier ({len(frontier[0])})"
+        )
         for x, y, text in labels:
             ax.scatter([x], [y], s=120, facecolors="none", edgecolors="black", zorder=4)
-            ax.annotate(
-                _short(text), (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8
-            )
+            ax.annotate(_short(text), (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8)
         ax.set_xlabel(axes[0])
         ax.set_ylabel(axes[1])
-        ax.legend(loc="best", fontsize=8, frameon=False)
+        ax.legend(loc="best", fontsize=7, frameon=False)
         return _svg(fig, chart_id)

@@ -26,7 +26,7 @@ word-break:break-all;color:#57606a}
 nav ol{margin:.3rem 0;padding-left:1.4rem}nav{background:#fff;border:1px solid #d8dee4;
 border-radius:6px;padding:.6rem 1rem;margin:1rem 0}
 figure{margin:1rem 0;background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.5rem}
-figure svg{display:block;width:100%;height:auto}
+figure svg{display:block;width:100%;height:auto;max-width:820px;margin:0 auto}
 figcaption{font-size:.85rem;color:#57606a;margin-top:.3rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0;background:#fff}
 th,td{border:1px solid #d8dee4;padding:.2rem .5rem;text-align:left;vertical-align:top}
@@ -114,7 +114,7 @@ def page(title: str, anchor_html: str, sections: Sequence[Section]) -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
-        f"<h1>{esc(title)}</h1>\n<p class=\"anchor\">{anchor_html}</p>\n",
+        f'<h1>{esc(title)}</h1>\n<p class="anchor">{anchor_html}</p>\n',
         f'<nav aria-label="Contents"><strong>Contents</strong><ol>{toc}</ol></nav>\n',
     ]
     for section in sections:

@@ -98,17 +98,16 @@ def batch_page(con: duckdb.DuckDBPyConnection, root: Path, batch: str) -> str:
 
 
 def study_page(con: duckdb.DuckDBPyConnection, root: Path, study: str) -> str:
-    """The ``report.html`` text of ``study``: its Pareto front, then its batch's sections."""
+    """The ``report.html`` text of ``study``: its batch's overview, its Pareto front, then the
+    rest of its batch's sections."""
     anchor = study_anchor(con, study)
-    provenance = sections.anchor_html(
-        *anchor, "the last event of this study's batch or promotions"
-    )
-    files = study_sections.read_study(root, study)
-    found = [study_sections.pareto(study, files)]
+    provenance = sections.anchor_html(*anchor, "the last event of this study's batch or promotions")
+    pareto = study_sections.pareto(study, study_sections.read_study(root, study))
     batch = batch_anchor(con, study)
-    body = [s for s in found if s is not None]
-    if batch is not None:
-        body += _batch_sections(con, root, study, batch)
+    body = _batch_sections(con, root, study, batch) if batch is not None else []
+    if pareto is not None:  # after the overview, when there is one
+        at = 1 if body and body[0].id == "overview" else 0
+        body.insert(at, pareto)
     return page(f"Study report: {study}", provenance, body)
 
 

@@ -222,9 +222,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection, batch: str) -> Section | None:
         parts.append(figure(f"leaderboard:{metric}", svg, caption))
     keys = lists[metric] if metric is not None else lists["persistence"]
     header = ["segment_key", "users", *leaderboard_docs.WEIGHTED_METRICS]
-    rows = [
-        [k, by_key[k]["users_with_segment"], *(by_key[k][m] for m in header[2:])] for k in keys
-    ]
+    rows = [[k, by_key[k]["users_with_segment"], *(by_key[k][m] for m in header[2:])] for k in keys]
     parts.append(table(header, rows))
     return Section("leaderboard", "Leaderboard: top segments", "".join(parts))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import projections.charts as charts
-from projections.html_page import Section, figure, note, table
+from projections.html_page import Section, figure, grid, note, table
 from projections.writers import safe_dir_name
 
 PARETO_JSON = "pareto.json"
@@ -28,6 +28,8 @@ PROMOTION_RECORD = "PROMOTION_RECORD.json"
 ID_FIELDS = ("candidate_id", "trial_id", "job_id")
 MAX_OBJECTIVE_PAIRS = 3
 MAX_TRIAL_POINTS = 5_000
+# The default objectives' directions (the pareto projection's), for files that list names only.
+KNOWN_DIRECTIONS = {"mean_pnl": "max", "kill_prob_ci_upper": "min", "drawdown_cvar": "min"}
 
 
 @dataclass
@@ -107,8 +109,8 @@ def read_study(root: Path, study: str) -> StudyFiles:
 
 
 def _axis(name: str, direction: str | None) -> str:
-    arrow = {"max": " (higher is better)", "min": " (lower is better)"}
-    return name + arrow.get((direction or "")[:3].lower(), "")
+    better = {"max": " (higher is better)", "min": " (lower is better)"}
+    return name + better.get((direction or KNOWN_DIRECTIONS.get(name, ""))[:3].lower(), "")
 
 
 def _point(entry: dict[str, Any], a: str, b: str) -> tuple[float, float] | None:
@@ -116,9 +118,7 @@ def _point(entry: dict[str, Any], a: str, b: str) -> tuple[float, float] | None:
     return (x, y) if x is not None and y is not None else None
 
 
-def _winner_labels(
-    files: StudyFiles, a: str, b: str
-) -> list[tuple[float, float, str]]:
+def _winner_labels(files: StudyFiles, a: str, b: str) -> list[tuple[float, float, str]]:
     """A labelled point per promoted winner: its frontier entry, else its trial, else the
     record's own metrics."""
     labels = []
@@ -150,6 +150,7 @@ def pareto(study: str, files: StudyFiles) -> Section | None:
         )
     ]
     pairs = list(combinations(names[:3], 2))[:MAX_OBJECTIVE_PAIRS]
+    charts_html = []
     for i, (a, b) in enumerate(pairs):
         trial_points = [p for t in valid if (p := _point(t, a, b)) is not None]
         step = max(1, math.ceil(len(trial_points) / MAX_TRIAL_POINTS))
@@ -165,13 +166,19 @@ def pareto(study: str, files: StudyFiles) -> Section | None:
         caption = (
             f"Trials of study {study} on {a} and {b}: grey, every valid trial"
             + (f" (every {step}th shown)" if step > 1 else "")
-            + "; red, the Pareto frontier over all objectives (joined in order of "
-            f"{a}); ringed and labelled, the promoted winners (tier: candidate)."
+            + "; red, the Pareto frontier over all objectives; ringed and labelled, the "
+            "promoted winners (tier: candidate)."
         )
-        parts.append(figure(f"pareto:{a}:{b}", svg, caption))
+        charts_html.append(figure(f"pareto:{a}:{b}", svg, caption))
+    parts.append(grid(charts_html))
     header = [*ID_FIELDS[:2], *names, "params"]
     rows = [
-        [e.get("candidate_id"), e.get("trial_id"), *(value_of(e, n) for n in names), e.get("params")]
+        [
+            e.get("candidate_id"),
+            e.get("trial_id"),
+            *(value_of(e, n) for n in names),
+            e.get("params"),
+        ]
         for e in files.frontier
     ]
     parts.append("<h3>Frontier</h3>\n" + table(header, rows))

@@ -41,8 +41,10 @@ def report(
     if as_html:
         from projections import write_batch_html, write_study_html
 
-        path = write_batch_html(app.root, batch) if study is None else write_study_html(
-            app.root, study
+        path = (
+            write_batch_html(app.root, batch)
+            if study is None
+            else write_study_html(app.root, study)
         )
         click.echo(str(path))
         return

@@ -26,7 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 JOBS_MODULE = REPO / "tests" / "runner" / "runner_jobs.py"  # the runner tests' stand-in jobs
 EXAMPLES = REPO / "examples"
 STUDY = "study-1"
-SVG_NAMESPACES = ('xmlns="http://www.w3.org/2000/svg"', 'xmlns:xlink="http://www.w3.org/1999/xlink"')
+SVG_NAMESPACES = (
+    'xmlns="http://www.w3.org/2000/svg"',
+    'xmlns:xlink="http://www.w3.org/1999/xlink"',
+)
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
 
@@ -259,7 +262,7 @@ def test_study_page_shows_the_pareto_front_and_winners(study_root: Path) -> None
     path = study_root / "studies" / STUDY / "report.html"
     assert out == f"{path}\n"
     page = path.read_text(encoding="utf-8")
-    assert sections_of(page)[:2] == ["pareto", "overview"]
+    assert sections_of(page)[:2] == ["overview", "pareto"]
     assert {"metrics", "params", "durations"} <= set(sections_of(page))
     figures = figures_of(page)
     pairs = [
@@ -287,8 +290,12 @@ def test_same_bytes_across_renders_processes_and_rebuilds(
     assert path.read_bytes() == first
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from commands.cli import main; sys.exit(main())"]
-        + ["--root", str(root), "report", "--batch", sweep, "--html"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from commands.cli import main; sys.exit(main())",
+            *("--root", str(root), "report", "--batch", sweep, "--html"),
+        ],
         capture_output=True,
         env=env,
         timeout=300,
@@ -398,10 +405,19 @@ def rendered_sizes(browser: str, page: Path, tmp_path: Path) -> list[dict[str, A
     probed = tmp_path / "probed.html"
     text = page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>")
     probed.write_text(text, encoding="utf-8")
+    argv = [
+        browser,
+        "--headless",
+        "--no-sandbox",  # Chromium refuses to run as root with its sandbox
+        "--disable-gpu",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,900",
+        "--dump-dom",
+        probed.as_uri(),
+    ]
     done = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-        + [f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900"]
-        + ["--dump-dom", probed.as_uri()],
+        argv,
         capture_output=True,
         text=True,
         timeout=180,
@@ -419,7 +435,10 @@ def test_a_browser_draws_every_chart(
     root, sweep, _ = sweep_root
     sl(root, "report", "--batch", sweep, "--html")
     sl(study_root, "report", "--study", STUDY, "--html")
-    pages = [root / "batches" / sweep / "report.html", study_root / "studies" / STUDY / "report.html"]
+    pages = [
+        root / "batches" / sweep / "report.html",
+        study_root / "studies" / STUDY / "report.html",
+    ]
     for page in pages:  # the structure holds whether or not a browser can be had
         assert figures_of(page.read_text(encoding="utf-8"))
     browser = chromium()
