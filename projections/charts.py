@@ -33,6 +33,7 @@ SVG_RC: dict[RcKeyType, Any] = {
     "svg.hashsalt": HASH_SALT,
     "svg.fonttype": "none",
     "svg.id": None,
+    "text.parse_math": False,  # a metric named "$a$" is text, not TeX
     "font.family": "sans-serif",
     "font.size": 9.0,
     "axes.spines.top": False,

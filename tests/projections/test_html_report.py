@@ -354,6 +354,22 @@ def test_objective_from_the_manifest_ranks_the_parameter_view(tmp_path: Path) ->
     assert "<h2>Parameters vs loss</h2>" in page and "param:lr" in figures_of(page)
 
 
+def test_names_are_text_not_markup_or_math(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    metric, param = '$a_b$ <b>&"', "<script>alert(1)</script>"
+    jobs = [
+        {"name": f"j{i}", "params": {param: i}, "status": "ok", "metrics": {metric: i / 2}}
+        for i in range(4)
+    ]
+    run_batch(open_ledger(root), "names", jobs)
+    assert sl(root, "report", "--batch", "names", "--html")[0] == 0
+    page = (root / "batches" / "names" / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "<b>" not in page
+    svg = figures_of(page)[f"histogram:{metric}"].split("<figcaption>")[0]
+    assert ">$a_b$ &lt;b&gt;&amp;" in svg  # the axis label: the name as typed, escaped
+    assert_self_contained(page)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
