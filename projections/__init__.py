@@ -11,6 +11,9 @@ Public API (commands use only these):
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 - ``write_batch_html(root, batch=None)`` / ``write_study_html(root, study)``: write the
   self-contained HTML report of a batch or a study and return its path.
+- ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
+  file and write ``scoreboard/<batch>/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from __future__ import annotations
 from ledger import BatchNotFound
 from projections.errors import (
     GapsFound,
+    GatesUnusable,
+    MissingMetrics,
+    ParityMismatch,
     ProjectionBusy,
     ProjectionError,
     QueryFailed,
@@ -32,6 +38,7 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     report_text,
+    scoreboard_report,
     write_batch_html,
     write_study_html,
 )
@@ -49,6 +56,9 @@ __all__ = [
     "PROJECTIONS",
     "BatchNotFound",
     "GapsFound",
+    "GatesUnusable",
+    "MissingMetrics",
+    "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
     "QueryFailed",
@@ -66,6 +76,7 @@ __all__ = [
     "report_text",
     "rows_as_json",
     "run_query",
+    "scoreboard_report",
     "write_batch_html",
     "write_study_html",
 ]

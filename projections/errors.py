@@ -39,3 +39,19 @@ class GapsFound(ProjectionError):
     """At least one intent has no outcome (or an outcome answers no intent)."""
 
     exit_code = CHECK_FAILED
+
+
+class GatesUnusable(ProjectionError):
+    """Strict gates read a metric that no cell of the batch has (a typo, most likely)."""
+
+
+class MissingMetrics(ProjectionError):
+    """A strict scoreboard failed checks because cells lack gated metrics."""
+
+    exit_code = CHECK_FAILED
+
+
+class ParityMismatch(ProjectionError):
+    """Two batches' results differ beyond the tolerance."""
+
+    exit_code = CHECK_FAILED

@@ -1,13 +1,18 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
-a batch's leaderboard document, a batch's report text, the HTML report pages."""
+a batch's leaderboard document, a batch's report text, a batch's scoreboard, two batches'
+parity, the HTML report pages."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger import BatchNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
+
+if TYPE_CHECKING:
+    from projections.scoreboard import Scoreboard
+    from schemas import Gates
 
 
 def ensure_current(root: Path) -> RebuildResult | None:
@@ -159,3 +164,59 @@ def write_study_html(root: Path, study: str) -> Path:
     finally:
         con.close()
     return write_atomic(html_report.study_path(root, study), text)
+
+
+def read_gates(path: Path) -> tuple[Gates, str]:
+    """Read a gates YAML file; returns the gates and the sha256 of its bytes.
+
+    Raises:
+        GatesInvalid: unreadable file, bad YAML, or content refused by ``load_gates``.
+    """
+    import hashlib
+
+    import yaml
+
+    from schemas import GatesInvalid, load_gates
+
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise GatesInvalid(f"gates {path}: {e.strerror or e}") from e
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}:" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise GatesInvalid(f"gates {path}:{where} {problem}") from e
+    return load_gates(data, f"gates {path}"), hashlib.sha256(raw).hexdigest()
+
+
+def scoreboard_report(
+    root: Path, batch: str, gates_path: Path, allow_missing: bool = False
+) -> tuple[Scoreboard, list[Path], str]:
+    """Judge ``batch`` against the gates file and write ``scoreboard/<batch>/``; returns the
+    scoreboard, the files written and the gates file's sha256.
+
+    The files are written even when the strict scoreboard fails for missing metrics (the
+    caller decides the exit code from ``Scoreboard.failed_for_missing``).
+
+    Raises:
+        GatesInvalid: the gates file cannot be used.
+        GatesUnusable: strict mode and a gated metric no cell has.
+        BatchNotFound: no such batch, or it has no jobs.
+    """
+    import projections.scoreboard as scoreboard_sql
+    import projections.scoreboard_files as scoreboard_files
+    from projections.engine import connect
+
+    gates, digest = read_gates(gates_path)
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
+            raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        board = scoreboard_sql.judge(con, batch, gates, allow_missing)
+    finally:
+        con.close()
+    return board, scoreboard_files.write(root, board, digest), digest

@@ -2,7 +2,8 @@
 
 ``batches/<batch>/summary.csv``: one row per job in manifest order (index, name, job_id,
 status, duration_s, every metric as a column, error_type). A job's row is its latest intent
-and the latest outcome answering any intent of that index; ``missing`` when none has.
+and the latest outcome answering any intent of that index; ``missing`` when none has. Only
+intents of the batch's job kind count (not its jobs' sub-steps, e.g. ``optimize`` of ``trial``).
 ``batches/<batch>/report.md``: counts by status, the slowest jobs, failures with their
 messages, and min/median/max per metric.
 """
@@ -41,17 +42,29 @@ DDL: tuple[str, ...] = (
 )
 TABLES: tuple[str, ...] = ("report_jobs",)
 
+# The kind of a batch's jobs (its manifest's): the intents of other kinds sharing a job's
+# index are its declared sub-steps (``optimize`` of a ``trial``), not jobs. A batch without a
+# ``batch.started`` (appended by hand) counts every kind.
+JOB_KINDS = """
+    SELECT batch, arg_min(data->'manifest'->>'kind', seq) AS job_kind FROM events
+    WHERE type = 'batch.started' AND batch IN (SELECT batch FROM _scope) GROUP BY batch"""
+
 REFRESH = f"""
 DELETE FROM report_jobs WHERE batch IN (SELECT batch FROM _scope);
 INSERT INTO report_jobs
-WITH i AS (
+WITH jk AS ({JOB_KINDS}),
+i AS (
     SELECT batch, "index", arg_max(name, seq) AS name, arg_max(job_id, seq) AS job_id,
            arg_max(kind, seq) AS kind, max(seq) AS intent_seq
-    FROM intents WHERE batch IN (SELECT batch FROM _scope) GROUP BY batch, "index"
+    FROM intents LEFT JOIN jk USING (batch)
+    WHERE batch IN (SELECT batch FROM _scope) AND kind = coalesce(jk.job_kind, kind)
+    GROUP BY batch, "index"
 ),
 last AS (
-    SELECT batch, "index", max(seq) AS outcome_seq FROM outcomes
-    WHERE batch IN (SELECT batch FROM _scope) AND "index" IS NOT NULL GROUP BY batch, "index"
+    SELECT batch, "index", max(seq) AS outcome_seq FROM outcomes LEFT JOIN jk USING (batch)
+    WHERE batch IN (SELECT batch FROM _scope) AND "index" IS NOT NULL
+          AND kind = coalesce(jk.job_kind, kind)
+    GROUP BY batch, "index"
 )
 SELECT i.batch, i."index", i.name, i.job_id, i.kind, i.intent_seq, o.seq,
        coalesce(o.status, '{MISSING}'), o.duration_s, o.error_type, o.error_message

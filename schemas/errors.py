@@ -7,7 +7,8 @@ SweepledgerError                    exit 2 unless noted
  ├── SchemaError (ValueError)       schemas: a payload or file does not match its model
  │    ├── PayloadInvalid            a payload does not match its event type's model
  │    ├── UnknownEventType          neither in the catalog nor namespaced ``x.<name>``
- │    └── ManifestInvalid           a manifest does not match the manifest model
+ │    ├── ManifestInvalid           a manifest does not match the manifest model
+ │    └── GatesInvalid              a gates file does not match the gates model (``gates``)
  ├── LedgerError                    ledger (``ledger.errors``)
  │    ├── LedgerNotFound            no ledger at the root
  │    ├── BatchNotFound             the ledger holds no (usable) batch with that id
@@ -30,13 +31,17 @@ SweepledgerError                    exit 2 unless noted
  │    ├── QueryRefused              the SQL would reach outside the projection database
  │    ├── QueryFailed               DuckDB rejected the SQL
  │    ├── QueryTimeout              the statement ran past its time limit
- │    └── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
+ │    ├── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
+ │    ├── GatesUnusable             strict gates on a metric no cell of the batch has
+ │    ├── MissingMetrics            strict scoreboard: cells lack gated metrics (exit 1)
+ │    └── ParityMismatch            ``parity A B``: the batches' results differ (exit 1)
  └── RunRefused                     runner (``commands.runner.errors``), nothing written
       ├── BatchExists               ``--batch-id`` names a batch already in the ledger
       ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive
       ├── ResumeMismatch            the manifest's jobs differ from the batch's
       ├── ExecutorUnavailable       the executor cannot run here
       ├── IngestError               a run-roots source cannot be used
+      ├── ExamplesMissing           the demo's example files are not in this checkout
       └── StoppedBeforeStart        Ctrl-C while workers were starting (exit 130)
 """
 

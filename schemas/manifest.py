@@ -4,7 +4,9 @@ A manifest names what each job runs -- either one callable (``module:function``,
 ``f(params, ctx)``) or one external ``command`` (an argv of templates over the job's params
 and context, with its ``env`` overlay and the files its outcome is read from) -- and the jobs
 to run it with: explicit ``jobs``, a ``matrix`` (cartesian product of ``axes`` in axis order
-over ``base_params``) and/or a ``users_file`` (seed 000: one job per handle). Only the shape
+over ``base_params``) and/or a ``users_file`` (seed 000: one job per handle). ``steps`` names
+the sub-steps every job records through ``ctx.substep`` (e.g. ``[optimize]``): each gets its
+own ``<step>.intent`` next to the job's and a ``<step>.outcome``. Only the shape
 is checked here; expansion, templates, the users file and importing the callable live in
 ``commands/``.
 """
@@ -90,6 +92,7 @@ class Manifest(_Strict):
     jobs: list[JobSpec] = Field(default_factory=list)
     matrix: MatrixSpec | None = None
     users_file: str | None = Field(default=None, min_length=1)
+    steps: list[ManifestKind] = Field(default_factory=list)
 
     @field_validator("metrics_from", "result_from", mode="before")
     @classmethod
@@ -119,3 +122,11 @@ class Manifest(_Strict):
             if not re.match(ENV_NAME_PATTERN, key):
                 raise ValueError(f"env: {key!r} is not a valid variable name")
         return self
+
+    @field_validator("steps")
+    @classmethod
+    def _distinct_steps(cls, steps: list[str]) -> list[str]:
+        for i, step in enumerate(steps):
+            if step in steps[:i]:
+                raise ValueError(f"step {step!r} is listed twice")
+        return steps

@@ -38,6 +38,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.gaps": ("gaps",),
     "commands.cli.report": ("report",),
     "commands.cli.leaderboard": ("leaderboard",),
+    "commands.cli.scoreboard": ("scoreboard",),
     "commands.cli.ingest": ("ingest",),
 }
 

@@ -203,6 +203,7 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
         root=root,
         sys_path=(str(plan.loaded.folder.resolve()),),
         command=command,
+        steps=plan.loaded.steps,
     )
     workers = min(settings.workers, max(1, len(plan.to_run)))  # no idle set-ups
     timeout_s = settings.timeout_s
@@ -228,7 +229,12 @@ def execute(plan: RunPlan, progress: Progress | None = None) -> RunSummary:
             driver = Driver(
                 plan.ledger,
                 JobEvents(
-                    plan.batch, plan.loaded.kind, plan.loaded.manifest.callable, command, root
+                    plan.batch,
+                    plan.loaded.kind,
+                    plan.loaded.manifest.callable,
+                    command,
+                    root,
+                    plan.loaded.steps,
                 ),
                 executor,
                 plan.to_run,

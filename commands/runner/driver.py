@@ -20,7 +20,7 @@ import structlog
 from commands.runner.committer import Committer
 from commands.runner.executors.base import Executor
 from commands.runner.job import Done, Task, failed_outcome
-from commands.runner.job_events import JobEvents
+from commands.runner.job_events import Causes, JobEvents
 from commands.runner.manifest import JobPlan
 from commands.runner.progress import Progress
 from ledger import InvalidEvent, Ledger, Receipt
@@ -68,7 +68,7 @@ class _Commit:
 
     prologue: list[NewEvent]
     groups: list[list[NewEvent]]
-    jobs: list[tuple[int, JobPlan, float]]  # cause, job, duration of each completion
+    jobs: list[tuple[Causes, JobPlan, float]]  # causes, job, duration of each completion
     chunk: list[JobPlan]
     seeds: list[int]
     intents: list[NewEvent]
@@ -99,9 +99,9 @@ class Driver:
         self.stop = stop
         self.tally = Tally()
         self.committer = Committer(ledger)
-        self._open: dict[int, tuple[int, JobPlan]] = {}  # index -> (intent seq, job)
+        self._open: dict[int, tuple[Causes, JobPlan]] = {}  # index -> (intent seqs, job)
         self._groups: list[list[NewEvent]] = []
-        self._group_jobs: list[tuple[int, JobPlan, float]] = []
+        self._group_jobs: list[tuple[Causes, JobPlan, float]] = []
         self._inflight: _Commit | None = None
         self._last_commit = time.monotonic()
         self._chunk = 2 * executor.workers
@@ -178,7 +178,11 @@ class Driver:
             self._adapt_chunk()
             chunk = [self.todo.popleft() for _ in range(min(self._chunk, len(self.todo)))]
         seeds = [self.seeds(job) for job in chunk]
-        intents = [self.events.intent(job, seed) for job, seed in zip(chunk, seeds, strict=True)]
+        intents = [
+            event
+            for job, seed in zip(chunk, seeds, strict=True)
+            for event in self.events.intents(job, seed)
+        ]
         commit = _Commit(self._prologue, self._groups, self._group_jobs, chunk, seeds, intents)
         self._prologue, self._groups, self._group_jobs = [], [], []
         self._inflight = commit
@@ -209,8 +213,11 @@ class Driver:
         self, chunk: list[JobPlan], seeds: list[int], receipts: list[Receipt]
     ) -> None:
         tasks: list[Task] = []
-        for job, seed, receipt in zip(chunk, seeds, receipts, strict=True):
-            self._open[job.index] = (receipt.seq, job)
+        per_job = 1 + len(self.events.steps)  # ``JobEvents.intents`` of each job, in order
+        assert len(receipts) == per_job * len(chunk)
+        for i, (job, seed) in enumerate(zip(chunk, seeds, strict=True)):
+            causes = tuple(r.seq for r in receipts[i * per_job : (i + 1) * per_job])
+            self._open[job.index] = (causes, job)
             tasks.append((job.index, job.job_id, job.name, job.params, seed))
         self.tally.attempted += len(chunk)
         if tasks and not self._stopping():
@@ -234,14 +241,14 @@ class Driver:
         self._prologue, self._groups, self._group_jobs = [], [], []
 
     def _commit_one_by_one(
-        self, groups: list[list[NewEvent]], jobs: list[tuple[int, JobPlan, float]]
+        self, groups: list[list[NewEvent]], jobs: list[tuple[Causes, JobPlan, float]]
     ) -> None:
         """Append each job's events alone; a refused job is recorded as an ``error`` instead."""
-        for group, (cause, job, duration) in zip(groups, jobs, strict=True):
+        for group, (causes, job, duration) in zip(groups, jobs, strict=True):
             try:
                 self.committer.append(group)
             except InvalidEvent as e:
-                self.committer.append([self.events.refused(job, cause, e, duration)])
+                self.committer.append(self.events.refused(job, causes, e, duration))
                 previous = self.tally.by_job.get(job.job_id)
                 if previous is not None:
                     self.tally.statuses[previous] -= 1
@@ -254,14 +261,14 @@ class Driver:
         entry = self._open.pop(done[0], None)
         if entry is None:
             return  # a late answer for a job already recorded (e.g. after a timeout)
-        cause, job = entry
+        causes, job = entry
         if self.stop.requested and done[1]["status"] == "crashed":
             # Ctrl-C reaches the whole process group: Ray's workers die of it, ours ignore it.
             message = f"stopped by {self.stop.signal_name}"
             done = done[0], failed_outcome(job.job_id, "interrupted", message), [], []
         outcome = done[1]
-        self._groups.append(self.events.completion(job, cause, done))
-        self._group_jobs.append((cause, job, float(outcome.get("duration_s", 0.0))))
+        self._groups.append(self.events.completion(job, causes, done))
+        self._group_jobs.append((causes, job, float(outcome.get("duration_s", 0.0))))
         status = outcome["status"]
         self.tally.statuses[status] += 1
         self.tally.by_job[job.job_id] = status

@@ -36,3 +36,7 @@ class StoppedBeforeStart(RunRefused):
 
 class IngestError(RunRefused):
     """The run-roots source cannot be used (missing, empty, or a taken batch id)."""
+
+
+class ExamplesMissing(RunRefused):
+    """The example files the demo runs are not next to the package (not a checkout)."""

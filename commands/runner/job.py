@@ -26,10 +26,12 @@ RESERVED_PREFIXES = ("batch.", "ledger.", "artifact.")
 RESERVED_SUFFIXES = (".intent", ".outcome")
 RESULT_KEYS = frozenset({"metrics", "result", "status"})
 RETURNABLE_STATUSES = ("ok", "empty", "skipped")
+STEP_STATUSES = ("ok", "empty", "error")
 
 # What a driver sends: (index, job_id, name, params, seed).
 Task = tuple[int, str, str, dict[str, Any], int]
-# What comes back: (index, outcome payload, artifacts, emitted (type, data) events).
+# What comes back: (index, outcome payload, artifacts, emitted (type, data) events); the
+# emitted events end with the ``<step>.outcome`` payloads the job recorded (``ctx.substep``).
 Done = tuple[int, dict[str, Any], list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]
 
 
@@ -45,6 +47,7 @@ class WorkerSpec:
     root: str
     sys_path: tuple[str, ...] = ()
     command: CommandSpec | None = None
+    steps: tuple[str, ...] = ()
 
 
 def import_ref(ref: str) -> Callable[..., Any]:
@@ -90,6 +93,8 @@ class JobContext:
     root: Path
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    steps: tuple[str, ...] = ()
+    substeps: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _work_dir: Path | None = None
 
     @property
@@ -130,6 +135,46 @@ class JobContext:
         if event_type.startswith(RESERVED_PREFIXES) or event_type.endswith(RESERVED_SUFFIXES):
             raise SchemaError(f"jobs may not emit {event_type!r} events")
         self.events.append((event_type, validate_payloads(event_type, [data])[0]))
+
+    def substep(
+        self,
+        kind: str,
+        status: str,
+        detail: str | None = None,
+        duration_s: float = 0.0,
+        metrics: dict[str, float] | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        """Record how one of the job's declared sub-steps (manifest ``steps``) ended.
+
+        The driver appended ``<kind>.intent`` before the job started; this becomes its
+        ``<kind>.outcome``. ``status`` is ``ok``, ``empty`` or ``error``; ``detail`` is the
+        error message of an ``error``, else ``result.detail``. Kept even when the job itself
+        fails afterwards.
+
+        Raises:
+            SchemaError: the step is not declared, already recorded, or the status is unknown.
+        """
+        if kind not in self.steps:
+            raise SchemaError(f"step {kind!r} is not declared under the manifest's steps")
+        if any(k == kind for k, _ in self.substeps):
+            raise SchemaError(f"step {kind!r} was already recorded")
+        if status not in STEP_STATUSES:
+            raise SchemaError(f"a step's status must be one of {', '.join(STEP_STATUSES)}")
+        data: dict[str, Any] = {
+            "job_id": self.job_id,
+            "status": status,
+            "duration_s": max(0.0, float(duration_s)),
+            "metrics": _metrics(metrics or {}),
+        }
+        if status == "error":
+            data["error"] = {"type": f"{kind}_error", "message": detail or "", "traceback": None}
+        elif detail is not None:
+            result = {**(result or {}), "detail": detail}
+        if result:
+            data["result"] = _jsonable(result)
+        event_type = f"{kind}.outcome"
+        self.substeps.append((event_type, validate_payloads(event_type, [data])[0]))
 
 
 def _jsonable(value: Any) -> Any:
@@ -219,7 +264,16 @@ class JobRunner:
         """Run one task; never raises for the job's own failures."""
         self.prepare()
         index, job_id, name, params, seed = task
-        ctx = JobContext(job_id, name, index, seed, self.spec.batch, self._state, self.root)
+        ctx = JobContext(
+            job_id,
+            name,
+            index,
+            seed,
+            self.spec.batch,
+            self._state,
+            self.root,
+            steps=self.spec.steps,
+        )
         start = time.perf_counter()
         if self.spec.command is not None:
             return self._run_command(self.spec.command, ctx, params, start)
@@ -243,7 +297,7 @@ class JobRunner:
             ctx.events.clear()  # a failed job's own events are not recorded; its files are
         if ctx.artifacts:
             outcome["artifacts"] = [a["sha256"] for a in ctx.artifacts]
-        return index, outcome, ctx.artifacts, ctx.events
+        return index, outcome, ctx.artifacts, [*ctx.events, *ctx.substeps]
 
     def _run_command(
         self, command: CommandSpec, ctx: JobContext, params: dict[str, Any], start: float
@@ -262,4 +316,4 @@ class JobRunner:
             }
         if ctx.artifacts:
             outcome["artifacts"] = [a["sha256"] for a in ctx.artifacts]
-        return ctx.index, outcome, ctx.artifacts, []
+        return ctx.index, outcome, ctx.artifacts, [*ctx.substeps]

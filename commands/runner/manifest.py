@@ -53,6 +53,11 @@ class LoadedManifest:
     users_file: Path | None
 
     @property
+    def steps(self) -> tuple[str, ...]:
+        """The sub-steps each job records (``<step>.intent`` / ``.outcome`` pairs)."""
+        return tuple(self.manifest.steps)
+
+    @property
     def folder(self) -> Path:
         """The manifest's own folder: importable for a callable, a command's working dir."""
         return self.path.parent
@@ -68,6 +73,7 @@ class LoadedManifest:
             "params": m.params,
             "config": m.config.model_dump(exclude_none=True),
             "users_file": str(self.users_file) if self.users_file else None,
+            **({"steps": list(m.steps)} if m.steps else {}),
             "jobs": [
                 {"index": j.index, "name": j.name, "job_id": j.job_id, "params": j.params}
                 for j in (self.jobs if jobs is None else jobs)
@@ -326,6 +332,8 @@ def load_manifest(path: Path, users_file: Path | None = None) -> LoadedManifest:
     if not jobs:
         raise ManifestInvalid(f"manifest {path}: no jobs (give jobs, matrix or users_file)")
     kind = manifest.kind or (USERS_KIND if users_file is not None else DEFAULT_KIND)
+    if kind in manifest.steps:
+        raise ManifestInvalid(f"manifest {path}: steps: {kind!r} is the jobs' own kind")
     loaded = LoadedManifest(
         path=path, manifest=manifest, kind=kind, jobs=jobs, users_file=users_file
     )

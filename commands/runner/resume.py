@@ -49,7 +49,8 @@ def find_batch(ledger: Ledger, batch: str) -> BatchHistory:
         elif event.type.endswith(".outcome") and history is not None:
             if event.cause is not None:
                 intents.pop(event.cause, None)
-            history.latest[event.data["job_id"]] = event.data["status"]
+            if event.type == f"{history.started['manifest'].get('kind')}.outcome":
+                history.latest[event.data["job_id"]] = event.data["status"]  # not a sub-step's
     if history is None:
         raise BatchNotFound(f"no batch {batch!r} in this ledger")
     history.open_intents = [(seq, kind, job_id) for seq, (kind, job_id) in sorted(intents.items())]

@@ -34,7 +34,10 @@ on non-baseline profiles) and ``stress_alpha`` (annualised mean excess return ov
 stressed days: the slippage simulator only). The result holds the coordinates (``cell``) and
 the optimize step (``optimize``: status ``success`` | ``empty`` | ``error``, the worst over
 the cell's solves, a one-line detail and the counts). A cell where no solve succeeded has no
-metrics. Only the slippage simulator uses the seed (its fill noise).
+metrics. Only the slippage simulator uses the seed (its fill noise). When the manifest
+declares ``steps: [optimize]``, the optimize step is also recorded as its own
+``optimize.outcome`` (``ctx.substep``: success -> ``ok``, empty -> ``empty``, error ->
+``error`` with the detail as message).
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ STRESS_ALPHA_SIMULATOR = "slippage"
 
 SUCCESS, EMPTY, ERROR = "success", "empty", "error"
 STATUSES = (SUCCESS, EMPTY, ERROR)
+OPTIMIZE_STEP = "optimize"
+STEP_STATUS = {SUCCESS: "ok", EMPTY: "empty", ERROR: "error"}  # optimize.outcome statuses
 
 
 @dataclass(frozen=True)
@@ -373,6 +378,9 @@ def _metrics(coords: Coordinates, book: Book) -> dict[str, float]:
 def cell(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """The runner's entry point: ``f(params, ctx)``; status ``empty`` when nothing was held."""
     metrics, result = evaluate_cell(params, int(ctx.seed))
+    optimize = result["optimize"]
+    if OPTIMIZE_STEP in getattr(ctx, "steps", ()):
+        ctx.substep(OPTIMIZE_STEP, STEP_STATUS[optimize["status"]], optimize["detail"])
     if not metrics:
         return {"status": "empty", "result": result}
     return {"metrics": metrics, "result": result}

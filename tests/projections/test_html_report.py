@@ -57,31 +57,36 @@ index,name,job_id,x,score,baseline,candidate,gate:score,parity:score:mode,parity
 """
 
 
-@pytest.fixture(scope="module")
-def sweep_root(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
-    """A root holding a real swept batch (with a failure and a non-finite metric), a real
-    ingest of the example run roots (a leaderboard) and a scoreboard file for the sweep.
-    Returns (root, sweep batch, scan batch)."""
-    base = tmp_path_factory.mktemp("html")
-    root = base / "root"
+def run_sweep(base: Path, root: Path) -> str:
+    """Run a real swept batch (a failure and a non-finite metric among its jobs) into
+    ``root``; returns its batch id."""
     jobs = [
         {"name": "broken", "params": {"do": "error", "x": 9}},
         {"name": "odd", "params": {"do": "nan"}},
     ]
     matrix = {"axes": {"x": [1, 2, 3, 4], "mode": ["fast", "slow"]}}
     folder = base / "m"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     shutil.copy(JOBS_MODULE, folder / JOBS_MODULE.name)
     manifest = folder / "sweep.yaml"
     body = {"name": "htmlsweep", "callable": "runner_jobs:work", "jobs": jobs, "matrix": matrix}
     manifest.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     code, _ = sl(root, "run", str(manifest), "--executor", "thread", "--workers", "2")
     assert code == 1  # one job failed
+    return next(b.batch for b in _batches(root) if b.name == "htmlsweep")
+
+
+@pytest.fixture(scope="module")
+def sweep_root(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A root holding a real swept batch, a real ingest of the example run roots (a
+    leaderboard) and a hand-written scoreboard file for the sweep.
+    Returns (root, sweep batch, scan batch)."""
+    base = tmp_path_factory.mktemp("html")
+    root = base / "root"
+    sweep = run_sweep(base, root)
     code, _ = sl(root, "ingest", "run-roots", str(EXAMPLES / "run_roots"))
     assert code == 0
-    batches = {b.name: b.batch for b in _batches(root)}
-    sweep = next(b for name, b in batches.items() if name == "htmlsweep")
-    scan = next(b for name, b in batches.items() if name != "htmlsweep")
+    scan = next(b.batch for b in _batches(root) if b.name != "htmlsweep")
     board = root / "scoreboard" / sweep / "tournament_scoreboard.csv"
     board.parent.mkdir(parents=True)
     board.write_text(SCOREBOARD_CSV, encoding="utf-8")
@@ -240,6 +245,33 @@ def test_scoreboard_pass_rates_come_from_the_check_columns(
         "beat:score": ["1", "0", "1", "1"],
     }
     assert "4 rows, 1 candidates" in scoreboard
+
+
+def test_pass_rates_agree_with_the_scoreboard_command(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    sweep = run_sweep(tmp_path, root)
+    gates = tmp_path / "gates.yaml"
+    gates.write_text(
+        "gates:\n  score: {min: 4}\n  good: {min: 0, required: false}\n"
+        "parity:\n  metric: score\n  across: mode\n  max_abs_diff: 0.5\n",
+        encoding="utf-8",
+    )
+    code, markdown = sl(root, "scoreboard", "--batch", sweep, "--gates", str(gates))
+    assert code == 1  # strict: the failed job lacks score
+    checks = markdown.split("## Checks")[1].split("##")[0]
+    expected = {
+        row[0]: row[1:]
+        for row in (
+            [c.strip() for c in line.strip("|").split("|")]
+            for line in checks.strip().splitlines()[2:]
+        )
+    }
+    sl(root, "report", "--batch", sweep, "--html")
+    page = (root / "batches" / sweep / "report.html").read_text(encoding="utf-8")
+    board = page.split('<section id="scoreboard">')[1]
+    rows = re.findall(r"<tr><td>([^<]+)</td>((?:<td[^>]*>[^<]*</td>)+)</tr>", board)
+    shown = {name: re.findall(r">([^<]*)</td>", cells)[:3] for name, cells in rows}
+    assert shown == expected and set(shown) == {"gate:good", "gate:score", "parity:score:mode"}
 
 
 def test_leaderboard_page_shows_top_segments(sweep_root: tuple[Path, str, str]) -> None:

@@ -63,6 +63,11 @@ def work(params: dict[str, Any], ctx: Any) -> Any:
         return {"result": {"pad": params["pad"]}}
     if do == "huge":
         return {"result": {"blob": "x" * (17 * 1024 * 1024)}}
+    if do == "step":  # record the declared optimize step as params["step"] says
+        ctx.substep("optimize", params.get("step", "ok"), params.get("detail"))
+        if params.get("then") == "error":
+            raise RuntimeError("failed after its step")
+        return {"metrics": {"n": 1}}
     if do == "bad_return":
         return [1, 2, 3]
     raise AssertionError(f"unknown do={do}")
