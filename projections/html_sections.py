@@ -176,11 +176,14 @@ def _seconds_between(start: str, ts: str) -> float:
 
 
 def durations(con: duckdb.DuckDBPyConnection, batch: str) -> Section | None:
-    """Every outcome of the batch: when it was recorded against how long its job ran."""
+    """Every outcome of the batch's jobs (sub-steps left out, as ``report_jobs`` does): when
+    it was recorded against how long its job ran."""
     rows = con.execute(
         """SELECT CAST(ts AS VARCHAR), duration_s, status FROM outcomes
-           WHERE batch = ? AND duration_s IS NOT NULL ORDER BY seq""",
-        [batch],
+           WHERE batch = $batch AND duration_s IS NOT NULL
+                 AND kind IN (SELECT kind FROM report_jobs WHERE batch = $batch)
+           ORDER BY seq""",
+        {"batch": batch},
     ).fetchall()
     first = con.execute(
         "SELECT CAST(ts AS VARCHAR) FROM events WHERE batch = ? ORDER BY seq LIMIT 1", [batch]

@@ -363,12 +363,16 @@ def test_rebuild_writes_pages_only_when_asked(tmp_path: Path) -> None:
     assert out.splitlines() == [str(root / "batches" / STUDY / "report.html")]
 
 
-def test_objective_from_the_manifest_ranks_the_parameter_view(tmp_path: Path) -> None:
+def test_objective_from_the_manifest_and_sub_steps_left_out(tmp_path: Path) -> None:
     root = tmp_path / "root"
     led = open_ledger(root)
     started = {
         "name": "obj",
-        "manifest": {"name": "obj", "objective": {"metric": "loss", "direction": "min"}},
+        "manifest": {
+            "name": "obj",
+            "kind": "trial",
+            "objective": {"metric": "loss", "direction": "min"},
+        },
         "manifest_sha256": "0" * 64,
         "jobs": 3,
         "executor": "thread",
@@ -381,9 +385,12 @@ def test_objective_from_the_manifest_ranks_the_parameter_view(tmp_path: Path) ->
         seq = intent(led, "obj", i, f"j{i}", lr=0.1 * (i + 1))
         metrics = {"acc": 0.5 + i / 10, "loss": 1.0 - i / 10}
         outcome(led, seq, "obj", job_id_of(f"j{i}", {"lr": 0.1 * (i + 1)}), metrics=metrics)
+    step = intent(led, "obj", 0, "j0", kind="optimize", lr=0.1)  # a sub-step, not a job
+    outcome(led, step, "obj", job_id_of("j0", {"lr": 0.1}), kind="optimize", duration_s=99.0)
     assert sl(root, "report", "--batch", "obj", "--html")[0] == 0
     page = (root / "batches" / "obj" / "report.html").read_text(encoding="utf-8")
     assert "<h2>Parameters vs loss</h2>" in page and "param:lr" in figures_of(page)
+    assert "Each of the 3 outcomes of obj" in figures_of(page)["durations"]
 
 
 def test_names_are_text_not_markup_or_math(tmp_path: Path) -> None:
