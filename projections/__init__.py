@@ -11,6 +11,8 @@ Public API (commands use only these):
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 - ``write_batch_html(root, batch=None)`` / ``write_study_html(root, study)``: write the
   self-contained HTML report of a batch or a study and return its path.
+- ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
+  (``pareto.json``) and every trial of it.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
 - ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
@@ -29,6 +31,7 @@ from projections.errors import (
     QueryFailed,
     QueryRefused,
     QueryTimeout,
+    StudyNotFound,
     UnknownProjection,
 )
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
@@ -37,8 +40,10 @@ from projections.reads import (
     leaderboard_document,
     leaderboard_markdown,
     list_gaps,
+    pareto_document,
     report_text,
     scoreboard_report,
+    study_trials,
     write_batch_html,
     write_study_html,
 )
@@ -66,17 +71,20 @@ __all__ = [
     "QueryResult",
     "QueryTimeout",
     "RebuildResult",
+    "StudyNotFound",
     "UnknownProjection",
     "ensure_current",
     "is_current",
     "leaderboard_document",
     "leaderboard_markdown",
     "list_gaps",
+    "pareto_document",
     "rebuild",
     "report_text",
     "rows_as_json",
     "run_query",
     "scoreboard_report",
+    "study_trials",
     "write_batch_html",
     "write_study_html",
 ]

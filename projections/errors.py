@@ -41,6 +41,10 @@ class GapsFound(ProjectionError):
     exit_code = CHECK_FAILED
 
 
+class StudyNotFound(ProjectionError):
+    """No trial outcomes are recorded under that study (batch) id."""
+
+
 class GatesUnusable(ProjectionError):
     """Strict gates read a metric that no cell of the batch has (a typo, most likely)."""
 

@@ -4,18 +4,19 @@
 outcomes), each varying parameter against the objective, job durations over time, the
 leaderboard's top segments and the scoreboard's check pass rates (from
 ``scoreboard/<batch>/tournament_scoreboard.csv`` when it exists), each section only when its
-data exists. ``studies/<study>/report.html``: the Pareto front and promotions (from the
-study's projection files) and the study batch's sections.
+data exists. ``studies/<study>/report.html``: the Pareto front (from the study's ``pareto``
+files) with its promoted winners, and the study batch's sections.
 
 A page names the event it was built from: the batch's last event (for a study, the later of
 that and its last ``promotion.decided``), so a page depends only on the events before it
 and a full rebuild and a catch-up write the same bytes. Charts are inline SVG
 (``projections.charts``), deterministic like every output: no clock, fixed ids.
 
-Pages read the ``report`` and ``leaderboard`` tables, so a rebuild builds those first. A
-page also shows the scoreboard and study files present when it is written: run ``report
---html`` again after ``scoreboard`` or ``pareto`` to refresh it. ``rebuild`` writes the
-batch pages only when asked (``rebuild html``): drawing imports matplotlib.
+Pages read the ``report``, ``leaderboard``, ``pareto`` and ``promotion`` projections, so a
+rebuild brings those up to date first. A page also shows the scoreboard file present when it
+is written (the gates are an input of ``scoreboard``, not of the ledger): run ``report
+--html`` again after ``scoreboard`` to refresh it. ``rebuild`` writes the pages only when
+asked (``rebuild html``: every batch's page, and every study's): drawing imports matplotlib.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ NAME = "html"
 DDL: tuple[str, ...] = ()
 TABLES: tuple[str, ...] = ()
 REPORT_HTML = "report.html"
-REQUIRES: tuple[str, ...] = ("report", "leaderboard")
+REQUIRES: tuple[str, ...] = ("report", "leaderboard", "pareto", "promotion")
 
 
 def _event_hash(con: duckdb.DuckDBPyConnection, seq: int) -> str:
@@ -102,7 +103,7 @@ def study_page(con: duckdb.DuckDBPyConnection, root: Path, study: str) -> str:
     rest of its batch's sections."""
     anchor = study_anchor(con, study)
     provenance = sections.anchor_html(*anchor, "the last event of this study's batch or promotions")
-    pareto = study_sections.pareto(study, study_sections.read_study(root, study))
+    pareto = study_sections.pareto(study, study_sections.read_study(con, root, study))
     batch = batch_anchor(con, study)
     body = _batch_sections(con, root, study, batch) if batch is not None else []
     if pareto is not None:  # after the overview, when there is one
@@ -128,9 +129,12 @@ def is_study(con: duckdb.DuckDBPyConnection, root: Path, study: str) -> bool:
 
 
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
-    """Write the page of each of ``batches`` (None: all) that has jobs."""
+    """Write the page of each of ``batches`` (None: all) that has jobs, and the study page of
+    each that has a ``pareto.json``."""
     written = []
     for batch in set_scope(con, batches):
         if has_jobs(con, batch):
             written.append(write_atomic(batch_path(root, batch), batch_page(con, root, batch)))
+        if (study_sections.study_folder(root, batch) / study_sections.PARETO_JSON).is_file():
+            written.append(write_atomic(study_path(root, batch), study_page(con, root, batch)))
     return written

@@ -1,12 +1,16 @@
 """The study sections of the HTML report, read from the study's projection files.
 
 ``studies/<study>/pareto.json`` (``study``, ``objectives``, ``frontier``: entries
-``{candidate_id, trial_id, job_id, <objectives>, params}``), ``studies/<study>/trials.jsonl``
-(one trial per line, in job order) and ``promoted/<tier>/PROMOTION_RECORD.json`` (the
-records whose ``study`` is this one). Objectives may be listed as names, as
-``{name|metric, direction}`` objects or as a name -> direction map; an objective's value is
-read from the entry itself, else from its ``metrics``. A trial line with ``"valid": false``
-is not drawn.
+``{candidate_id, trial_id, job_id, <objectives>, params}``) and ``studies/<study>/trials.jsonl``
+(one trial per line, in job order), as the ``pareto`` projection writes them or another tool
+did. Objectives may be listed as names, as ``{name|metric, direction}`` objects or as a
+name -> direction map; an objective's value is read from the entry itself, else from its
+``metrics``. A trial line with ``"valid": false`` is not drawn.
+
+The promoted winners are the study's latest ``promotion.decided`` per tier (the
+``promotions`` table), not ``promoted/<tier>/PROMOTION_RECORD.json``: that file holds a
+tier's latest decision of any study, so a page reading it would change when another study
+is promoted.
 """
 
 from __future__ import annotations
@@ -16,15 +20,17 @@ import math
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import projections.charts as charts
 from projections.html_page import Section, figure, grid, note, table
 from projections.writers import safe_dir_name
 
+if TYPE_CHECKING:
+    import duckdb
+
 PARETO_JSON = "pareto.json"
 TRIALS_JSONL = "trials.jsonl"
-PROMOTION_RECORD = "PROMOTION_RECORD.json"
 ID_FIELDS = ("candidate_id", "trial_id", "job_id")
 MAX_OBJECTIVE_PAIRS = 3
 MAX_TRIAL_POINTS = 5_000
@@ -86,8 +92,18 @@ def value_of(entry: dict[str, Any], name: str) -> float | None:
     return None
 
 
-def read_study(root: Path, study: str) -> StudyFiles:
-    """The study's files, as far as they exist."""
+def promotions(con: duckdb.DuckDBPyConnection, study: str) -> list[tuple[str, dict[str, Any]]]:
+    """(tier, decision payload) of the study's latest decision per tier, by tier."""
+    rows = con.execute(
+        """SELECT tier, CAST(arg_max(data, seq) AS VARCHAR) FROM promotions
+           WHERE study = ? GROUP BY tier ORDER BY tier""",
+        [study],
+    ).fetchall()
+    return [(str(tier), json.loads(data)) for tier, data in rows]
+
+
+def read_study(con: duckdb.DuckDBPyConnection, root: Path, study: str) -> StudyFiles:
+    """The study's files, as far as they exist, and its promotions."""
     found = StudyFiles()
     folder = study_folder(root, study)
     pareto_path = folder / PARETO_JSON
@@ -101,10 +117,7 @@ def read_study(root: Path, study: str) -> StudyFiles:
         with trials_path.open(encoding="utf-8") as f:
             lines = (json.loads(line) for line in f if line.strip())
             found.trials = [t for t in lines if isinstance(t, dict)]
-    for record_path in sorted((root / "promoted").glob(f"*/{PROMOTION_RECORD}")):
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        if isinstance(record, dict) and record.get("study") == study:
-            found.promotions.append((str(record.get("tier") or record_path.parent.name), record))
+    found.promotions = promotions(con, study)
     return found
 
 

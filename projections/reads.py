@@ -1,6 +1,6 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
 a batch's leaderboard document, a batch's report text, a batch's scoreboard, two batches'
-parity, the HTML report pages."""
+parity, a study's frontier and trials, the HTML report pages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger import BatchNotFound
+from projections.errors import StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
 if TYPE_CHECKING:
@@ -109,61 +110,80 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
         con.close()
 
 
-def _latest_batch_with_jobs(con: Any) -> str:
-    row = con.execute(
-        """SELECT r.batch FROM report_jobs AS r JOIN batches AS b USING (batch)
-           ORDER BY b.first_seq DESC, r.batch LIMIT 1"""
-    ).fetchone()
-    if row is None:
-        raise BatchNotFound("no batch with jobs in the ledger")
-    return str(row[0])
-
-
-def write_batch_html(root: Path, batch: str | None = None) -> Path:
-    """Write ``batches/<batch>/report.html`` (default: the latest batch) and return its path.
+def pareto_document(root: Path, study: str) -> dict[str, Any]:
+    """The ``pareto.json`` object of ``study`` (after bringing the database up to date).
 
     Raises:
-        BatchNotFound: no such batch, or it has no jobs.
+        StudyNotFound: the study has no trial outcomes.
     """
-    import projections.html_report as html_report
+    import projections.pareto as pareto
     from projections.engine import connect
-    from projections.writers import write_atomic
 
     ensure_current(root)
     con = connect(root, read_only=True)
     try:
-        if batch is None:
-            batch = _latest_batch_with_jobs(con)
-        if not html_report.has_jobs(con, batch):
-            raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
-        text = html_report.batch_page(con, root, batch)
+        _require_study(con, study)
+        objectives = pareto.study_objectives(con, [study])[study]
+        return pareto.frontier_document(con, study, objectives)
     finally:
         con.close()
-    return write_atomic(html_report.batch_path(root, batch), text)
 
 
-def write_study_html(root: Path, study: str) -> Path:
-    """Write ``studies/<study>/report.html`` and return its path.
+def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
+    """Every trial of ``study`` (its ``trials.jsonl`` objects, in job order), after bringing
+    the database up to date; each also carries its outcome ``hash``, ``intent_seq`` and
+    ``seed``.
 
     Raises:
-        BatchNotFound: the ledger has no batch ``study`` and there is no
-            ``studies/<study>/pareto.json``.
+        StudyNotFound: the study has no trial outcomes.
     """
-    import projections.html_report as html_report
+    import json
+
     from projections.engine import connect
-    from projections.writers import write_atomic
 
     ensure_current(root)
     con = connect(root, read_only=True)
     try:
-        if not html_report.is_study(con, root, study):
-            raise BatchNotFound(
-                f"no study {study!r}: no batch of that id and no studies/{study}/pareto.json"
-            )
-        text = html_report.study_page(con, root, study)
+        _require_study(con, study)
+        rows = con.execute(
+            """SELECT trial_id, candidate_id, job_id, "index", name, seq, status, valid,
+                      on_frontier, evidence_verified, to_json(metrics), CAST(params AS VARCHAR),
+                      CAST(result AS VARCHAR), hash, intent_seq, seed
+               FROM study_trials WHERE batch = ? ORDER BY "index" NULLS LAST, seq""",
+            [study],
+        ).fetchall()
     finally:
         con.close()
-    return write_atomic(html_report.study_path(root, study), text)
+    keys = [
+        "trial_id",
+        "candidate_id",
+        "job_id",
+        "index",
+        "name",
+        "seq",
+        "status",
+        "valid",
+        "on_frontier",
+        "evidence_verified",
+        "metrics",
+        "params",
+        "result",
+        "hash",
+        "intent_seq",
+        "seed",
+    ]
+    out = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        for key in ("metrics", "params", "result"):
+            item[key] = json.loads(item[key]) if item[key] is not None else None
+        out.append(item)
+    return out
+
+
+def _require_study(con: Any, study: str) -> None:
+    if con.execute("SELECT 1 FROM study_trials WHERE batch = ?", [study]).fetchone() is None:
+        raise StudyNotFound(f"no trial outcomes recorded for study {study!r}")
 
 
 def read_gates(path: Path) -> tuple[Gates, str]:
@@ -220,3 +240,60 @@ def scoreboard_report(
     finally:
         con.close()
     return board, scoreboard_files.write(root, board, digest), digest
+
+
+def _latest_batch_with_jobs(con: Any) -> str:
+    row = con.execute(
+        """SELECT r.batch FROM report_jobs AS r JOIN batches AS b USING (batch)
+           ORDER BY b.first_seq DESC, r.batch LIMIT 1"""
+    ).fetchone()
+    if row is None:
+        raise BatchNotFound("no batch with jobs in the ledger")
+    return str(row[0])
+
+
+def write_batch_html(root: Path, batch: str | None = None) -> Path:
+    """Write ``batches/<batch>/report.html`` (default: the latest batch) and return its path.
+
+    Raises:
+        BatchNotFound: no such batch, or it has no jobs.
+    """
+    import projections.html_report as html_report
+    from projections.engine import connect
+    from projections.writers import write_atomic
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if batch is None:
+            batch = _latest_batch_with_jobs(con)
+        if not html_report.has_jobs(con, batch):
+            raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        text = html_report.batch_page(con, root, batch)
+    finally:
+        con.close()
+    return write_atomic(html_report.batch_path(root, batch), text)
+
+
+def write_study_html(root: Path, study: str) -> Path:
+    """Write ``studies/<study>/report.html`` and return its path.
+
+    Raises:
+        BatchNotFound: the ledger has no batch ``study`` and there is no
+            ``studies/<study>/pareto.json``.
+    """
+    import projections.html_report as html_report
+    from projections.engine import connect
+    from projections.writers import write_atomic
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if not html_report.is_study(con, root, study):
+            raise BatchNotFound(
+                f"no study {study!r}: no batch of that id and no studies/{study}/pareto.json"
+            )
+        text = html_report.study_page(con, root, study)
+    finally:
+        con.close()
+    return write_atomic(html_report.study_path(root, study), text)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import projections.gaps as gaps
 import projections.html_report as html_report
 import projections.leaderboard as leaderboard
+import projections.pareto as pareto
+import projections.promotion as promotion
 import projections.report as report
 from projections.engine import (
     Cursor,
@@ -48,6 +50,8 @@ PROJECTIONS: dict[str, ModuleType] = {
     report.NAME: report,
     leaderboard.NAME: leaderboard,
     gaps.NAME: gaps,
+    pareto.NAME: pareto,
+    promotion.NAME: promotion,
     html_report.NAME: html_report,
 }
 # Built only when named: the HTML pages import matplotlib and draw charts per batch.

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 from schemas.versions import KINDS, STATUSES
 
 if TYPE_CHECKING:
+    from schemas.budgets import DEFAULT_BUDGETS, Budgets, Tier, budgets_from_data
     from schemas.envelope import Event, NewEvent
     from schemas.errors import (
         CHECK_FAILED,
         USER_ERROR,
+        BudgetsInvalid,
         ManifestInvalid,
         PayloadInvalid,
         SchemaError,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
         ManifestConfig,
         MatrixSpec,
         OutputFile,
+        StudySpec,
     )
     from schemas.payloads import (
         ArtifactRecorded,
@@ -80,6 +83,7 @@ _MODULES = (
     "schemas.leaderboard",
     "schemas.gates",
     "schemas.manifest",
+    "schemas.budgets",
 )
 
 
@@ -100,6 +104,7 @@ __all__ = [
     "CATALOG",
     "CHECK_FAILED",
     "COMMAND_KEYS",
+    "DEFAULT_BUDGETS",
     "EXECUTORS",
     "KINDS",
     "STATUSES",
@@ -110,6 +115,8 @@ __all__ = [
     "BatchResumed",
     "BatchStarted",
     "Beat",
+    "Budgets",
+    "BudgetsInvalid",
     "CandidateProposed",
     "CodeVersion",
     "Denominators",
@@ -138,8 +145,11 @@ __all__ = [
     "PromotionDecided",
     "SchemaError",
     "SegmentInfo",
+    "StudySpec",
     "SweepledgerError",
+    "Tier",
     "UnknownEventType",
+    "budgets_from_data",
     "export_json_schemas",
     "is_free_type",
     "load_gates",

@@ -8,6 +8,7 @@ SweepledgerError                    exit 2 unless noted
  │    ├── PayloadInvalid            a payload does not match its event type's model
  │    ├── UnknownEventType          neither in the catalog nor namespaced ``x.<name>``
  │    ├── ManifestInvalid           a manifest does not match the manifest model
+ │    ├── BudgetsInvalid            a budgets file is unreadable or does not match the model
  │    └── GatesInvalid              a gates file does not match the gates model (``gates``)
  ├── LedgerError                    ledger (``ledger.errors``)
  │    ├── LedgerNotFound            no ledger at the root
@@ -25,6 +26,7 @@ SweepledgerError                    exit 2 unless noted
  │    ├── ProofUnavailable          no proof of that seq or size can be made from this ledger
  │    └── LedgerCorrupt             committed bytes are damaged (exit 1)
  ├── ProjectionError                projections (``projections.errors``)
+ │    ├── StudyNotFound             no trials recorded under that study (batch) id
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection
  │    ├── ProjectionBusy            another process holds the projection database too long
  │    ├── LedgerMoved               the ledger changed while it was being read
@@ -41,6 +43,7 @@ SweepledgerError                    exit 2 unless noted
       ├── ResumeMismatch            the manifest's jobs differ from the batch's
       ├── ExecutorUnavailable       the executor cannot run here
       ├── IngestError               a run-roots source cannot be used
+      ├── TierNotPromoted           ``reproduce`` of a tier with no promotion decision
       ├── ExamplesMissing           the demo's example files are not in this checkout
       └── StoppedBeforeStart        Ctrl-C while workers were starting (exit 130)
 """
@@ -71,3 +74,7 @@ class UnknownEventType(SchemaError):
 
 class ManifestInvalid(SchemaError):
     """A manifest does not match the manifest model."""
+
+
+class BudgetsInvalid(SchemaError):
+    """A budgets file is unreadable or does not match the budgets model."""

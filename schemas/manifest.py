@@ -73,6 +73,37 @@ class OutputFile(_Strict):
     key: str | None = Field(default=None, min_length=1)
 
 
+Direction = Literal["max", "min"]
+
+
+class StudySpec(_Strict):
+    """What ``sweepledger study`` searches and what ``pareto`` ranks by.
+
+    ``space``: each searched parameter's ``[low, high]`` box (sampled uniformly, mutated
+    inside it). ``objectives``: metric name -> ``max`` or ``min``, in the order they are
+    reported (default: maximize ``mean_pnl``, minimize ``kill_prob_ci_upper`` and
+    ``drawdown_cvar``).
+    """
+
+    space: dict[str, list[float]] = Field(default_factory=dict)
+    objectives: dict[str, Direction] | None = None
+
+    @field_validator("space")
+    @classmethod
+    def _boxes(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        for name, box in value.items():
+            if len(box) != 2 or not box[0] < box[1]:
+                raise ValueError(f"space.{name}: expected [low, high] with low < high")
+        return value
+
+    @field_validator("objectives")
+    @classmethod
+    def _some(cls, value: dict[str, Direction] | None) -> dict[str, Direction] | None:
+        if value is not None and not value:
+            raise ValueError("objectives: name at least one metric")
+        return value
+
+
 class Manifest(_Strict):
     """A batch manifest as written by the user, before expansion."""
 
@@ -92,6 +123,7 @@ class Manifest(_Strict):
     jobs: list[JobSpec] = Field(default_factory=list)
     matrix: MatrixSpec | None = None
     users_file: str | None = Field(default=None, min_length=1)
+    study: StudySpec | None = None
     steps: list[ManifestKind] = Field(default_factory=list)
 
     @field_validator("metrics_from", "result_from", mode="before")

@@ -130,7 +130,13 @@ class ArtifactRecorded(Payload):
 
 
 class PromotionDecided(Payload):
-    """``promotion.decided``: a candidate was promoted for a budget tier."""
+    """``promotion.decided``: a candidate was promoted for a budget tier.
+
+    ``trial_id`` names the trial the decision rests on; ``outcome_seq``/``outcome_hash`` are
+    the seq and hash of its outcome event, ``job_id`` its job. ``candidate_hash`` is the
+    SHA-256 of the tier's preset (``.env``) file, whose text follows from this payload alone.
+    ``suites_passed`` maps each suite to whether it passed; ``limits`` are the tier's budget.
+    """
 
     study: str
     tier: str
@@ -144,8 +150,12 @@ class PromotionDecided(Payload):
     seeds: list[int] = Field(default_factory=list)
     commands_run: list[str] = Field(default_factory=list)
     evidence_verified: bool = False
-    suites_passed: list[str] = Field(default_factory=list)
+    suites_passed: dict[str, bool] = Field(default_factory=dict)
     git_commit: str | None = None
+    job_id: str | None = None
+    outcome_seq: int | None = Field(default=None, ge=1)
+    outcome_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    limits: dict[str, float] = Field(default_factory=dict)
 
 
 class LedgerRecovered(Payload):

@@ -38,6 +38,10 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.gaps": ("gaps",),
     "commands.cli.report": ("report",),
     "commands.cli.leaderboard": ("leaderboard",),
+    "commands.cli.pareto": ("pareto",),
+    "commands.cli.promote": ("promote",),
+    "commands.cli.study": ("study",),
+    "commands.cli.reproduce": ("reproduce",),
     "commands.cli.scoreboard": ("scoreboard",),
     "commands.cli.ingest": ("ingest",),
 }

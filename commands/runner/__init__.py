@@ -22,6 +22,7 @@ from commands.runner.errors import (
     ResumeMismatch,
     RunRefused,
     StoppedBeforeStart,
+    TierNotPromoted,
 )
 from commands.runner.ingest import ingest_run_roots
 
@@ -36,6 +37,7 @@ __all__ = [
     "RunRequest",
     "RunSummary",
     "StoppedBeforeStart",
+    "TierNotPromoted",
     "execute",
     "ingest_run_roots",
     "plan_run",

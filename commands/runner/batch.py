@@ -64,6 +64,7 @@ class RunRequest:
     users_file: Path | None = None
     argv: tuple[str, ...] = ()
     progress: bool | None = None
+    loaded: LoadedManifest | None = None  # a manifest already loaded (``manifest`` unread)
 
 
 @dataclass
@@ -116,7 +117,7 @@ def plan_run(request: RunRequest) -> RunPlan:
     Raises:
         ManifestInvalid, SettingInvalid, RunRefused: exit 2, one line naming the problem.
     """
-    loaded = load_manifest(request.manifest, request.users_file)
+    loaded = request.loaded or load_manifest(request.manifest, request.users_file)
     settings = resolve_settings(request.cli_settings, loaded.manifest.config)
     jobs = loaded.jobs[: settings.max_jobs] if settings.max_jobs else list(loaded.jobs)
     _check_executor(settings)

@@ -1,5 +1,6 @@
 """The main job end to end on the built-in examples, in one fresh root: a hypothesis scan per
-user (leaderboard), a tournament grid judged by a strict and then a lenient scoreboard, a
+user (leaderboard), a Monte Carlo promotion study (Pareto front, promotion, reproduction), a
+tournament grid judged by a strict and then a lenient scoreboard, a
 screener with full and focused replays (the replays' trades compared), then ``verify``,
 ``gaps`` and a full ``rebuild`` -- every output a projection of the one ledger.
 
@@ -15,11 +16,17 @@ from pathlib import Path
 
 from commands.runner.batch import RunRequest, run_batch
 from commands.runner.errors import ExamplesMissing
+from commands.runner.reproduce import reproduce
+from commands.runner.study import StudyRequest, run_study
 from ledger import Ledger
 from projections import list_gaps, rebuild, scoreboard_report
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEMO_WORKERS = 2
+DEMO_STUDY = "mc-study"
+DEMO_TRIALS = 8
+DEMO_MC_RUNS = 100
+DEMO_MC_TICKS = 200
 QUERIES = (
     "SELECT batch, kind, status, count(*) AS outcomes FROM outcomes GROUP BY ALL ORDER BY ALL",
     "SELECT name, metrics['sharpe'] AS sharpe FROM outcomes "
@@ -105,8 +112,48 @@ def replay_step(root: Path, progress: bool | None) -> DemoStep:
     return DemoStep("screener + full/focused replay", detail, [])
 
 
+def study_step(root: Path, progress: bool | None) -> DemoStep:
+    """A Monte Carlo promotion study (two generations), then a reproduction of a winner."""
+    summary = run_study(
+        StudyRequest(
+            root=root,
+            study_id=DEMO_STUDY,
+            trials=DEMO_TRIALS,
+            generations=2,
+            mc_runs=DEMO_MC_RUNS,
+            mc_ticks=DEMO_MC_TICKS,
+            cli_settings={"workers": DEMO_WORKERS},
+            argv=("sweepledger", "demo"),
+        )
+    )
+    tiers = summary.promotion.tiers if summary.promotion is not None else []
+    promoted = [t for t in tiers if t.decision is not None]
+    detail = (
+        f"{sum(summary.proposed)} candidates in {len(summary.proposed)} generations, "
+        f"{summary.frontier} on the Pareto front; promoted: "
+        + (
+            ", ".join(f"{t.tier} -> {t.decision.candidate_id}" for t in promoted if t.decision)
+            or "no tier"
+        )
+    )
+    if promoted:
+        again = reproduce(root, DEMO_STUDY, promoted[0].tier, ("sweepledger", "demo"))
+        verdict = "identical" if again.identical else "differs: " + ", ".join(again.differences)
+        detail += f"; reproduce {promoted[0].tier}: {verdict}"
+    outputs = [
+        *sorted((root / "studies" / DEMO_STUDY).glob("*")),
+        *sorted((root / "promoted").rglob("*.*")),
+    ]
+    return DemoStep(
+        "Monte Carlo study -> Pareto front, promotion, reproduction",
+        detail,
+        _relative(root, [p for p in outputs if p.is_file()]),
+    )
+
+
 STEPS: tuple[Callable[[Path, bool | None], DemoStep], ...] = (
     scan_step,
+    study_step,
     tournament_step,
     replay_step,
 )

@@ -38,5 +38,9 @@ class IngestError(RunRefused):
     """The run-roots source cannot be used (missing, empty, or a taken batch id)."""
 
 
+class TierNotPromoted(RunRefused):
+    """``reproduce`` of a tier the study has no promotion decision for."""
+
+
 class ExamplesMissing(RunRefused):
     """The example files the demo runs are not next to the package (not a checkout)."""

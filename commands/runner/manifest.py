@@ -81,6 +81,8 @@ class LoadedManifest:
         }
         if m.command is not None:
             body.update(m.model_dump(include=set(COMMAND_KEYS) | {"command"}))
+        if m.study is not None:
+            body["study"] = m.study.model_dump(exclude_none=True)
         return body
 
     def command_spec(self, timeout_s: float | None) -> CommandSpec | None:
@@ -307,6 +309,11 @@ def parse_manifest(path: Path) -> Manifest:
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ManifestInvalid(f"manifest {path}:{where}: {problem}") from e
+    return manifest_from_data(raw, path)
+
+
+def manifest_from_data(raw: Any, path: Path) -> Manifest:
+    """Validate an already parsed manifest (``path`` names it in messages)."""
     if not isinstance(raw, dict):
         raise ManifestInvalid(f"manifest {path}: expected a mapping at the top level")
     try:
@@ -322,7 +329,16 @@ def load_manifest(path: Path, users_file: Path | None = None) -> LoadedManifest:
         ManifestInvalid: bad YAML, unknown key, wrong type, unimportable callable, no jobs.
     """
     path = Path(path)
-    manifest = parse_manifest(path)
+    return load_parsed(parse_manifest(path), path, users_file)
+
+
+def load_parsed(manifest: Manifest, path: Path, users_file: Path | None = None) -> LoadedManifest:
+    """``load_manifest`` for a manifest already validated; ``path`` places it (its folder is
+    the callable's import path and a command's working directory).
+
+    Raises:
+        ManifestInvalid: unimportable callable, no jobs, a bad command template.
+    """
     for key, value in manifest.params.items():
         _check_json(value, f"params.{key}")
     if users_file is None and manifest.users_file is not None:

@@ -39,12 +39,15 @@ def test_demo_runs_end_to_end_and_rebuilds_byte_identically(tmp_path: Path) -> N
     assert "verify: ok" in out and "gaps:   0 unanswered intents" in out
     assert "strict scoreboard fails (exit 1): cells lack af_dist" in out
     assert "--allow-missing:" in out and "head:   " in out
+    assert "on the Pareto front" in out and ": identical" in out  # a winner reproduced
     assert out.count('query "') == 3
     for made in (
         "batches/scan/hypothesis_leaderboard.json",
         "scoreboard/tournament/tournament_scoreboard.csv",
         "batches/tournament/summary.csv",
         "batches/replay-focused/report.md",
+        "studies/mc-study/pareto.json",
+        "studies/mc-study/trials.jsonl",
     ):
         assert (root / made).is_file(), made
     before = _outputs(root)

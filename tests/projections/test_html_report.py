@@ -115,8 +115,23 @@ TRIALS: list[tuple[str, float, float, float, bool]] = [
 ]
 
 
+def decision(study: str, tier: str, cid: str, metrics: dict[str, float]) -> NewEvent:
+    data = {
+        "study": study,
+        "tier": tier,
+        "candidate_id": cid,
+        "trial_id": f"trial_{cid}",
+        "candidate_hash": "0" * 64,
+        "metrics": metrics,
+        "evidence_verified": True,
+    }
+    return NewEvent(type="promotion.decided", data=data, batch=study)
+
+
 def make_study(root: Path) -> None:
-    """Trial outcomes appended as a batch, then the study's files written by hand."""
+    """Trial outcomes appended as a batch (the pareto projection makes its files), a
+    promotion decided for it, then one of another study for the same tier (so the tier's
+    PROMOTION_RECORD.json names the other study's winner)."""
     led = open_ledger(root)
     jobs = [
         {
@@ -130,42 +145,26 @@ def make_study(root: Path) -> None:
         for i, (cid, pnl, kill, dd, _) in enumerate(TRIALS)
     ]
     run_batch(led, STUDY, jobs)
-    folder = root / "studies" / STUDY
+    metrics = {"mean_pnl": 2.0, "kill_prob_ci_upper": 0.2, "drawdown_cvar": 4.0}
+    led.append([decision(STUDY, "balanced", "c1", metrics)])
+    led.append([decision("elsewhere", "balanced", "c3", metrics)])
+
+
+def write_study_files(root: Path, study: str) -> None:
+    """A study known only by hand-written files (another tool's): objectives as a name ->
+    direction map, values under ``metrics`` in the trial lines."""
+    folder = root / "studies" / study
     folder.mkdir(parents=True)
-    objectives = ["mean_pnl", "kill_prob_ci_upper", "drawdown_cvar"]
-    lines = []
-    frontier = []
+    frontier, lines = [], []
     for i, (cid, pnl, kill, dd, front) in enumerate(TRIALS):
-        entry = {
-            "candidate_id": cid,
-            "trial_id": f"t{i}",
-            "job_id": f"j{i}",
-            "mean_pnl": pnl,
-            "kill_prob_ci_upper": kill,
-            "drawdown_cvar": dd,
-            "params": {"hedge_band_base": i / 10},
-        }
-        lines.append(json.dumps({**entry, "valid": True}))
+        values = {"mean_pnl": pnl, "kill_prob_ci_upper": kill, "drawdown_cvar": dd}
+        lines.append(json.dumps({"candidate_id": cid, "valid": i != 4, "metrics": values}))
         if front:
-            frontier.append(entry)
-    doc = {"study": STUDY, "objectives": objectives, "frontier": frontier}
+            frontier.append({"candidate_id": cid, "trial_id": f"t{i}", **values, "params": {}})
+    directions = {"mean_pnl": "max", "kill_prob_ci_upper": "min", "drawdown_cvar": "min"}
+    doc = {"study": study, "objectives": directions, "frontier": frontier}
     (folder / "pareto.json").write_text(json.dumps(doc, indent=2), encoding="utf-8")
     (folder / "trials.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    record = {
-        "study": STUDY,
-        "tier": "balanced",
-        "candidate_id": "c1",
-        "trial_id": "t1",
-        "metrics": {"mean_pnl": 2.0, "kill_prob_ci_upper": 0.2, "drawdown_cvar": 4.0},
-    }
-    promoted = root / "promoted" / "balanced"
-    promoted.mkdir(parents=True)
-    (promoted / "PROMOTION_RECORD.json").write_text(json.dumps(record), encoding="utf-8")
-    other = root / "promoted" / "other"  # another study's winner is not labelled
-    other.mkdir(parents=True)
-    (other / "PROMOTION_RECORD.json").write_text(
-        json.dumps({**record, "study": "elsewhere", "candidate_id": "c3"}), encoding="utf-8"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +307,25 @@ def test_study_page_shows_the_pareto_front_and_winners(study_root: Path) -> None
         assert "frontier (3)" in figures[pair] and "trials (5)" in figures[pair]
     frontier = page.split("<h3>Frontier</h3>")[1].split("</table>")[0]
     assert re.findall(r"<tr><td>([^<]+)</td>", frontier) == ["c0", "c1", "c3"]
+    record = json.loads(
+        (study_root / "promoted" / "balanced" / "PROMOTION_RECORD.json").read_text()
+    )
+    assert record["study"] == "elsewhere"  # the tier's file moved on; the page did not
     assert_self_contained(page)
+
+
+def test_study_known_only_by_its_files(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    run_batch(open_ledger(root), "other", [{"name": "j", "status": "ok", "metrics": {"m": 1}}])
+    write_study_files(root, "byhand")
+    assert sl(root, "report", "--study", "byhand", "--html")[0] == 0
+    page = (root / "studies" / "byhand" / "report.html").read_text(encoding="utf-8")
+    assert sections_of(page) == ["pareto"]
+    figures = figures_of(page)
+    assert len(figures) == 3
+    chart = figures["pareto:mean_pnl:kill_prob_ci_upper"]
+    assert "trials (4)" in chart and "frontier (3)" in chart  # the invalid trial left out
+    assert "mean_pnl (higher is better)" in chart
 
 
 def test_same_bytes_across_renders_processes_and_rebuilds(
@@ -360,7 +377,10 @@ def test_rebuild_writes_pages_only_when_asked(tmp_path: Path) -> None:
     assert not list(root.rglob("report.html"))
     code, out = sl(root, "rebuild", "html")
     assert code == 0
-    assert out.splitlines() == [str(root / "batches" / STUDY / "report.html")]
+    assert out.splitlines() == [
+        str(root / "batches" / STUDY / "report.html"),
+        str(root / "studies" / STUDY / "report.html"),
+    ]
 
 
 def test_objective_from_the_manifest_and_sub_steps_left_out(tmp_path: Path) -> None:

@@ -1,0 +1,267 @@
+"""The ``pareto`` projection (seed 002): each study's trials and their Pareto frontier.
+
+A study is any batch holding ``trial.outcome`` events, whoever recorded them (``run``,
+``study``, ``append --jsonl``). A job's trial is its latest outcome. Its candidate id is
+``result.candidate_id``, else ``params.candidate_id`` (its intent's), else its job id; its
+``trial_id`` is ``trial_<index, 4 digits>_<candidate_id>`` (``trial_<job_id>`` without an
+intent). A trial is valid when its status is ``ok`` and ``result.evidence_verified`` is true.
+Its metrics are the outcome's, plus ``kill_prob_ci_upper`` computed with the 95% Wilson upper
+bound (``projections.stats.wilson_upper``) from ``kills`` / ``total_runs`` when absent.
+
+Objectives come from the batch's manifest (``study.objectives``, metric -> ``max``/``min``,
+in order), else maximize ``mean_pnl``, minimize ``kill_prob_ci_upper`` and ``drawdown_cvar``.
+A valid trial is on the frontier when no valid trial is at least as good on every objective
+and better on one (``projections.dominance.nondominated``: equal points are all on it; a null
+objective is never on it and never dominates).
+
+Files under ``studies/<study>/``: ``pareto.json`` (``study``, ``objectives``, ``frontier``:
+``{candidate_id, trial_id, job_id, <objectives>, params}`` by candidate_id then trial_id),
+``pareto.csv`` (the same rows, one column per param), ``trials.jsonl`` (every trial, in job
+order: index, then seq).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from projections.dominance import nondominated
+from projections.leaderboard_render import jn, js
+from projections.scope import IN_BATCHES, set_scope
+from projections.stats import Z_95
+from projections.tables import ZSTD
+from projections.writers import BackgroundWrites, csv_text, json_text, safe_dir_name
+
+if TYPE_CHECKING:
+    import duckdb
+
+NAME = "pareto"
+STUDIES_DIR = "studies"
+KILL_METRIC = "kill_prob_ci_upper"
+DEFAULT_OBJECTIVES: tuple[tuple[str, str], ...] = (
+    ("mean_pnl", "max"),
+    (KILL_METRIC, "min"),
+    ("drawdown_cvar", "min"),
+)
+FIXED_FIELDS = ("candidate_id", "trial_id", "job_id")
+
+DDL: tuple[str, ...] = (
+    f"""CREATE TABLE IF NOT EXISTS study_trials (
+        batch VARCHAR, seq BIGINT, hash VARCHAR, "index" BIGINT, job_id VARCHAR,
+        name VARCHAR {ZSTD}, candidate_id VARCHAR, trial_id VARCHAR, status VARCHAR,
+        evidence_verified BOOLEAN, valid BOOLEAN, on_frontier BOOLEAN,
+        metrics MAP(VARCHAR, DOUBLE), params JSON {ZSTD}, result JSON {ZSTD},
+        intent_seq BIGINT, seed BIGINT)""",
+)
+TABLES: tuple[str, ...] = ("study_trials",)
+
+# A DOUBLE literal: DuckDB reads a bare decimal literal as DECIMAL, computed exactly.
+_Z = f"CAST('{Z_95!r}' AS DOUBLE)"
+_Z2 = f"({_Z} * {_Z})"
+# stats.wilson_upper, operation for operation (IEEE doubles round the same in both).
+_WILSON = f"""CASE WHEN t = 0 OR k = t THEN 1.0
+     ELSE least(1.0, (k + {_Z2} / 2 + {_Z} * sqrt(k * (t - k) / t + {_Z2} / 4))
+                     / (t + {_Z2})) END"""
+
+REFRESH = f"""
+DELETE FROM study_trials WHERE batch IN (SELECT batch FROM _scope);
+INSERT INTO study_trials
+WITH last AS (
+    SELECT max(seq) AS seq FROM outcomes
+    WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _scope)
+    GROUP BY batch, job_id
+),
+o AS (
+    SELECT o.*, i.params, i.seq AS intent_seq, i.seed, i."index" AS job_index,
+           coalesce(o.metrics, MAP {{}}) AS m,
+           TRY_CAST(o.metrics['kills'] AS DOUBLE) AS k,
+           TRY_CAST(o.metrics['total_runs'] AS DOUBLE) AS t
+    FROM last JOIN outcomes AS o USING (seq)
+    LEFT JOIN intents AS i ON i.seq = o.cause
+),
+c AS (
+    SELECT *, coalesce(result->>'candidate_id', params->>'candidate_id', job_id) AS cid,
+           coalesce(TRY_CAST(result->'evidence_verified' AS BOOLEAN), false) AS verified,
+           CASE WHEN map_contains(m, '{KILL_METRIC}') THEN m
+                WHEN k IS NOT NULL AND t IS NOT NULL AND k >= 0 AND k <= t
+                     AND k = floor(k) AND t = floor(t)
+                THEN map_concat(m, MAP {{'{KILL_METRIC}': ({_WILSON})}})
+                ELSE m END AS em
+    FROM o
+)
+SELECT c.batch, c.seq, e.hash, c.job_index, c.job_id, c.name, c.cid,
+       CASE WHEN c.job_index IS NULL THEN 'trial_' || c.job_id
+            ELSE 'trial_' || lpad(CAST(c.job_index AS VARCHAR), 4, '0') || '_' || c.cid END,
+       c.status, c.verified, c.status = 'ok' AND c.verified, false, c.em, c.params, c.result,
+       c.intent_seq, c.seed
+FROM c JOIN events AS e ON e.seq = c.seq
+"""
+
+TRIAL_LINE = (
+    "'{\"trial_id\": ' || "
+    + js("trial_id")
+    + " || ', \"candidate_id\": ' || "
+    + js("candidate_id")
+    + " || ', \"job_id\": ' || "
+    + js("job_id")
+    + " || ', \"index\": ' || "
+    + jn('"index"')
+    + " || ', \"name\": ' || "
+    + js("name")
+    + " || ', \"seq\": ' || "
+    + jn("seq")
+    + " || ', \"status\": ' || "
+    + js("status")
+    + " || ', \"valid\": ' || CAST(valid AS VARCHAR)"
+    + " || ', \"on_frontier\": ' || CAST(on_frontier AS VARCHAR)"
+    + " || ', \"metrics\": ' || to_json(metrics)"
+    + " || ', \"params\": ' || coalesce(CAST(params AS VARCHAR), 'null')"
+    + " || ', \"result\": ' || coalesce(CAST(result AS VARCHAR), 'null') || '}'"
+)
+
+
+def study_objectives(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, list[Any]]:
+    """Each batch's objectives as ``[(metric, direction), ...]``: its first ``batch.started``
+    manifest's ``study.objectives``, else the defaults."""
+    rows = con.execute(
+        f"""SELECT batch, arg_min(data->'manifest'->'study'->'objectives', seq) FROM events
+            WHERE type = 'batch.started' AND {IN_BATCHES} GROUP BY batch""",
+        {"batches": batches},
+    ).fetchall()
+    found = {str(b): json.loads(o) for b, o in rows if o is not None}
+    out: dict[str, list[Any]] = {}
+    for batch in batches:
+        named = found.get(batch)
+        if isinstance(named, dict) and named and all(d in ("max", "min") for d in named.values()):
+            out[batch] = [(str(k), str(v)) for k, v in named.items()]
+        else:
+            out[batch] = list(DEFAULT_OBJECTIVES)
+    return out
+
+
+def _mark_frontier(
+    con: duckdb.DuckDBPyConnection, batches: list[str], objectives: Sequence[tuple[str, str]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Set ``on_frontier`` for ``batches`` (sharing ``objectives``); returns, per batch, the
+    frontier's seqs and objective values."""
+    # A null objective is NaN for ``nondominated``: never on the frontier, never dominating.
+    columns = ", ".join(
+        f"coalesce(metrics[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(len(objectives))
+    )
+    params: dict[str, Any] = {"batches": batches}
+    params.update({f"o{i}": name for i, (name, _) in enumerate(objectives)})
+    arrays = con.execute(
+        f"""SELECT batch, seq, {columns} FROM study_trials
+            WHERE valid AND {IN_BATCHES} ORDER BY batch, seq""",
+        params,
+    ).fetchnumpy()
+    batch_col = np.asarray(arrays["batch"], dtype=object)
+    seqs = np.asarray(arrays["seq"], dtype=np.int64)
+    values = np.empty((seqs.size, len(objectives)), dtype=np.float64)
+    for i in range(len(objectives)):
+        values[:, i] = np.asarray(arrays[f"o{i}"], dtype=np.float64)
+    maximize = [direction == "max" for _, direction in objectives]
+    fronts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    starts = np.flatnonzero(np.r_[True, batch_col[1:] != batch_col[:-1]])
+    bounds = [*map(int, starts), seqs.size] if seqs.size else [0]
+    for lo, hi in itertools.pairwise(bounds):
+        mask = nondominated(values[lo:hi], maximize)
+        fronts[str(batch_col[lo])] = (seqs[lo:hi][mask], values[lo:hi][mask])
+    front_seqs = np.concatenate([f[0] for f in fronts.values()]) if fronts else seqs[:0]
+    if front_seqs.size:
+        import pyarrow as pa
+
+        con.register("_front", pa.table({"seq": front_seqs}))
+        try:
+            con.execute(
+                "UPDATE study_trials SET on_frontier = true WHERE seq IN (SELECT seq FROM _front)"
+            )
+        finally:
+            con.unregister("_front")
+    return fronts
+
+
+def frontier_document(
+    con: duckdb.DuckDBPyConnection, batch: str, objectives: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """The ``pareto.json`` object of ``batch`` (its frontier rows read back from the table)."""
+    params: dict[str, Any] = {"batch": batch}
+    params.update({f"o{i}": name for i, (name, _) in enumerate(objectives)})
+    columns = "".join(f", metrics[$o{i}]" for i in range(len(objectives)))
+    rows = con.execute(
+        f"""SELECT candidate_id, trial_id, job_id{columns}, CAST(params AS VARCHAR)
+            FROM study_trials WHERE batch = $batch AND on_frontier
+            ORDER BY candidate_id, trial_id, seq""",
+        params,
+    ).fetchall()
+    frontier = []
+    for row in rows:
+        item: dict[str, Any] = dict(zip(FIXED_FIELDS, row[:3], strict=True))
+        for (name, _), value in zip(objectives, row[3:-1], strict=True):
+            item[name] = value
+        item["params"] = json.loads(row[-1]) if row[-1] is not None else {}
+        frontier.append(item)
+    return {
+        "study": batch,
+        "objectives": [{"name": n, "direction": d} for n, d in objectives],
+        "frontier": frontier,
+    }
+
+
+def frontier_csv(doc: dict[str, Any]) -> str:
+    """The ``pareto.csv`` text of a ``pareto.json`` object: one column per objective, then
+    one per param (``param.<name>`` when a param is named like another column)."""
+    objective_names = [o["name"] for o in doc["objectives"]]
+    taken = {*FIXED_FIELDS, *objective_names}
+    param_names = sorted({k for row in doc["frontier"] for k in row["params"]})
+    header = [*FIXED_FIELDS, *objective_names]
+    header += [f"param.{p}" if p in taken else p for p in param_names]
+    rows = [
+        [row[f] for f in FIXED_FIELDS]
+        + [row[n] for n in objective_names]
+        + [row["params"].get(p) for p in param_names]
+        for row in doc["frontier"]
+    ]
+    return csv_text(header, rows)
+
+
+def trials_jsonl(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, str]:
+    """The ``trials.jsonl`` text of each of ``batches``, rendered by DuckDB."""
+    rows = con.execute(
+        f"""SELECT batch, string_agg({TRIAL_LINE} || chr(10), ''
+                                     ORDER BY "index" NULLS LAST, seq)
+            FROM study_trials WHERE {IN_BATCHES} GROUP BY batch""",
+        {"batches": batches},
+    ).fetchall()
+    return {str(batch): str(text) for batch, text in rows}
+
+
+def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
+    """Recompute ``study_trials`` for ``batches`` (None: all) and write their files."""
+    scope = set_scope(con, batches)
+    con.execute(REFRESH)
+    have = {r[0] for r in con.execute("SELECT DISTINCT batch FROM study_trials").fetchall()}
+    chosen = [b for b in scope if b in have]
+    if not chosen:
+        return []
+    objectives = study_objectives(con, chosen)
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for batch in chosen:
+        groups.setdefault(tuple(objectives[batch]), []).append(batch)
+    for objective_list, group in groups.items():
+        _mark_frontier(con, group, objective_list)
+    lines = trials_jsonl(con, chosen)
+    written: list[Path] = []
+    with BackgroundWrites() as files:
+        for batch in chosen:
+            folder = root / STUDIES_DIR / safe_dir_name(batch)
+            doc = frontier_document(con, batch, objectives[batch])
+            written.append(files.write(folder / "pareto.json", json_text(doc)))
+            written.append(files.write(folder / "pareto.csv", frontier_csv(doc)))
+            written.append(files.write(folder / "trials.jsonl", lines.get(batch, "")))
+    return written
