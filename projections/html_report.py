@@ -75,10 +75,17 @@ def has_jobs(con: duckdb.DuckDBPyConnection, batch: str) -> bool:
 
 
 def _batch_sections(
-    con: duckdb.DuckDBPyConnection, root: Path, batch: str, anchor: tuple[int, str] | None
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    batch: str,
+    anchor: tuple[int, str] | None,
+    preferred: str | None = None,
 ) -> list[Section]:
+    """The batch's sections; ``preferred``: the objective to rank by when measured (a
+    study's first Pareto objective), before the manifest's."""
     values = sections.metric_values(con, batch)
-    objective = sections.objective_of(con, batch, values)
+    measured = preferred is not None and any(v is not None for v in values.get(preferred, []))
+    objective = preferred if measured else sections.objective_of(con, batch, values)
     found = [
         sections.overview(con, batch, anchor),
         sections.distributions(batch, values),
@@ -103,9 +110,11 @@ def study_page(con: duckdb.DuckDBPyConnection, root: Path, study: str) -> str:
     rest of its batch's sections."""
     anchor = study_anchor(con, study)
     provenance = sections.anchor_html(*anchor, "the last event of this study's batch or promotions")
-    pareto = study_sections.pareto(study, study_sections.read_study(con, root, study))
+    files = study_sections.read_study(con, root, study)
+    pareto = study_sections.pareto(study, files)
     batch = batch_anchor(con, study)
-    body = _batch_sections(con, root, study, batch) if batch is not None else []
+    first = files.objectives[0][0] if files.objectives else None
+    body = _batch_sections(con, root, study, batch, first) if batch is not None else []
     if pareto is not None:  # after the overview, when there is one
         at = 1 if body and body[0].id == "overview" else 0
         body.insert(at, pareto)

@@ -295,6 +295,7 @@ def test_study_page_shows_the_pareto_front_and_winners(study_root: Path) -> None
     page = path.read_text(encoding="utf-8")
     assert sections_of(page)[:2] == ["overview", "pareto"]
     assert {"metrics", "params", "durations"} <= set(sections_of(page))
+    assert "<h2>Parameters vs mean_pnl</h2>" in page  # the first objective
     figures = figures_of(page)
     pairs = [
         "pareto:mean_pnl:kill_prob_ci_upper",
