@@ -139,11 +139,11 @@ def is_study(con: duckdb.DuckDBPyConnection, root: Path, study: str) -> bool:
 
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
     """Write the page of each of ``batches`` (None: all) that has jobs, and the study page of
-    each that has a ``pareto.json``."""
+    each whose Pareto frontier is not empty."""
     written = []
     for batch in set_scope(con, batches):
         if has_jobs(con, batch):
             written.append(write_atomic(batch_path(root, batch), batch_page(con, root, batch)))
-        if (study_sections.study_folder(root, batch) / study_sections.PARETO_JSON).is_file():
+        if study_sections.has_frontier(root, batch):
             written.append(write_atomic(study_path(root, batch), study_page(con, root, batch)))
     return written

@@ -121,6 +121,16 @@ def read_study(con: duckdb.DuckDBPyConnection, root: Path, study: str) -> StudyF
     return found
 
 
+def has_frontier(root: Path, study: str) -> bool:
+    """True when ``studies/<study>/pareto.json`` exists and its frontier is not empty (a
+    batch of trials none of which is valid has an empty one)."""
+    path = study_folder(root, study) / PARETO_JSON
+    if not path.is_file():
+        return False
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return isinstance(doc, dict) and bool(doc.get("frontier"))
+
+
 def _axis(name: str, direction: str | None) -> str:
     better = {"max": " (higher is better)", "min": " (lower is better)"}
     return name + better.get((direction or KNOWN_DIRECTIONS.get(name, ""))[:3].lower(), "")
@@ -169,6 +179,8 @@ def pareto(study: str, files: StudyFiles) -> Section | None:
         step = max(1, math.ceil(len(trial_points) / MAX_TRIAL_POINTS))
         trial_points = trial_points[::step]
         front = [p for e in files.frontier if (p := _point(e, a, b)) is not None]
+        if not trial_points and not front:
+            continue  # no valid trial measured this pair
         svg = charts.pareto(
             f"pareto{i}",
             (_axis(a, directions[a]), _axis(b, directions[b])),
@@ -183,7 +195,8 @@ def pareto(study: str, files: StudyFiles) -> Section | None:
             "promoted winners (tier: candidate)."
         )
         charts_html.append(figure(f"pareto:{a}:{b}", svg, caption))
-    parts.append(grid(charts_html))
+    if charts_html:
+        parts.append(grid(charts_html))
     header = [*ID_FIELDS[:2], *names, "params"]
     rows = [
         [

@@ -376,9 +376,12 @@ def test_rebuild_writes_pages_only_when_asked(tmp_path: Path) -> None:
     make_study(root)
     assert sl(root, "rebuild")[0] == 0
     assert not list(root.rglob("report.html"))
+    run_batch(open_ledger(root), "plain", [{"name": "j", "status": "ok"}])  # trials, no frontier
     code, out = sl(root, "rebuild", "html")
     assert code == 0
-    assert out.splitlines() == [
+    assert (root / "studies" / "plain" / "pareto.json").is_file()  # but no study page
+    assert [line for line in out.splitlines() if line.endswith(".html")] == [
+        str(root / "batches" / "plain" / "report.html"),
         str(root / "batches" / STUDY / "report.html"),
         str(root / "studies" / STUDY / "report.html"),
     ]
