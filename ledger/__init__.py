@@ -26,6 +26,7 @@ from ledger.errors import (
     BlobNotFound,
     CheckpointRefused,
     EventTooLarge,
+    InputFileRefused,
     InvalidEvent,
     InvalidInput,
     KeyFileError,
@@ -36,10 +37,14 @@ from ledger.errors import (
     LockTimeout,
     ProofUnavailable,
     ReadRaced,
+    StorageRefused,
 )
 from ledger.evidence import EvidenceReport, verify_evidence
+from ledger.files import read_input_file
+from ledger.json_text import JSONTextError, loads_text
 from ledger.jsonl_input import read_jsonl
 from ledger.merkle_index import MerkleIndex
+from ledger.prepare import check_events
 from ledger.proofs import ProofCheck, check_proof, consistency_proof, inclusion_proof, tree_root
 from ledger.sealing import SealReport
 from ledger.store import Ledger, RepairReport
@@ -58,8 +63,10 @@ __all__ = [
     "EventTooLarge",
     "EvidenceReport",
     "Head",
+    "InputFileRefused",
     "InvalidEvent",
     "InvalidInput",
+    "JSONTextError",
     "KeyFileError",
     "Ledger",
     "LedgerCorrupt",
@@ -74,8 +81,10 @@ __all__ = [
     "Receipt",
     "RepairReport",
     "SealReport",
+    "StorageRefused",
     "VerifyReport",
     "canonical_json",
+    "check_events",
     "check_proof",
     "consistency_proof",
     "generate_keys",
@@ -84,8 +93,10 @@ __all__ = [
     "load_public_key",
     "loads",
     "loads_lines",
+    "loads_text",
     "make_checkpoint",
     "parse_anchor",
+    "read_input_file",
     "read_jsonl",
     "tree_root",
     "verify_evidence",

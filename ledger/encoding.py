@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from schemas import Event
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
-MAX_DEPTH = 200
+# Arrays and objects nested in a payload, counting the payload itself: orjson's own limit, so
+# the fast encoder and the fallback for huge integers refuse exactly the same payloads.
+MAX_DEPTH = 254
 _SORTED = orjson.OPT_SORT_KEYS
 _HEAD = b'%s","v":%d,"batch":%s,"key":'
 _TAIL = b'%s%s,"cause":%s,"data":%s,"prev":"'
@@ -45,11 +47,12 @@ def _model_fields(obj: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(obj).__name__}")
 
 
-def _sort_keys(obj: Any, depth: int = 0) -> Any:
-    if depth > MAX_DEPTH:
-        raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels", field="data")
+def _sort_keys(obj: Any, depth: int = 1) -> Any:
+    """``obj`` with dict keys sorted at every depth; ``depth`` is the nesting of ``obj``."""
     if hasattr(obj, "__pydantic_fields__"):
         obj = obj.__dict__
+    if isinstance(obj, dict | list | tuple) and depth > MAX_DEPTH:
+        raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels", field="data")
     if isinstance(obj, dict):
         return {str(k): _sort_keys(obj[k], depth + 1) for k in sorted(obj, key=str)}
     if isinstance(obj, list | tuple):
@@ -69,10 +72,10 @@ def canonical_json(obj: Any) -> bytes:
     try:
         return orjson.dumps(obj, default=_model_fields, option=_SORTED)
     except orjson.JSONEncodeError as e:
-        if "Integer exceeds 64-bit range" not in str(e) and "recursion" not in str(e):
-            raise InvalidEvent(f"data: not representable as JSON ({e})", field="data") from e
-        if "recursion" in str(e):
+        if "recursion" in str(e).lower():
             raise InvalidEvent(f"data: nested deeper than {MAX_DEPTH} levels", field="data") from e
+        if "Integer exceeds 64-bit range" not in str(e):
+            raise InvalidEvent(f"data: not representable as JSON ({e})", field="data") from e
     import pydantic_core
 
     try:
@@ -106,7 +109,7 @@ def encode_middles(
         InvalidEvent: a payload is not representable (``index`` is its position).
     """
     heads = {
-        batch: _HEAD % (event_type.encode(), version, encode_text(batch))
+        batch: _HEAD % (event_type.encode(), version, _text_field(envelopes, "batch", batch))
         for batch in {envelope[2] for envelope in envelopes}
     }
     dumps = orjson.dumps
@@ -123,10 +126,32 @@ def encode_middles(
                 encoded = canonical_json(data)
             except InvalidEvent as e:
                 raise e.moved(len(prepared)) from e
-        key_text = _NULL if key is None else dumps(key)
+        try:
+            key_text = _NULL if key is None else dumps(key)
+        except orjson.JSONEncodeError:
+            raise _not_text(len(prepared), "key", key) from None
         cause_text = _NULL if cause is None else b"%d" % cause
         add((cause, _TAIL % (heads[batch], key_text, cause_text, encoded)))
     return prepared
+
+
+def _text_field(envelopes: Sequence[tuple[Any, ...]], name: str, value: str | None) -> bytes:
+    """``encode_text(value)`` for the envelope field ``name`` (``batch`` or ``key``).
+
+    Raises:
+        InvalidEvent: ``value`` is not UTF-8 text (a lone surrogate, e.g. from invalid UTF-8
+            on the command line); ``index`` is the first event of ``envelopes`` holding it.
+    """
+    try:
+        return encode_text(value)
+    except orjson.JSONEncodeError:
+        position = 2 if name == "batch" else 3
+        index = next(i for i, envelope in enumerate(envelopes) if envelope[position] == value)
+        raise _not_text(index, name, value) from None
+
+
+def _not_text(index: int, name: str, value: Any) -> InvalidEvent:
+    return InvalidEvent.at(index, f"field {name!r} is not valid UTF-8 text ({value!r})", name)
 
 
 def _line_head(ts: str) -> bytes:
@@ -206,13 +231,14 @@ _DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 _LONG_DIGIT_RUN = b"0" * 19
 
 
-def _may_hold_huge_int(text: bytes) -> bool:
+def may_hold_huge_int(text: bytes) -> bool:
+    """Whether ``text`` holds a run of 19 or more digits (maybe an integer beyond 64 bits)."""
     return _LONG_DIGIT_RUN in text.translate(_DIGITS_TO_ZERO)
 
 
 def loads(text: bytes) -> Any:
     """Parse JSON exactly: integers of any size stay integers."""
-    return json.loads(text) if _may_hold_huge_int(text) else orjson.loads(text)
+    return json.loads(text) if may_hold_huge_int(text) else orjson.loads(text)
 
 
 def loads_lines(lines: list[bytes]) -> list[Any]:
@@ -222,7 +248,7 @@ def loads_lines(lines: list[bytes]) -> list[Any]:
     Raises:
         ValueError: some line is not JSON (parse them one by one to know which).
     """
-    if _may_hold_huge_int(b"\n".join(lines)):
+    if may_hold_huge_int(b"\n".join(lines)):
         return [loads(line) for line in lines]
     return list(map(orjson.loads, lines))
 
@@ -231,7 +257,7 @@ def decode_fields(line: bytes) -> dict[str, Any]:
     """Parse a stored line into a plain dict of its envelope fields (unvalidated)."""
     # The last 150 bytes are prev and hash: hex digits, never a number.
     parsed: dict[str, Any] = (
-        json.loads(line) if _may_hold_huge_int(line[:-150]) else orjson.loads(line)
+        json.loads(line) if may_hold_huge_int(line[:-150]) else orjson.loads(line)
     )
     return parsed
 

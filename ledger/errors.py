@@ -24,6 +24,11 @@ class InvalidInput(LedgerError):
     """Input meant for the ledger cannot be read as events (e.g. a JSONL line that is not JSON)."""
 
 
+class InputFileRefused(LedgerError):
+    """A file named as input is not read: not a regular file (a FIFO, a device), larger than
+    its limit, or refused by the OS; the message names it."""
+
+
 class InvalidEvent(LedgerError):
     """An event handed to ``append`` is refused; nothing of the call was written.
 
@@ -63,6 +68,11 @@ class LockTimeout(LedgerError):
 
 class BlobNotFound(LedgerError):
     """The blob store holds no blob with that digest."""
+
+
+class StorageRefused(LedgerError):
+    """The OS refused to write a ledger file (a read-only root, permissions, the file size
+    limit, a full disk); the message names the file and the OS error."""
 
 
 class LedgerDamaged(LedgerError):

@@ -75,6 +75,8 @@ def verify_evidence(path: Path | str) -> EvidenceReport:
                 report.problems.append(f"{MANIFEST_FILE} is not a JSON object")
         except (ValueError, UnicodeDecodeError) as e:
             report.problems.append(f"{MANIFEST_FILE} is not valid JSON: {e}")
+        except RecursionError:
+            report.problems.append(f"{MANIFEST_FILE} is not valid JSON: nested too deeply")
     for name in sorted(entries):
         target = (root / name).resolve()
         if root.resolve() not in target.parents:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.commits import Commit, last_commit
+from ledger.errors import InputFileRefused, StorageRefused
 
 # Modes of what a ledger root holds, whatever the umask: files 0644 and directories 0755 at
 # most; sealed segments and blobs become read-only once complete.
@@ -102,3 +107,55 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_input_file(path: Path, limit: int, what: str = "") -> bytes:
+    """The bytes of the regular file ``path``, reading at most ``limit`` + 1 of them.
+
+    A FIFO, a device (``/dev/zero``), a socket or a directory is never read (checked with
+    ``stat`` before opening, and again on the opened descriptor, which is opened non-blocking
+    so that a FIFO swapped in between cannot hang the caller).
+
+    Raises:
+        InputFileRefused: not a regular file, larger than ``limit`` bytes, or the OS refused
+            to read it; the one-line message names the file (after ``what``).
+    """
+    label = f"{what} {path}" if what else str(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputFileRefused(f"{label}: not a regular file (a FIFO, device or directory)")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputFileRefused(f"{label}: not a regular file")
+            chunks: list[bytes] = []
+            remaining = limit + 1
+            while remaining > 0 and (chunk := os.read(fd, min(remaining, 1 << 20))):
+                chunks.append(chunk)
+                remaining -= len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise InputFileRefused(f"{label}: cannot read: {e.strerror or e}") from e
+    data = b"".join(chunks)
+    if len(data) > limit:
+        raise InputFileRefused(f"{label}: larger than {limit} bytes")
+    return data
+
+
+_READ_ONLY_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+@contextmanager
+def os_errors(path: Path) -> Iterator[None]:
+    """Turn an OS error inside the block into one ``StorageRefused`` line naming the file (the
+    error's own file name, else ``path``) and the OS error, e.g. ``EFBIG`` from the file size
+    limit or ``EACCES`` on a read-only root (said as such, never as "busy")."""
+    try:
+        yield
+    except OSError as e:
+        name = e.filename if e.filename is not None else path
+        code = errno.errorcode.get(e.errno or 0, "")
+        reason = f"{e.strerror or e} [{code}]" if code else str(e.strerror or e)
+        hint = "; the ledger root is read-only here" if e.errno in _READ_ONLY_ERRORS else ""
+        raise StorageRefused(f"cannot write {name}: {reason}{hint}") from e

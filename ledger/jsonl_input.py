@@ -1,5 +1,6 @@
 """Events from JSONL input (``append --jsonl``): parsed a block of whole lines per call,
-with the same events, line numbers and errors as a plain line-by-line reader."""
+with the same events, line numbers and errors as a plain line-by-line reader. Each line is
+read under the rules of ``ledger.json_text`` (the same as ``append --data``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import IO, Any
 
-from ledger.encoding import loads, loads_lines
 from ledger.errors import InvalidInput
+from ledger.json_text import JSONTextError, loads_text, loads_text_lines
 
 # Bytes of input parsed per call. Larger blocks cost more than they save: their temporaries
 # (read, join, huge-int scan) come from fresh pages.
@@ -49,8 +50,8 @@ def _parsed(
     or bad; otherwise one by one, raising for the first bad line after yielding those before."""
     if all(map(bytes.strip, lines)):
         try:
-            events = loads_lines(lines)
-        except ValueError:
+            events = loads_text_lines(lines)
+        except JSONTextError:
             pass
         else:
             if set(map(type, events)) <= {dict}:
@@ -65,10 +66,10 @@ def _parsed(
         number = first + index
         try:
             # With its newline, as read, so that a message's position is the same.
-            obj = loads(line + b"\n" if terminated or index < last else line)
-        except ValueError as e:
+            obj = loads_text(line + b"\n" if terminated or index < last else line)
+        except JSONTextError as e:
             yield events
-            raise InvalidInput(f"{name} line {number}: invalid JSON ({e})") from e
+            raise InvalidInput(f"{name} line {number}: {e}") from e
         if not isinstance(obj, dict):
             yield events
             raise InvalidInput(f"{name} line {number}: expected a JSON object")

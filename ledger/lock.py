@@ -58,3 +58,23 @@ class FileLock:
                         f"ledger lock {self.path} held by another process for {self.timeout_s:.0f}s"
                     ) from None
                 time.sleep(_POLL_S)
+
+
+def lock_is_held(path: Path) -> bool:
+    """Whether some writer holds the lock at ``path`` right now; never waits.
+
+    Takes and drops a shared lock: it conflicts only with a writer's exclusive one.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: no writer has ever held it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

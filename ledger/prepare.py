@@ -13,13 +13,15 @@ from functools import cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ledger.encoding import Prepared, encode_middles
+from ledger.encoding import Prepared, check_lines, encode_middles, utc_timestamp
 from ledger.errors import InvalidEvent
 
 if TYPE_CHECKING:
     from schemas import NewEvent
 
 ENVELOPE_FIELDS = frozenset({"type", "data", "batch", "key", "cause"})
+# ``check_events`` sizes lines as if numbered this high: no ledger reaches it.
+_CHECK_SEQ = 10**15
 
 # (type, data, batch, key, cause) of one event, checked.
 Envelope = tuple[str, Any, "str | None", "str | None", "int | None"]
@@ -39,6 +41,18 @@ def prepare(events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0) -> 
         if offset and e.index is not None:
             raise e.moved(e.index + offset) from e
         raise
+
+
+def check_events(events: Sequence[NewEvent | Mapping[str, Any]]) -> None:
+    """Raise what ``Ledger.append`` would for ``events``, without writing: for a caller that
+    must know before its first write that a later one will be accepted. A ``cause`` is not
+    checked (it names seqs known only at commit); sizes are checked for any seq.
+
+    Raises:
+        InvalidEvent: naming the 1-based index of the first refused event and the field.
+    """
+    prepared = prepare(events)
+    check_lines([(None, middle) for _, middle in prepared], _CHECK_SEQ, utc_timestamp())
 
 
 def _prepare(events: Sequence[Any]) -> list[Prepared]:
@@ -71,7 +85,7 @@ def _prepare_type(kind: str, envelopes: list[Envelope], indexes: list[int]) -> l
         return encode_middles(kind, version, group, validated)
     except InvalidEvent as e:
         assert e.index is not None
-        raise e.moved(indexes[e.index], f"({kind}) ") from e
+        raise e.moved(indexes[e.index], f"({shown(kind)}) ") from e
 
 
 def _envelope(index: int, event: Any) -> Envelope:
@@ -97,6 +111,12 @@ def _envelope(index: int, event: Any) -> Envelope:
     return kind, event.get("data", {}), batch, key, cause
 
 
+def shown(text: str) -> str:
+    """``text`` as a message shows it: quoted and escaped when it holds control characters,
+    so that a type such as ``"x.a\\nb"`` stays on the message's one line."""
+    return text if text.isprintable() else repr(text)
+
+
 @cache
 def _new_event_type() -> type[NewEvent]:
     """``schemas.NewEvent``, imported once: an import statement per event costs ~0.4 us."""
@@ -114,4 +134,4 @@ def _raise_first_invalid(envelopes: list[Envelope]) -> None:
             version_for(kind)
             validate_payloads(kind, [data])
         except SchemaError as e:
-            raise InvalidEvent.at(index, f"({kind}) {e}", "data") from e
+            raise InvalidEvent.at(index, f"({shown(kind)}) {e}", "data") from e

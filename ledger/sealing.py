@@ -25,7 +25,7 @@ import orjson
 from ledger.chain import check_line, line_hash, line_prev, line_seq
 from ledger.commits import rewrite_commits
 from ledger.errors import LedgerCorrupt
-from ledger.files import SEALED_MODE, LedgerFiles, file_opener, fsync_dir, make_dirs
+from ledger.files import SEALED_MODE, LedgerFiles, file_opener, fsync_dir, make_dirs, os_errors
 from ledger.live import LiveState, find_boundary, iter_lines, offset_of_seq
 from ledger.prepare import prepare
 from ledger.segments import (
@@ -115,7 +115,8 @@ def seal_live(ledger: LedgerFiles, state: LiveState) -> SealReport | None:
     make_dirs(directory)
     previous = _previous_segments(ledger, state)
     staging = directory / f"sealing{TMP_SUFFIX}"
-    first, last = _write_checked(staging, ledger, state)
+    with os_errors(staging):
+        first, last = _write_checked(staging, ledger, state)
     name = segment_name(first, last)
     tmp = directory / (name + TMP_SUFFIX)
     os.replace(staging, tmp)
@@ -140,7 +141,11 @@ def _cut_live(ledger: LedgerFiles, last_sealed: int) -> None:
     if offset is None:
         raise LedgerCorrupt(f"sealed event after seq {last_sealed} is missing from the live file")
     new = ledger.live_path.with_name(ledger.live_path.name + ".new")
-    with open(ledger.live_path, "rb") as src, open(new, "wb", opener=file_opener) as dst:
+    with (
+        os_errors(new),
+        open(ledger.live_path, "rb") as src,
+        open(new, "wb", opener=file_opener) as dst,
+    ):
         src.seek(offset)
         while block := src.read(1 << 20):
             dst.write(block)

@@ -26,7 +26,7 @@ from ledger.chain import GENESIS_HASH, check_line, line_hash, line_seq, sha256_h
 from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewrite_commits
 from ledger.encoding import Prepared, decode_fields, decode_line
 from ledger.errors import LedgerDamaged, LedgerNotFound, ReadRaced
-from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs
+from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs, os_errors
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -98,8 +98,9 @@ class Ledger:
 
     def init(self) -> None:
         """Create the root and an empty ledger; writes no event. Idempotent."""
-        make_dirs(self.root)
-        with self._lock.held():
+        with os_errors(self.root):
+            make_dirs(self.root)
+        with os_errors(self.root), self._lock.held():
             if not self.live_path.exists():
                 ensure_commit_log(self.files)
                 fd = os.open(self.live_path, os.O_WRONLY | os.O_CREAT, 0o644)
@@ -142,6 +143,7 @@ class Ledger:
             LedgerDamaged: the ledger is damaged (the commit log, or committed bytes); nothing
                 written.
             LockTimeout: another writer held the lock too long.
+            StorageRefused: the OS refused a write (read-only root, file size limit, disk full).
         """
         with _gc_paused():
             prepared: list[Prepared] = []
@@ -150,7 +152,7 @@ class Ledger:
                 prepared += prepare(chunk, offset=len(prepared))
             if not prepared:
                 return []
-            with self._lock.held():
+            with os_errors(self.root), self._lock.held():
                 state = self._writable_state()
                 return commit(self.files, prepared, state.head_seq, state.head_hash)
 
@@ -179,7 +181,7 @@ class Ledger:
         Raises:
             LedgerDamaged: the commit log is damaged and ``trust_chain`` is false.
         """
-        with self._lock.held():
+        with os_errors(self.root), self._lock.held():
             self._finish_pending_seal()
             log = read_commit_log(self.commits_path)
             if trust_chain and self._damage(log) is not None:
@@ -192,7 +194,7 @@ class Ledger:
     def seal(self) -> SealReport | None:
         """Move the committed live prefix into a Parquet segment (None when nothing is live).
         See ``ledger.sealing``."""
-        with self._lock.held():
+        with os_errors(self.root), self._lock.held():
             state = self._writable_state()
             return seal_live(self.files, state)
 

@@ -23,6 +23,7 @@ from ledger.commits import RECORD_LEN, damaged_records, last_commit, read_commit
 from ledger.errors import BadAnchor, LedgerNotFound
 from ledger.files import LedgerFiles
 from ledger.live import find_boundary, iter_lines
+from ledger.lock import lock_is_held
 from ledger.scan import RangeResult, scan_range
 from ledger.segments import TMP_SUFFIX, deep_check, file_sha256, hash_at, list_segments
 from ledger.writer import Head
@@ -30,6 +31,10 @@ from ledger.writer import Head
 ANCHOR = re.compile(r"^\s*(\d+):([0-9a-f]{64})\s*$")
 PARALLEL_MIN_BYTES = 32 << 20
 MAX_WORKERS = 4
+IN_PROGRESS = (
+    "a seal/append is in progress (another process holds the ledger lock): "
+    "its bytes are not committed yet; verify again when it is done"
+)
 
 
 @dataclass
@@ -50,14 +55,36 @@ class VerifyReport:
     anchor: str | None = None
     key_id: str | None = None
     checkpoints_checked: int | None = None
+    in_progress: bool = False
+    # What a crashed writer leaves behind, which a writer at work also shows: warned of as
+    # such only when no writer holds the lock (``settle``).
+    traces: list[str] = field(default_factory=list, repr=False)
 
     def fail(self, seq: int | None, problem: str, location: str | None) -> VerifyReport:
         if self.ok:
             self.ok, self.first_bad_seq, self.problem, self.location = False, seq, problem, location
         return self
 
+    def trace(self, message: str) -> None:
+        """Note an uncommitted tail, a torn commit record or a seal left half done."""
+        self.traces.append(message)
+
+    def settle(self, lock_path: Path) -> VerifyReport:
+        """Turn the traces into warnings: one "in progress" line while a writer holds the lock
+        (checked before verifying and again now), else each as a crash's leftover."""
+        if self.traces and not self.in_progress:
+            self.in_progress = lock_is_held(lock_path)
+        if self.traces and self.in_progress:
+            self.warnings.append(IN_PROGRESS)
+        else:
+            self.warnings.extend(self.traces)
+        self.traces = []
+        return self
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        body = asdict(self)
+        del body["traces"]
+        return body
 
 
 def parse_anchor(text: str) -> tuple[int, str]:
@@ -200,9 +227,7 @@ def _verify_segments(
         last_seq = last
     for name, segment in sorted(on_disk.items()):
         if segment.first_seq > last_seq:
-            report.warnings.append(
-                f"segment {name} is from an interrupted seal; `repair` installs it"
-            )
+            report.trace(f"segment {name} is from an interrupted seal; `repair` installs it")
         else:
             report.fail(
                 segment.first_seq,
@@ -220,6 +245,17 @@ def verify_ledger(
     if not ledger.exists():
         raise LedgerNotFound(f"no ledger at {ledger.root}")
     report = VerifyReport(anchor=None if anchor is None else str(anchor))
+    report.in_progress = lock_is_held(ledger.lock_path)
+    return _verify(ledger, report, anchor_seq, anchor_digest, deep).settle(ledger.lock_path)
+
+
+def _verify(
+    ledger: LedgerFiles,
+    report: VerifyReport,
+    anchor_seq: int | None,
+    anchor_digest: str | None,
+    deep: bool,
+) -> VerifyReport:
     if not _check_commit_log(ledger, report):
         return report
     commit = last_commit(ledger.commits_path)
@@ -230,9 +266,7 @@ def verify_ledger(
         if (ledger.root / "segments").is_dir()
         else []
     ):
-        report.warnings.append(
-            "an interrupted seal left a temporary segment; `repair` cleans it up"
-        )
+        report.trace("an interrupted seal left a temporary segment; `repair` cleans it up")
     manifest = _manifest(ledger.live_path, stop, report)
     if not report.ok:
         return report
@@ -246,7 +280,7 @@ def verify_ledger(
         found = line_seq(first_live[1])
         if found is not None and found <= sealed_seq:
             live_first_seq = found  # interrupted seal: sealed lines are still in the live file
-            report.warnings.append(
+            report.trace(
                 "an interrupted seal left sealed lines in the live file; `repair` finishes it"
             )
             report.events_checked -= sealed_seq - found + 1
@@ -290,7 +324,7 @@ def _check_commit_log(ledger: LedgerFiles, report: VerifyReport) -> bool:
         )
         return False
     if log.torn:
-        report.warnings.append(
+        report.trace(
             f"{log.torn} bytes of a torn commit record end {name} (never acknowledged; "
             "the next append or `repair` keeps and cuts them)"
         )
@@ -302,7 +336,7 @@ def _check_commit(
 ) -> None:
     if commit is None:
         if size:
-            report.warnings.append(
+            report.trace(
                 f"{size} uncommitted bytes in {name} (never acknowledged; `repair` cuts them)"
             )
         return
@@ -324,7 +358,7 @@ def _check_commit(
         )
         return
     if size > boundary:
-        report.warnings.append(
+        report.trace(
             f"{size - boundary} uncommitted bytes after seq {commit.seq} in {name} "
             "(never acknowledged; the next append or `repair` cuts them)"
         )

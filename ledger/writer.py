@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ledger.commits import append_commit
 from ledger.encoding import Prepared, check_lines, encode_lines, utc_timestamp
-from ledger.files import LedgerFiles, fsync_dir, write_lines
+from ledger.files import LedgerFiles, fsync_dir, os_errors, write_lines
 
 ENCODE_CHUNK = 10_000
 
@@ -54,25 +54,29 @@ def commit(files: LedgerFiles, prepared: list[Prepared], seq: int, prev: str) ->
 
     Raises:
         InvalidEvent: an event is refused (a cause or size); nothing written.
+        StorageRefused: the OS refused a write (naming the file); nothing acknowledged.
     """
     ts = utc_timestamp()
     if len(prepared) > ENCODE_CHUNK:
         check_lines(prepared, seq, ts)
     lines, digests = encode_lines(prepared[:ENCODE_CHUNK], seq, prev, ts)
-    ensure_commit_log(files)
-    fd = os.open(files.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        write_lines(fd, lines)
-        for start in range(ENCODE_CHUNK, len(prepared), ENCODE_CHUNK):
-            chunk = prepared[start : start + ENCODE_CHUNK]
-            lines, more = encode_lines(chunk, seq + start, digests[-1], ts, start)
+    with os_errors(files.commits_path):
+        ensure_commit_log(files)
+    with os_errors(files.live_path):
+        fd = os.open(files.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
             write_lines(fd, lines)
-            digests += more
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
+            for start in range(ENCODE_CHUNK, len(prepared), ENCODE_CHUNK):
+                chunk = prepared[start : start + ENCODE_CHUNK]
+                lines, more = encode_lines(chunk, seq + start, digests[-1], ts, start)
+                write_lines(fd, lines)
+                digests += more
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
     # tuple.__new__ straight from C: Receipt(seq, digest) is a Python-level call per event.
     seqs = range(seq + 1, seq + 1 + len(digests))
     receipts = list(map(tuple.__new__, repeat(Receipt), zip(seqs, digests, strict=True)))
-    append_commit(files.commits_path, receipts[-1].seq, receipts[-1].hash)
+    with os_errors(files.commits_path):
+        append_commit(files.commits_path, receipts[-1].seq, receipts[-1].hash)
     return receipts

@@ -5,8 +5,11 @@ Public API (commands use only these):
 - ``rebuild(root, names=None, threads=None, full=False) -> RebuildResult``: catch the
   projection database ``<root>/ledger.duckdb`` up with the ledger and rewrite the files of the
   projections whose batches changed.
+- ``check_outputs(root, names=None) -> list[Mismatch]``: output files that are missing,
+  edited or extra compared with what the ledger implies (writes nothing).
 - ``ensure_current(root)``: rebuild only when the ledger head moved (cheap check otherwise).
-- ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL.
+- ``run_query(root, sql, timeout_s, limit) -> QueryResult``: read-only sandboxed SQL;
+  ``projections.query.open_query`` streams the rows instead (``json_chunks``, ``csv_chunks``).
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
 - ``write_batch_html(root, batch=None)`` / ``write_study_html(root, study)``: write the
@@ -25,9 +28,11 @@ from projections.errors import (
     GapsFound,
     GatesUnusable,
     MissingMetrics,
+    OutputsDiffer,
     ParityMismatch,
     ProjectionBusy,
     ProjectionError,
+    ProjectionUnwritable,
     QueryFailed,
     QueryRefused,
     QueryTimeout,
@@ -51,6 +56,7 @@ from projections.rebuild import (
     DEFAULT_PROJECTIONS,
     PROJECTIONS,
     RebuildResult,
+    check_outputs,
     is_current,
     rebuild,
 )
@@ -63,9 +69,11 @@ __all__ = [
     "GapsFound",
     "GatesUnusable",
     "MissingMetrics",
+    "OutputsDiffer",
     "ParityMismatch",
     "ProjectionBusy",
     "ProjectionError",
+    "ProjectionUnwritable",
     "QueryFailed",
     "QueryRefused",
     "QueryResult",
@@ -73,6 +81,7 @@ __all__ = [
     "RebuildResult",
     "StudyNotFound",
     "UnknownProjection",
+    "check_outputs",
     "ensure_current",
     "is_current",
     "leaderboard_document",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from projections.errors import LedgerMoved, ProjectionBusy
+from projections.errors import LedgerMoved, ProjectionBusy, ProjectionUnwritable
 
 if TYPE_CHECKING:
     import duckdb
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ledger.relations import EventParts
 
 DB_FILE = "ledger.duckdb"
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 BASE_CURSOR = "base"
 GENESIS_HASH = "0" * 64
 LOCK_WAIT_S = 30.0
@@ -62,6 +62,7 @@ def connect(
 
     Raises:
         ProjectionBusy: it stayed locked for ``wait_s`` seconds.
+        ProjectionUnwritable: it cannot be opened for another reason (a read-only root).
     """
     import duckdb
 
@@ -76,7 +77,12 @@ def connect(
             con.execute("SET enable_progress_bar = false")  # stdout is for results
             return con
         except duckdb.IOException as e:
-            if "lock" not in str(e).lower() or time.monotonic() >= deadline:
+            if "lock" not in str(e).lower():
+                raise ProjectionUnwritable(
+                    f"cannot open projection database {db_path(root)}: "
+                    f"{str(e).splitlines()[0]} (is the root read-only here?)"
+                ) from e
+            if time.monotonic() >= deadline:
                 raise ProjectionBusy(
                     f"projection database {db_path(root)} is busy: {str(e).splitlines()[0]}"
                 ) from e
@@ -293,6 +299,40 @@ def _apply(con: duckdb.DuckDBPyConnection, parts: EventParts, reset: bool) -> De
         con.execute("ROLLBACK")
         raise
     return Delta(since, last, reset, count)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How far the projection database has applied the ledger: ``as_of`` (its base cursor)
+    and the ledger's ``head`` seq."""
+
+    as_of: int
+    head: int
+
+    @property
+    def behind(self) -> int:
+        """Events in the ledger that the database does not hold yet."""
+        return self.head - self.as_of
+
+
+def freshness(con: duckdb.DuckDBPyConnection, ledger: Ledger) -> Freshness | None:
+    """How far the database on ``con`` is behind ``ledger``; None when it cannot be read as
+    it stands (never built, an older layout, or built from a ledger since rewritten)."""
+    import duckdb
+
+    try:
+        row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+        cursor = get_cursor(con, BASE_CURSOR)
+    except duckdb.Error:
+        return None
+    if row is None or row[0] != SCHEMA_VERSION or cursor is None:
+        return None
+    head = ledger.head()
+    if cursor.seq == head.seq:
+        return Freshness(cursor.seq, head.seq) if cursor.hash == head.hash else None
+    if cursor.seq > head.seq or not _cursor_valid(ledger, cursor):
+        return None
+    return Freshness(cursor.seq, head.seq)
 
 
 def is_current(root: Path) -> bool:

@@ -19,6 +19,11 @@ class ProjectionBusy(ProjectionError):
     """The projection database stayed locked by another process past the wait limit."""
 
 
+class ProjectionUnwritable(ProjectionError):
+    """The projection database cannot be opened for a reason other than a lock (a read-only
+    root, permissions); the message names the file and the OS's reason."""
+
+
 class LedgerMoved(ProjectionError):
     """The events read did not add up to the ledger's head (it changed under the reader)."""
 
@@ -57,5 +62,11 @@ class MissingMetrics(ProjectionError):
 
 class ParityMismatch(ProjectionError):
     """Two batches' results differ beyond the tolerance."""
+
+    exit_code = CHECK_FAILED
+
+
+class OutputsDiffer(ProjectionError):
+    """``rebuild --check`` found output files that are not what the ledger implies."""
 
     exit_code = CHECK_FAILED

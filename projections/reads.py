@@ -1,17 +1,23 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
 a batch's leaderboard document, a batch's report text, a batch's scoreboard, two batches'
-parity, a study's frontier and trials, the HTML report pages."""
+parity, a study's frontier and trials, the HTML report pages; and ``open_current``, the
+read-only connection of ``query``, which never waits for other readers."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger import BatchNotFound
-from projections.errors import StudyNotFound
+from projections.engine import Freshness, connect, db_path, freshness
+from projections.errors import ProjectionBusy, StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
 if TYPE_CHECKING:
+    import duckdb
+
     from projections.scoreboard import Scoreboard
     from schemas import Gates
 
@@ -25,6 +31,64 @@ def ensure_current(root: Path) -> RebuildResult | None:
     if is_current(root):
         return None
     return rebuild(root)
+
+
+def _try_read_only(root: Path) -> duckdb.DuckDBPyConnection | None:
+    """The database opened read-only at once, or None (missing, or a writer holds it)."""
+    if not db_path(root).exists():
+        return None
+    try:
+        return connect(root, read_only=True, wait_s=0)
+    except ProjectionBusy:
+        return None
+
+
+def open_current(root: Path, wait_s: float) -> tuple[duckdb.DuckDBPyConnection, Freshness]:
+    """A read-only connection to the projection database, caught up with the ledger first
+    when this process can take the database for writing.
+
+    DuckDB lets many processes open a database read-only at once, but one opens it for
+    writing only when no other process has it open. So readers never wait for readers:
+
+    - current: opened read-only at once, whoever else is reading;
+    - behind and nobody else has it open: caught up here, then opened read-only;
+    - behind while other processes read it: opened as it stands; ``Freshness.behind`` says by
+      how many events (the caller tells the user);
+    - another process writing it, or it cannot be read as it stands while others hold it:
+      tried again until ``wait_s`` seconds have passed.
+
+    Raises:
+        LedgerNotFound: no ledger at ``root``.
+        ProjectionBusy: no usable read-only connection within ``wait_s`` seconds.
+    """
+    from ledger import Ledger
+
+    ledger = Ledger.open(root)
+    deadline = time.monotonic() + wait_s
+    delay = 0.02
+    catch_up = True
+    while True:
+        con = _try_read_only(root)
+        if con is not None:
+            fresh = freshness(con, ledger)
+            if fresh is not None and (fresh.behind == 0 or not catch_up):
+                return con, fresh
+            con.close()
+        if catch_up:
+            catch_up = False  # once: events appended meanwhile are left for the next read
+            # Busy: another process has it open; read it as it stands, or wait.
+            with contextlib.suppress(ProjectionBusy):
+                rebuild(root, wait_s=0)
+            continue
+        now = time.monotonic()
+        if now >= deadline:
+            what = "is being written by" if con is None else "needs a rebuild but is open in"
+            raise ProjectionBusy(
+                f"projection database {db_path(root)} {what} another process (waited {wait_s:g} s)"
+            )
+        time.sleep(min(delay, deadline - now))
+        delay = min(delay * 2, 0.5)
+        catch_up = True  # the other process may be gone: try the catch-up again
 
 
 def list_gaps(root: Path, batch: str | None = None) -> list[dict[str, Any]]:

@@ -2,8 +2,14 @@
 
 Each projection keeps its own cursor. When it is behind, only the batches touched by the
 events after it are recomputed and their files rewritten; when its hash no longer matches the
-events (or it was never built) everything is. Tables and cursor commit together, after the
-files are written, so an interrupted rebuild simply redoes that work next time.
+events (or it was never built) everything is. Tables, cursor and the record of the files
+written (``projections.outputs``) commit together, after the files are written, so an
+interrupted rebuild simply redoes that work next time.
+
+Then every projection's recorded files are checked (size and mtime, hashed when either
+moved): a file deleted or edited since is rendered again and rewritten, even when no event is
+new. ``check_outputs`` (``rebuild --check``) compares every file with what the ledger implies
+and writes nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ from typing import TYPE_CHECKING
 import projections.gaps as gaps
 import projections.html_report as html_report
 import projections.leaderboard as leaderboard
+import projections.outputs as outputs
 import projections.pareto as pareto
 import projections.promotion as promotion
 import projections.report as report
 from projections.engine import (
+    BASE_CURSOR,
+    LOCK_WAIT_S,
+    SCHEMA_VERSION,
     Cursor,
     catch_up,
     clear_tables,
@@ -31,6 +41,7 @@ from projections.engine import (
     set_cursor,
 )
 from projections.errors import UnknownProjection
+from projections.writers import recording
 
 if TYPE_CHECKING:
     import duckdb
@@ -42,6 +53,7 @@ __all__ = [
     "PROJECTIONS",
     "RebuildResult",
     "check_names",
+    "check_outputs",
     "is_current",
     "rebuild",
 ]
@@ -60,18 +72,23 @@ DEFAULT_PROJECTIONS: tuple[str, ...] = tuple(n for n in PROJECTIONS if n not in 
 # Projections that read others' tables: those are brought up to date first, then these.
 REQUIRES: dict[str, tuple[str, ...]] = {html_report.NAME: html_report.REQUIRES}
 WAL_ONLY_EVENTS = 20_000
-PROJECTION_DDL: tuple[str, ...] = tuple(s for m in PROJECTIONS.values() for s in m.DDL)
+PROJECTION_DDL: tuple[str, ...] = (
+    outputs.DDL,
+    *(s for m in PROJECTIONS.values() for s in m.DDL),
+)
 
 
 @dataclass
 class RebuildResult:
-    """What a rebuild did: the cursor reached, events applied, and files written."""
+    """What a rebuild did: the cursor reached, events applied, and files written (among
+    them ``restored``: files that were missing or edited and were put back)."""
 
     cursor: Cursor
     events: int
     full: bool
     updated: dict[str, list[str] | None] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
+    restored: list[Path] = field(default_factory=list)
 
 
 def check_names(names: list[str] | None) -> list[str]:
@@ -116,13 +133,46 @@ def update_projection(
     try:
         if redo_all:
             clear_tables(con, module.TABLES)
-        written: list[Path] = module.update(con, root, scope)
+        with recording() as log:
+            written: list[Path] = module.update(con, root, scope)
+        logged = {o.path: o for o in log.outputs()}
+        outputs.record(con, root, name, written, logged, replace_all=redo_all)
         set_cursor(con, name, head)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return scope, written
+
+
+def restore_outputs(con: duckdb.DuckDBPyConnection, root: Path, name: str) -> list[Path]:
+    """Rewrite the recorded files of projection ``name`` that are missing or were edited;
+    returns them. The projection is rendered again whole, as a full rebuild would (in a
+    transaction rolled back after: its tables stay as they were), writing only those files."""
+    damaged = [m.path for m in outputs.find_mismatches(con, root, [name])]
+    if not damaged:
+        return []
+    module = PROJECTIONS[name]
+    wanted = {root / p for p in damaged}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        clear_tables(con, module.TABLES)
+        with recording(only=wanted) as log:
+            written: list[Path] = module.update(con, root, None)
+    finally:
+        con.execute("ROLLBACK")
+    # A file written without ``write_atomic`` was rewritten whatever ``only`` said.
+    restored = sorted({o.path for o in log.outputs()} | (wanted & set(written)))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        outputs.record(con, root, name, restored, {o.path: o for o in log.outputs()}, False)
+        # A recorded file the projection no longer writes is no longer implied by the ledger.
+        outputs.forget(con, name, set(damaged) - {outputs.relative(root, p) for p in restored})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return restored
 
 
 def rebuild_open(
@@ -145,6 +195,10 @@ def rebuild_open(
         if done is not None:
             result.updated[name] = done[0]
             result.written.extend(done[1])
+    for name in chosen:
+        restored = restore_outputs(con, root, name)
+        result.restored.extend(restored)
+        result.written.extend(restored)
     return result
 
 
@@ -192,19 +246,21 @@ def rebuild(
     names: list[str] | None = None,
     threads: int | None = None,
     full: bool = False,
+    wait_s: float = LOCK_WAIT_S,
 ) -> RebuildResult:
-    """Rebuild the projection database and the files of ``names`` (all when empty).
+    """Rebuild the projection database and the files of ``names`` (all when empty), and put
+    back any of their files that was deleted or edited since it was written.
 
     Raises:
         LedgerNotFound: no ledger at ``root``.
         UnknownProjection: a name is not a projection.
-        ProjectionBusy: another process held the database too long.
+        ProjectionBusy: another process held the database more than ``wait_s`` seconds.
     """
     from ledger import Ledger
 
     chosen = check_names(names)
     ledger = Ledger.open(root)
-    con = connect(root, threads=threads)
+    con = connect(root, threads=threads, wait_s=wait_s)
     try:
         con.execute("SET preserve_insertion_order = false")
         result = rebuild_open(con, ledger, root, chosen, full=full)
@@ -219,5 +275,67 @@ def rebuild(
             # the log passes its ``wal_autocheckpoint`` size.
             con.execute("PRAGMA disable_checkpoint_on_shutdown")
         return result
+    finally:
+        con.close()
+
+
+def check_outputs(root: Path, names: list[str] | None = None) -> list[outputs.Mismatch]:
+    """Every file of ``names`` (all when empty) that is not what the ledger implies: missing,
+    changed, or an extra file under the projections' output folders. Writes nothing under
+    ``root``.
+
+    When ``ledger.duckdb`` is at the ledger's head (and each projection with it), its record
+    of the files is the reference; otherwise (missing, behind, from another version) the
+    projections are built afresh in a temporary directory and that build is the reference.
+
+    Raises:
+        LedgerNotFound: no ledger at ``root``.
+        UnknownProjection: a name is not a projection.
+        ProjectionBusy: another process held the database too long.
+    """
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    from ledger import Ledger
+
+    chosen = check_names(names)
+    ledger = Ledger.open(root)
+    if _outputs_current(root, ledger, chosen):
+        con = connect(root, read_only=True)
+        try:
+            return outputs.find_mismatches(con, root, chosen, thorough=True)
+        finally:
+            con.close()
+    scratch = Path(tempfile.mkdtemp(prefix="sweepledger-check-"))
+    try:
+        con = duckdb.connect(str(scratch / "reference.duckdb"))
+        try:
+            con.execute("SET enable_progress_bar = false")
+            rebuild_open(con, ledger, scratch / "outputs", chosen, full=True)
+            return outputs.find_mismatches(con, root, chosen, thorough=True)
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _outputs_current(root: Path, ledger: Ledger, names: list[str]) -> bool:
+    """Whether the database holds the files of ``names`` as of the ledger's head."""
+    if not is_current(root):
+        return False
+    head = ledger.head()
+    con = connect(root, read_only=True)
+    try:
+        row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:
+            return False
+        base = get_cursor(con, BASE_CURSOR)
+        return (
+            base is not None
+            and all(get_cursor(con, n) == base for n in names)
+            and (base.seq == head.seq)
+        )
     finally:
         con.close()

@@ -2,24 +2,34 @@
 
 Floats are written with ``repr`` (shortest round-trip form) everywhere, None as an empty
 cell (CSV) or ``null`` (JSON), so the same values always give the same bytes.
+
+Every file a projection writes goes through ``write_atomic``. Inside ``recording()`` (the
+rebuild loop opens one around each projection's update) it also notes the file's size and
+SHA-256 in an ``OutputLog``, which ``projections.outputs`` stores in the projection database:
+a new projection gets its outputs checked and restored without code of its own.
 """
 
 from __future__ import annotations
 
+import contextvars
 import csv
+import hashlib
 import io
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 OUTPUT_MODE = 0o644
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}\Z")
 
 
 def cell(value: Any) -> str:
@@ -82,10 +92,15 @@ def json_text(obj: Any, depth: int = 2) -> str:
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """RFC 4180 CSV with ``\\n`` line ends."""
+    return csv_rows([header], plain=True) + csv_rows(rows)
+
+
+def csv_rows(rows: Iterable[Sequence[Any]], plain: bool = False) -> str:
+    """The CSV lines of ``rows`` alone (no header), as ``csv_text`` writes them: a large
+    result is written batch by batch. ``plain``: the values are already text."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([cell(v) for v in row] for row in rows)
+    writer.writerows(rows if plain else ([cell(v) for v in row] for row in rows))
     return buffer.getvalue()
 
 
@@ -136,18 +151,84 @@ def safe_dir_name(name: str) -> str:
     return f"{stem}-{digest}"
 
 
+@dataclass(frozen=True)
+class Output:
+    """One file a projection wrote: its path, its size in bytes and their SHA-256 (hex)."""
+
+    path: Path
+    size: int
+    sha256: str
+
+
+class OutputLog:
+    """The files ``write_atomic`` wrote while this log was active (thread-safe: background
+    writers add to it). With ``only``, the other paths are rendered but not written: a
+    restore rewrites just the damaged files."""
+
+    def __init__(self, only: Collection[Path] | None = None) -> None:
+        self.only = frozenset(only) if only is not None else None
+        self._outputs: dict[Path, Output] = {}
+        self._lock = threading.Lock()
+
+    def wants(self, path: Path) -> bool:
+        """Whether ``path`` is to be written."""
+        return self.only is None or path in self.only
+
+    def add(self, output: Output) -> None:
+        """Note one written file (the last write of a path wins)."""
+        with self._lock:
+            self._outputs[output.path] = output
+
+    def get(self, path: Path) -> Output | None:
+        """What was written at ``path``, if it was."""
+        with self._lock:
+            return self._outputs.get(path)
+
+    def outputs(self) -> list[Output]:
+        """Every file written, by path."""
+        with self._lock:
+            return sorted(self._outputs.values(), key=lambda o: o.path)
+
+
+_ACTIVE_LOG: contextvars.ContextVar[OutputLog | None] = contextvars.ContextVar(
+    "sweepledger_output_log", default=None
+)
+
+
+@contextmanager
+def recording(only: Collection[Path] | None = None) -> Iterator[OutputLog]:
+    """Note every ``write_atomic`` of this context (and of ``BackgroundWrites`` started in it)
+    in the log yielded; with ``only``, write nothing but those paths."""
+    log = OutputLog(only)
+    token = _ACTIVE_LOG.set(log)
+    try:
+        yield log
+    finally:
+        _ACTIVE_LOG.reset(token)
+
+
 def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file and rename; returns ``path``."""
+    """Write ``text`` (UTF-8) to ``path`` via a temporary file and rename; returns ``path``.
+
+    Inside ``recording()`` the file's size and SHA-256 are noted, and a path the log does not
+    want is left alone.
+    """
+    log = _ACTIVE_LOG.get()
+    if log is not None and not log.wants(path):
+        return path
+    data = text.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, OUTPUT_MODE)  # mkstemp makes 0600; reports are for the whole group
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if log is not None:
+        log.add(Output(path, len(data), hashlib.sha256(data).hexdigest()))
     return path
 
 
@@ -163,7 +244,9 @@ class BackgroundWrites:
 
     def write(self, path: Path, text: str) -> Path:
         """Queue ``text`` for ``path``; returns ``path``."""
-        self._pending.append(self._pool.submit(write_atomic, path, text))
+        # The copied context carries the caller's ``recording()`` log into the thread.
+        context = contextvars.copy_context()
+        self._pending.append(self._pool.submit(context.run, write_atomic, path, text))
         return path
 
     def __enter__(self) -> BackgroundWrites:

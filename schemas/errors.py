@@ -14,11 +14,13 @@ SweepledgerError                    exit 2 unless noted
  │    ├── LedgerNotFound            no ledger at the root
  │    ├── BatchNotFound             the ledger holds no (usable) batch with that id
  │    ├── InvalidInput              input cannot be read as events (a bad JSONL line)
+ │    ├── InputFileRefused          an input file is a FIFO/device, too large or unreadable
  │    ├── InvalidEvent              an event to append is refused (``index``, ``field``, ``detail``)
  │    │    └── EventTooLarge        an encoded event exceeds MAX_EVENT_BYTES
  │    ├── BadAnchor                 an anchor is not SEQ:HASH
  │    ├── LockTimeout               another process held the ledger lock too long
  │    ├── BlobNotFound              no blob with that digest
+ │    ├── StorageRefused            the OS refused a write (read-only root, EFBIG, disk full)
  │    ├── LedgerDamaged             a writer refuses a damaged ledger until the operator chooses
  │    ├── ReadRaced                 a seal moved events while a bulk reader read them
  │    ├── KeyFileError              a signing key file cannot be used (or would be overwritten)
@@ -29,6 +31,7 @@ SweepledgerError                    exit 2 unless noted
  │    ├── StudyNotFound             no trials recorded under that study (batch) id
  │    ├── UnknownProjection         ``rebuild NAME`` names no projection
  │    ├── ProjectionBusy            another process holds the projection database too long
+ │    ├── ProjectionUnwritable      the projection database cannot be opened (read-only root)
  │    ├── LedgerMoved               the ledger changed while it was being read
  │    ├── QueryRefused              the SQL would reach outside the projection database
  │    ├── QueryFailed               DuckDB rejected the SQL
@@ -36,7 +39,8 @@ SweepledgerError                    exit 2 unless noted
  │    ├── GapsFound                 ``gaps --fail`` found unanswered intents (exit 1)
  │    ├── GatesUnusable             strict gates on a metric no cell of the batch has
  │    ├── MissingMetrics            strict scoreboard: cells lack gated metrics (exit 1)
- │    └── ParityMismatch            ``parity A B``: the batches' results differ (exit 1)
+ │    ├── ParityMismatch            ``parity A B``: the batches' results differ (exit 1)
+ │    └── OutputsDiffer             ``rebuild --check``: an output missing, edited or extra (exit 1)
  └── RunRefused                     runner (``commands.runner.errors``), nothing written
       ├── BatchExists               ``--batch-id`` names a batch already in the ledger
       ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive

@@ -151,7 +151,7 @@ class Manifest(_Strict):
         if not self.command:
             raise ValueError("command must not be empty")
         for key in self.env:
-            if not re.match(ENV_NAME_PATTERN, key):
+            if not re.fullmatch(ENV_NAME_PATTERN, key):
                 raise ValueError(f"env: {key!r} is not a valid variable name")
         return self
 

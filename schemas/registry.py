@@ -37,7 +37,7 @@ from schemas.plain import plain_list_validator
 from schemas.versions import FREE_VERSION, KINDS, VERSIONS
 
 FREE_TYPE_PREFIX = "x."
-FREE_TYPE_PATTERN = re.compile(r"^x\.[A-Za-z0-9_.\-]{1,120}$")
+FREE_TYPE_PATTERN = re.compile(r"^x\.[A-Za-z0-9_.\-]{1,120}\Z")  # \Z: "$" passes a final newline
 NON_FINITE_FIELD = "non_finite"
 
 CATALOG: dict[str, type[Payload]] = {

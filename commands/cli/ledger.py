@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -11,8 +10,20 @@ import click
 
 from commands.cli.context import AppContext
 from commands.cli.render import InputError, echo_json, note, write_raw_line
-from ledger import InvalidEvent, Ledger, load_public_key, read_jsonl, verify_signed
+from ledger import (
+    MAX_EVENT_BYTES,
+    InvalidEvent,
+    JSONTextError,
+    Ledger,
+    load_public_key,
+    loads_text,
+    read_input_file,
+    read_jsonl,
+    verify_signed,
+)
 
+# A saved anchor is one SEQ:HASH line; anything much longer is not one.
+ANCHOR_FILE_LIMIT = 4096
 # Receipts printed per write: one string for a million would be ~170 MB of fresh pages.
 RECEIPTS_PER_WRITE = 10_000
 
@@ -36,18 +47,19 @@ def init(ctx: click.Context) -> None:
 
 
 def _read_data(value: str) -> Any:
-    text = value
+    """The payload of ``--data``: JSON text, or ``@FILE``, read under the same rules as a
+    ``--jsonl`` line (``ledger.json_text``); a refusal is one ``--data: ...`` line."""
     if value.startswith("@"):
+        text = read_input_file(Path(value[1:]), MAX_EVENT_BYTES, "--data")
+    else:
         try:
-            text = Path(value[1:]).read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputError(f"--data: cannot read {value[1:]}: {e.strerror}") from e
+            text = value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InputError(f"--data: not valid UTF-8 (character {e.start})") from e
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"--data: invalid JSON ({e.msg} at line {e.lineno} column {e.colno})"
-        ) from e
+        return loads_text(text)
+    except JSONTextError as e:
+        raise InputError(f"--data: {e}") from e
 
 
 @click.command()
@@ -183,10 +195,11 @@ def verify(
     if anchor and anchor_file:
         raise InputError("give --anchor or --anchor-file, not both")
     if anchor_file is not None:
+        raw = read_input_file(anchor_file, ANCHOR_FILE_LIMIT, "--anchor-file")
         try:
-            anchor = anchor_file.read_text(encoding="utf-8").strip()
-        except OSError as e:
-            raise InputError(f"--anchor-file: cannot read {anchor_file}: {e.strerror}") from e
+            anchor = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            raise InputError(f"--anchor-file {anchor_file}: not UTF-8 text (byte {e.start})") from e
     if pubkey is not None:
         report = verify_signed(_ledger(ctx), load_public_key(pubkey), anchor=anchor, deep=deep)
     else:

@@ -37,6 +37,7 @@ from schemas import EXECUTORS
     help="One job per handle in FILE (kind scan).",
 )
 @click.option("--ray-address", help="Join this Ray cluster (default: start a local one).")
+@click.option("--allow-large", is_flag=True, help="Allow a batch of more than 1,000,000 jobs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def run(
@@ -54,6 +55,7 @@ def run(
     retry_failed: bool,
     users_file: Path | None,
     ray_address: str | None,
+    allow_large: bool,
     as_json: bool,
 ) -> None:
     """Run the jobs of MANIFEST, recording every intent and outcome in the ledger.
@@ -93,6 +95,7 @@ def run(
         retry_failed=retry_failed,
         users_file=users_file,
         argv=tuple(sys.argv),
+        allow_large=allow_large,
     )
     summary = run_batch(request)
     if as_json:

@@ -34,6 +34,7 @@ from commands.runner.manifest import (
     job_seed,
     load_manifest,
     manifest_sha256,
+    parse_manifest,
 )
 from commands.runner.progress import Progress, make_progress
 from commands.runner.resume import BatchHistory, check_match, find_batch, resume_events, select_jobs
@@ -41,7 +42,7 @@ from commands.runner.settings import Settings, resolve_settings
 from ledger import Ledger, LedgerNotFound
 from schemas import BatchFinished, BatchStarted, NewEvent
 
-BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # A command job enforces timeout_s itself (killing its process group); its executor only
 # steps in this much later, for a worker stuck after its command ended.
@@ -65,6 +66,7 @@ class RunRequest:
     argv: tuple[str, ...] = ()
     progress: bool | None = None
     loaded: LoadedManifest | None = None  # a manifest already loaded (``manifest`` unread)
+    allow_large: bool = False
 
 
 @dataclass
@@ -117,9 +119,17 @@ def plan_run(request: RunRequest) -> RunPlan:
     Raises:
         ManifestInvalid, SettingInvalid, RunRefused: exit 2, one line naming the problem.
     """
-    loaded = request.loaded or load_manifest(request.manifest, request.users_file)
-    settings = resolve_settings(request.cli_settings, loaded.manifest.config)
-    jobs = loaded.jobs[: settings.max_jobs] if settings.max_jobs else list(loaded.jobs)
+    if request.loaded is not None:
+        loaded = request.loaded
+        settings = resolve_settings(request.cli_settings, loaded.manifest.config)
+        jobs = loaded.jobs[: settings.max_jobs] if settings.max_jobs else list(loaded.jobs)
+    else:
+        manifest = parse_manifest(request.manifest)
+        settings = resolve_settings(request.cli_settings, manifest.config)
+        loaded = load_manifest(
+            request.manifest, request.users_file, settings.max_jobs, request.allow_large, manifest
+        )
+        jobs = list(loaded.jobs)
     _check_executor(settings)
     if request.resume is not None:
         try:

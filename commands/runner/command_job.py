@@ -9,7 +9,9 @@ One job, step by step (in the worker, like a callable):
    program starts in a session of its own (``start_new_session``; ``/bin/sh -c`` only with
    ``shell: true``), stdin from /dev/null, stdout and stderr into ``stdout.txt`` and
    ``stderr.txt`` in the work dir. A marker file names its process group, so that the driver
-   can kill what a dead worker left running (``kill_leftovers``).
+   can kill what a dead worker left running (``kill_leftovers``); if the driver itself dies,
+   the worker kills the group before it exits, and the program gets SIGKILL when its parent
+   dies (``lifeline``).
 3. When it exits, or runs past ``timeout_s``, its whole process group is SIGKILLed (the
    leader is not reaped before that, so the group id cannot have been reused).
 4. Exit 0: metrics from ``metrics_from`` (the numeric values of a JSON object), result from
@@ -40,6 +42,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any, Protocol
 
+from commands.runner.lifeline import command_preexec, track_group, untrack_group
 from commands.runner.templating import TemplateError, render, template_values
 
 SHELL = "/bin/sh"
@@ -235,7 +238,9 @@ def _execute(spec: CommandSpec, argv: list[str], overlay: dict[str, str], work_d
             stdout=out,
             stderr=err,
             start_new_session=True,
+            preexec_fn=command_preexec,  # dies with its parent (the worker, or the driver)
         )
+    track_group(proc.pid)
     try:
         marker.write_text(
             json.dumps(
@@ -247,6 +252,7 @@ def _execute(spec: CommandSpec, argv: list[str], overlay: dict[str, str], work_d
         # The leader is still unreaped (a zombie at most), so its group id is still its own.
         _kill_group(proc.pid)
         returncode = proc.wait()
+        untrack_group(proc.pid)
     marker.unlink(missing_ok=True)
     return _Exit(returncode, timed_out=not exited)
 

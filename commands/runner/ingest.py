@@ -1,8 +1,12 @@
 """Ingest existing scan run roots as a batch (seed 000's aggregate-only mode).
 
 Each run root's ``hypothesis_candidates.json`` (and optional ``run_manifest.json``) becomes a
-``scan.intent`` + ``scan.outcome`` pair; an unreadable run root becomes an ``error`` outcome
-naming the file. The batch's ``batch.started`` lists every source file with its sha256.
+``scan.intent`` + ``scan.outcome`` pair. A run root that cannot be used becomes an ``error``
+outcome with the reason, and the batch completes: a file that is not a regular file (a FIFO,
+``/dev/zero``: never opened for reading), larger than an event (never read past the limit),
+unreadable, not JSON or nested too deeply, or an outcome the ledger would refuse (too large
+once encoded). Every event is checked before the first is written, so a batch is never left
+half-written. The batch's ``batch.started`` lists every source file with its sha256.
 """
 
 from __future__ import annotations
@@ -21,7 +25,15 @@ from pydantic import ValidationError
 
 from commands.runner.errors import IngestError
 from commands.runner.hostinfo import code_version, host_name, process_start
-from ledger import Ledger, canonical_json
+from ledger import (
+    MAX_EVENT_BYTES,
+    InputFileRefused,
+    InvalidEvent,
+    Ledger,
+    canonical_json,
+    check_events,
+    read_input_file,
+)
 from schemas import HypothesisCandidatesFile, NewEvent
 
 CANDIDATES_FILE = "hypothesis_candidates.json"
@@ -64,18 +76,27 @@ def resolve_run_roots(source: Path) -> list[Path]:
 
 
 def _source(path: Path, data: bytes) -> dict[str, Any]:
-    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return {"path": _text(str(path)), "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
 def _load_json(path: Path, root: RunRoot) -> Any:
-    data = path.read_bytes()
+    """Parse a run-root file, read at most ``MAX_EVENT_BYTES`` + 1 bytes of a regular file."""
+    data = read_input_file(path, MAX_EVENT_BYTES)
     root.sources.append(_source(path, data))
-    return json.loads(data)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _text(name: str) -> str:
+    """A file name as UTF-8 text (undecodable bytes written as ``\\xff``)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_run_root(path: Path) -> RunRoot:
     """Read one run root; problems are recorded in ``error``, never raised."""
-    root = RunRoot(path=path, user=path.name)
+    root = RunRoot(path=path, user=_text(path.name))
     target = path / CANDIDATES_FILE
     try:
         raw = _load_json(target, root)
@@ -89,11 +110,47 @@ def read_run_root(path: Path) -> RunRoot:
             target = manifest
             loaded = _load_json(manifest, root)
             root.run_manifest = loaded if isinstance(loaded, dict) else {"value": loaded}
+    except InputFileRefused as e:
+        root.error = ("RunRootUnreadable", str(e))
     except OSError as e:
         root.error = ("RunRootUnreadable", f"cannot read {target}: {e.strerror or e}")
     except (ValueError, UnicodeDecodeError) as e:
         root.error = ("RunRootInvalid", f"invalid {target}: {_first_error(e)}")
     return root
+
+
+def _outcome(root: RunRoot, job_id: str) -> dict[str, Any]:
+    """The ``scan.outcome`` payload of a run root: ok with its candidates, or its error."""
+    result = {
+        "user": root.user,
+        "run_root": _text(str(root.path)),
+        "hypothesis_candidates": [] if root.error else root.candidates,
+        "run_manifest": None if root.error else root.run_manifest,
+    }
+    outcome: dict[str, Any] = {
+        "job_id": job_id,
+        "duration_s": 0.0,
+        "status": "error" if root.error else "ok",
+        "result": result,
+    }
+    if root.error:
+        outcome["error"] = {"type": root.error[0], "message": root.error[1], "traceback": None}
+    return outcome
+
+
+def _checked_outcome(root: RunRoot, event: NewEvent, batch: str) -> NewEvent:
+    """The outcome event of ``root``; an error outcome when the ledger would refuse it."""
+
+    def as_event(data: dict[str, Any]) -> NewEvent:
+        return NewEvent(type="scan.outcome", data=data, batch=batch, key=event.key)
+
+    outcome = as_event(_outcome(root, event.data["job_id"]))
+    try:
+        check_events([outcome])
+    except InvalidEvent as e:
+        root.error = ("RunRootRefused", f"{root.path}: its outcome is refused: {e.detail}")
+        outcome = as_event(_outcome(root, event.data["job_id"]))
+    return outcome
 
 
 def _first_error(e: Exception) -> str:
@@ -122,18 +179,21 @@ def ingest_run_roots(root: Path, source: Path, batch_id: str | None = None) -> t
     paths = resolve_run_roots(source)
     ledger = Ledger.open(root, create=True)
     batch = batch_id or uuid.uuid4().hex
+    if _text(batch) != batch:
+        raise IngestError(f"batch id {batch!r} is not UTF-8 text (nothing was written)")
     if _batch_exists(ledger, batch):
         raise IngestError(f"batch {batch!r} already exists in the ledger")
     began = time.monotonic()
     roots = [read_run_root(p) for p in paths]
-    sources = [_source(source, source.read_bytes())] if source.is_file() else []
+    listed = read_input_file(source, MAX_EVENT_BYTES) if source.is_file() else None
+    sources = [_source(source, listed)] if listed is not None else []
     sources += [s for r in roots for s in r.sources]
     manifest = {
         "name": f"ingest {source.name}",
         "kind": "scan",
         "callable": INGEST_CALLABLE,
-        "run_roots": [str(p) for p in paths],
-        "source": str(source),
+        "run_roots": [_text(str(p)) for p in paths],
+        "source": _text(str(source)),
     }
     started = {
         "name": manifest["name"],
@@ -153,7 +213,7 @@ def ingest_run_roots(root: Path, source: Path, batch_id: str | None = None) -> t
     }
     head = [NewEvent(type="batch.started", data=started, batch=batch)]
     for index, r in enumerate(roots):
-        params = {"run_root": str(r.path), "user": r.user}
+        params = {"run_root": _text(str(r.path)), "user": r.user}
         intent = {
             "job_id": _job_id(params),
             "index": index,
@@ -162,28 +222,7 @@ def ingest_run_roots(root: Path, source: Path, batch_id: str | None = None) -> t
             "params": params,
         }
         head.append(NewEvent(type="scan.intent", data=intent, batch=batch, key=f"scan/{r.user}"))
-    receipts = ledger.append(head)
-    tail: list[NewEvent] = []
-    for r, receipt, event in zip(roots, receipts[1:], head[1:], strict=True):
-        result = {
-            "user": r.user,
-            "run_root": str(r.path),
-            "hypothesis_candidates": r.candidates,
-            "run_manifest": r.run_manifest,
-        }
-        outcome: dict[str, Any] = {
-            "job_id": event.data["job_id"],
-            "duration_s": 0.0,
-            "status": "error" if r.error else "ok",
-            "result": result,
-        }
-        if r.error:
-            outcome["error"] = {"type": r.error[0], "message": r.error[1], "traceback": None}
-        tail.append(
-            NewEvent(
-                type="scan.outcome", data=outcome, batch=batch, key=event.key, cause=receipt.seq
-            )
-        )
+    outcomes = [_checked_outcome(r, event, batch) for r, event in zip(roots, head[1:], strict=True)]
     failed = sum(1 for r in roots if r.error)
     finished = {
         "attempted": len(roots),
@@ -192,6 +231,15 @@ def ingest_run_roots(root: Path, source: Path, batch_id: str | None = None) -> t
         "duration_s": round(time.monotonic() - began, 6),
         "interrupted": False,
     }
-    tail.append(NewEvent(type="batch.finished", data=finished, batch=batch))
-    ledger.append(tail)
+    tail = [*outcomes, NewEvent(type="batch.finished", data=finished, batch=batch)]
+    try:
+        check_events([*head, *tail])
+    except InvalidEvent as e:
+        raise IngestError(f"cannot ingest {source}: {e} (nothing was written)") from e
+    receipts = ledger.append(head)
+    answered = [
+        outcome.model_copy(update={"cause": receipt.seq})
+        for outcome, receipt in zip(outcomes, receipts[1:], strict=True)
+    ]
+    ledger.append([*answered, tail[-1]])
     return batch, len(roots) - failed, failed

@@ -12,7 +12,7 @@ import itertools
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from commands.runner.command_job import CommandSpec, OutputSpec, job_values
 from commands.runner.templating import TemplateError, check_names
+from ledger import InputFileRefused, read_input_file
 from schemas import COMMAND_KEYS, Manifest, ManifestInvalid, OutputFile
 
 JOB_ID_HEX = 16
@@ -30,6 +31,13 @@ USERS_KIND = "scan"
 USER_PARAM = "user"
 MATRIX_PREFIX = "matrix"
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+# A manifest file is read up to this size; YAML aliases may expand it to at most
+# MAX_YAML_NODES nodes (each use of an alias counted in full): "billion laughs" is refused.
+MAX_MANIFEST_BYTES = 64 << 20
+MAX_YAML_NODES = 1_000_000
+# More jobs than this in one batch (after --max-jobs) need --allow-large.
+MAX_JOBS = 1_000_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +222,75 @@ def check_command(loaded: LoadedManifest) -> None:
             raise ManifestInvalid(f"{where}: job {job.name!r}: command {e}") from e
 
 
+class ManifestLoader(SAFE_LOADER):  # type: ignore[misc]
+    """PyYAML's safe loader, refusing a key given twice in one mapping (never last-wins; the
+    keys a ``<<`` merge brings may still be overridden) and a document whose aliases expand
+    past ``MAX_YAML_NODES`` nodes or refer to themselves."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expansion(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # an unhashable key: the base constructor names it
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice", key_node.start_mark
+                    )
+        return super().construct_mapping(node, deep)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count the nodes of ``root`` as if every alias were copied out, without copying (each
+    distinct node is visited once, its expanded size remembered).
+
+    Raises:
+        ManifestInvalid: more than ``MAX_YAML_NODES`` nodes, or an alias inside itself.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_YAML_NODES:
+                raise ManifestInvalid(
+                    f"line {node.start_mark.line + 1}: YAML aliases expand past "
+                    f"{MAX_YAML_NODES:,} nodes"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise ManifestInvalid(
+                f"line {node.start_mark.line + 1}: a YAML alias refers to a node inside itself"
+            )
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
 def _format_axis_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
@@ -227,34 +304,70 @@ def matrix_name(combo: dict[str, Any]) -> str:
 def read_users(path: Path) -> list[str]:
     """Handles from a users file: one per non-blank line, ``#`` lines are comments."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ManifestInvalid(f"users file {path}: {e.strerror or e}") from e
+        text = read_input_file(path, MAX_MANIFEST_BYTES).decode("utf-8")
+    except InputFileRefused as e:
+        raise ManifestInvalid(f"users file {e}") from e
+    except UnicodeDecodeError as e:
+        raise ManifestInvalid(f"users file {path}: not UTF-8 text (byte {e.start})") from e
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def expand_jobs(manifest: Manifest, users: list[str] | None = None) -> list[JobPlan]:
-    """Explicit jobs, then the matrix (first axis slowest), then one job per user handle."""
-    named: list[tuple[str, dict[str, Any]]] = []
+def count_jobs(manifest: Manifest, users: list[str] | None = None) -> int:
+    """How many jobs ``manifest`` expands to, without expanding it."""
+    matrix = 0
+    if manifest.matrix is not None:
+        matrix = math.prod(len(values) for values in manifest.matrix.axes.values())
+    return len(manifest.jobs) + matrix + len(users or [])
+
+
+def _named_jobs(
+    manifest: Manifest, users: list[str] | None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, params) of every job in manifest order, one at a time."""
     for job in manifest.jobs:
-        named.append((job.name, {**manifest.params, **job.params}))
+        yield job.name, {**manifest.params, **job.params}
     if manifest.matrix is not None:
         base = {**manifest.params, **manifest.matrix.base_params}
         axes = manifest.matrix.axes
-        for axis, values in axes.items():
-            if not values:
-                raise ManifestInvalid(f"matrix.axes.{axis}: needs at least one value")
         for combination in itertools.product(*axes.values()):
             combo = dict(zip(axes, combination, strict=True))
-            named.append((matrix_name(combo), {**base, **combo}))
+            yield matrix_name(combo), {**base, **combo}
     for handle in users or []:
-        named.append((handle, {**manifest.params, USER_PARAM: handle}))
+        yield handle, {**manifest.params, USER_PARAM: handle}
+
+
+def expand_jobs(
+    manifest: Manifest,
+    users: list[str] | None = None,
+    max_jobs: int | None = None,
+    allow_large: bool = False,
+) -> list[JobPlan]:
+    """Explicit jobs, then the matrix (first axis slowest), then one job per user handle.
+
+    Only the first ``max_jobs`` are built (the matrix is expanded lazily), and more than
+    ``MAX_JOBS`` of them are refused unless ``allow_large``; names and ids are checked
+    unique among the jobs built.
+
+    Raises:
+        ManifestInvalid: an empty axis, too many jobs, a name or params used twice.
+    """
+    if manifest.matrix is not None:
+        for axis, values in manifest.matrix.axes.items():
+            if not values:
+                raise ManifestInvalid(f"matrix.axes.{axis}: needs at least one value")
+    total = count_jobs(manifest, users)
+    wanted = total if max_jobs is None else min(total, max_jobs)
+    if wanted > MAX_JOBS and not allow_large:
+        raise ManifestInvalid(
+            f"{wanted:,} jobs are more than {MAX_JOBS:,} (pass --allow-large to run them, "
+            "or --max-jobs N)"
+        )
     jobs: list[JobPlan] = []
     names: dict[str, int] = {}
     ids: dict[str, str] = {}
     target = job_target(manifest)
-    for index, (name, params) in enumerate(named):
+    for index, (name, params) in enumerate(itertools.islice(_named_jobs(manifest, users), wanted)):
         _check_json(params, f"jobs.{name}.params")
         if name in names:
             raise ManifestInvalid(
@@ -297,13 +410,26 @@ def resolve_callable(ref: str, what: str = "callable") -> Callable[..., Any]:
 
 
 def parse_manifest(path: Path) -> Manifest:
-    """Read and validate a manifest file (no expansion, no imports)."""
+    """Read and validate a manifest file (no expansion, no imports).
+
+    Raises:
+        ManifestInvalid: unreadable (or not a regular file, or over ``MAX_MANIFEST_BYTES``),
+            not UTF-8, bad YAML, a duplicate key, aliases expanding too far, nesting too deep,
+            or not matching the model.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ManifestInvalid(f"manifest {path}: {e.strerror or e}") from e
+        data = read_input_file(path, MAX_MANIFEST_BYTES)
+        text = data.decode("utf-8")
+    except InputFileRefused as e:
+        raise ManifestInvalid(f"manifest {e}") from e
+    except UnicodeDecodeError as e:
+        raise ManifestInvalid(f"manifest {path}: not UTF-8 text (byte {e.start})") from e
     try:
-        raw = yaml.load(text, Loader=SAFE_LOADER)
+        raw = yaml.load(text, Loader=ManifestLoader)
+    except ManifestInvalid as e:
+        raise ManifestInvalid(f"manifest {path}: {e}") from e
+    except RecursionError as e:
+        raise ManifestInvalid(f"manifest {path}: nested too deeply") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -322,29 +448,50 @@ def manifest_from_data(raw: Any, path: Path) -> Manifest:
         raise ManifestInvalid(f"manifest {path}: {_describe(e)}") from e
 
 
-def load_manifest(path: Path, users_file: Path | None = None) -> LoadedManifest:
+def load_manifest(
+    path: Path,
+    users_file: Path | None = None,
+    max_jobs: int | None = None,
+    allow_large: bool = False,
+    manifest: Manifest | None = None,
+) -> LoadedManifest:
     """Validate, expand and import-check a manifest; ``users_file`` overrides the manifest's.
 
+    Only the first ``max_jobs`` jobs are expanded (see ``expand_jobs``); ``manifest`` is the
+    already parsed file, when the caller has it.
+
     Raises:
-        ManifestInvalid: bad YAML, unknown key, wrong type, unimportable callable, no jobs.
+        ManifestInvalid: bad YAML, unknown key, wrong type, unimportable callable, no jobs,
+            more than ``MAX_JOBS`` jobs without ``allow_large``.
     """
     path = Path(path)
-    return load_parsed(parse_manifest(path), path, users_file)
+    manifest = manifest if manifest is not None else parse_manifest(path)
+    return load_parsed(manifest, path, users_file, max_jobs, allow_large)
 
 
-def load_parsed(manifest: Manifest, path: Path, users_file: Path | None = None) -> LoadedManifest:
+def load_parsed(
+    manifest: Manifest,
+    path: Path,
+    users_file: Path | None = None,
+    max_jobs: int | None = None,
+    allow_large: bool = False,
+) -> LoadedManifest:
     """``load_manifest`` for a manifest already validated; ``path`` places it (its folder is
     the callable's import path and a command's working directory).
 
     Raises:
-        ManifestInvalid: unimportable callable, no jobs, a bad command template.
+        ManifestInvalid: unimportable callable, no jobs, a bad command template, more than
+            ``MAX_JOBS`` jobs without ``allow_large``.
     """
-    for key, value in manifest.params.items():
-        _check_json(value, f"params.{key}")
-    if users_file is None and manifest.users_file is not None:
-        users_file = path.parent / manifest.users_file
-    users = read_users(users_file) if users_file is not None else None
-    jobs = expand_jobs(manifest, users)
+    try:
+        for key, value in manifest.params.items():
+            _check_json(value, f"params.{key}")
+        if users_file is None and manifest.users_file is not None:
+            users_file = path.parent / manifest.users_file
+        users = read_users(users_file) if users_file is not None else None
+        jobs = expand_jobs(manifest, users, max_jobs, allow_large)
+    except RecursionError as e:
+        raise ManifestInvalid(f"manifest {path}: nested too deeply") from e
     if not jobs:
         raise ManifestInvalid(f"manifest {path}: no jobs (give jobs, matrix or users_file)")
     kind = manifest.kind or (USERS_KIND if users_file is not None else DEFAULT_KIND)

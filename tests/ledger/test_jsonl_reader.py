@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import InvalidInput, jsonl_input, loads
+from ledger import InvalidInput, jsonl_input
+from ledger.json_text import JSONTextError, loads_text
 
 LINES = [
     b'{"type":"x.a","data":{"n":1}}',
@@ -35,9 +36,9 @@ def reference(stream: io.BytesIO, name: str, numbers: list[int]) -> Iterator[Any
         if not line.strip():
             continue
         try:
-            obj = loads(line)
-        except ValueError as e:
-            raise InvalidInput(f"{name} line {number}: invalid JSON ({e})") from e
+            obj = loads_text(line)
+        except JSONTextError as e:
+            raise InvalidInput(f"{name} line {number}: {e}") from e
         if not isinstance(obj, dict):
             raise InvalidInput(f"{name} line {number}: expected a JSON object")
         numbers.append(number)
@@ -80,13 +81,13 @@ def test_block_reader_matches_the_line_reader(
 def test_clean_blocks_take_the_one_call_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many valid lines: parsed per block (no per-line fallback), numbered 1..N."""
     calls: list[int] = []
-    real = jsonl_input.loads_lines
+    real = jsonl_input.loads_text_lines
 
     def counting(lines: list[bytes]) -> list[Any]:
         calls.append(len(lines))
         return real(lines)
 
-    monkeypatch.setattr(jsonl_input, "loads_lines", counting)
+    monkeypatch.setattr(jsonl_input, "loads_text_lines", counting)
     monkeypatch.setattr(jsonl_input, "JSONL_BLOCK", 1000)
     data = b"".join(b'{"type":"x.a","data":{"n":%d}}\n' % n for n in range(500))
     numbers: list[int] = []

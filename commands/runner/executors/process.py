@@ -23,6 +23,7 @@ from typing import Any
 
 from commands.runner.executors.base import Backlog, crashed_done, queue_depth, timeout_done
 from commands.runner.job import Done, JobRunner, Task, WorkerSpec
+from commands.runner.lifeline import abandon, die_with_parent
 
 READY = "ready"
 JOIN_TIMEOUT_S = 2.0
@@ -33,10 +34,11 @@ MAX_NAP_S = 0.02
 
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
-    """A worker process: set up once, then run task lists until told to stop or orphaned."""
+    """A worker process: set up once, then run task lists until told to stop; it exits at
+    once when the driver dies (``commands.runner.lifeline``)."""
     # The driver owns Ctrl-C: it kills workers and records their jobs ``interrupted``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    die_with_parent()  # SIGTERM (the parent died) kills this worker's commands, then exits
     os.dup2(2, 1)  # stdout carries the driver's results: a job's prints go to stderr
     inbox: queue.SimpleQueue[list[Task] | None] = queue.SimpleQueue()
     # The pipe is always drained, so a driver sending big tasks never blocks while this
@@ -58,7 +60,7 @@ def _read_tasks(conn: Connection, inbox: queue.SimpleQueue[list[Task] | None]) -
         try:
             tasks = conn.recv()
         except (EOFError, OSError):
-            tasks = None  # the driver is gone: finish up
+            abandon()  # the driver is gone: no one would record what this worker finishes
         inbox.put(tasks)
         if tasks is None:
             return

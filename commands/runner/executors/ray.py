@@ -4,12 +4,14 @@ Joins the cluster at ``ray_address`` (or ``RAY_ADDRESS``), else starts a local R
 which it shuts down when done; a Ray already initialised by the caller is reused and left up.
 A job past ``timeout_s`` has its actor killed (``timeout``); an actor that dies under a job
 (``os._exit``, OOM) makes it ``crashed``; either way a fresh actor takes its place. Jobs run
-the same ``JobRunner`` as the other executors, so events and results are the same.
+the same ``JobRunner`` as the other executors, so events and results are the same. An actor
+on the driver's host exits, killing its command jobs, once the driver is gone (``lifeline``).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections import deque
 from typing import Any
@@ -20,6 +22,7 @@ import structlog
 from commands.runner.errors import ExecutorUnavailable
 from commands.runner.executors.base import Backlog, crashed_done, timeout_done
 from commands.runner.job import Done, JobRunner, Task, WorkerSpec
+from commands.runner.lifeline import die_with_parent
 
 ACTOR_CPUS = 1
 
@@ -30,7 +33,9 @@ CALLS_IN_FLIGHT = 1
 class _RayWorker:
     """The actor body: a ``JobRunner`` kept for the actor's life."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, spec: WorkerSpec, driver_pid: int, driver_host: str) -> None:
+        if driver_host == socket.gethostname():
+            die_with_parent(driver_pid)  # exits (killing its commands) once the driver is gone
         self.runner = JobRunner(spec)
 
     def ready(self) -> bool:
@@ -97,7 +102,7 @@ class RayExecutor(Backlog):
         self._actors = [self._spawn() for _ in range(self.workers)]
 
     def _spawn(self) -> _Actor:
-        return _Actor(self._remote.remote(self.spec))
+        return _Actor(self._remote.remote(self.spec, os.getpid(), socket.gethostname()))
 
     def _dispatch(self) -> None:
         # One call in flight per actor: Ray may lose a finished call's reply when the actor

@@ -1,0 +1,117 @@
+"""Workers die with their driver: nothing a batch started outlives a killed ``sweepledger run``.
+
+A worker process (the process executor's, a Ray actor we started) is told of its driver's
+death in two ways, whichever comes first:
+
+- on Linux the kernel sends it SIGTERM when its parent exits (``prctl(PR_SET_PDEATHSIG)``,
+  through ctypes; a worker's parent is the driver, or the fork server, which exits with it);
+- everywhere, a daemon thread notices it: the parent pid changed (re-parented), or the
+  driver's pid is gone, checked every ``PARENT_POLL_S``; the process executor's workers also
+  see EOF on their pipe (``abandon`` is called by its reader thread).
+
+Either way the worker SIGKILLs the process group of every command job it is running (each
+runs in a session of its own, so it would otherwise survive) and exits at once: no one is
+left to record what it would finish. A command job's program itself gets the same death
+signal (SIGKILL) for its own parent, which covers command jobs run on the thread executor's
+threads inside the driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+PR_SET_PDEATHSIG = 1
+PARENT_POLL_S = 0.5
+EXIT_ORPHANED = 70
+
+_running_groups: set[int] = set()
+_prctl: Any = None
+if sys.platform.startswith("linux"):
+    with contextlib.suppress(OSError, AttributeError):
+        _prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+
+
+def set_death_signal(signum: int) -> bool:
+    """Ask the kernel for ``signum`` when this process's parent (thread) exits; False where
+    that is not available (not Linux)."""
+    if _prctl is None:
+        return False
+    return bool(_prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0)
+
+
+def command_preexec() -> None:
+    """``preexec_fn`` of a command job's program: SIGKILL when its parent dies."""
+    set_death_signal(signal.SIGKILL)
+
+
+def track_group(pgid: int) -> None:
+    """A command job's process group now runs in this process: killed by ``abandon``."""
+    _running_groups.add(pgid)
+
+
+def untrack_group(pgid: int) -> None:
+    _running_groups.discard(pgid)
+
+
+def abandon() -> NoReturn:
+    """The driver is gone: kill the command groups this process runs, exit at once."""
+    for pgid in list(_running_groups):
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGKILL)
+    os._exit(EXIT_ORPHANED)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _watch(gone: Callable[[], bool]) -> None:
+    while not gone():
+        time.sleep(PARENT_POLL_S)
+    abandon()
+
+
+def die_with_parent(driver_pid: int | None = None) -> None:
+    """In a worker process: exit (see ``abandon``) once the parent, or ``driver_pid`` when
+    given (a Ray actor, whose parent is Ray's own process), is gone.
+
+    Call from the worker's main thread: the SIGTERM handler can only be set there.
+    """
+    parent = os.getppid()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: abandon())
+        if driver_pid is None:
+            set_death_signal(signal.SIGTERM)
+    if driver_pid is None:
+
+        def gone() -> bool:
+            return os.getppid() != parent
+
+    else:
+
+        def gone() -> bool:
+            return not _alive(driver_pid)
+
+    if gone():  # it died before the death signal was set
+        abandon()
+    threading.Thread(target=_watch, args=(gone,), name="lifeline", daemon=True).start()
