@@ -533,3 +533,17 @@ def test_a_browser_draws_every_chart(
         for size in sizes:
             assert size["width"] > 200 and size["height"] > 100, size
             assert size["drawn"] >= 5, size  # axes, ticks and data shapes were laid out
+
+
+def test_pages_are_recorded_checked_and_restored(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    make_study(root)
+    assert sl(root, "rebuild", "html")[0] == 0
+    page = root / "batches" / STUDY / "report.html"
+    before = page.read_bytes()
+    assert sl(root, "rebuild", "--check", "html")[0] == 0
+    page.write_text("edited\n", encoding="utf-8")
+    code, out = sl(root, "rebuild", "--check", "html")
+    assert code == 1 and f"changed\tbatches/{STUDY}/report.html" in out
+    assert sl(root, "rebuild", "html")[0] == 0
+    assert page.read_bytes() == before
