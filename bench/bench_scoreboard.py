@@ -149,7 +149,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None)
     args = parser.parse_args()
     from projections import rebuild, scoreboard_report
+    from projections.engine import connect
     from projections.reads import read_gates
+    from projections.scoreboard import judge, judged_cells
     from projections.scoreboard_rules import evaluate
 
     base = args.root or Path(tempfile.mkdtemp(prefix="sweepledger-bench-"))
@@ -167,9 +169,14 @@ def main() -> None:
             3, lambda am=allow_missing: scoreboard_report(root, "bench", gates_path, am)
         )
         py_s = best_of(3, lambda am=allow_missing: evaluate(cells, gates, am))
-        board, _, _ = scoreboard_report(root, "bench", gates_path, allow_missing)
+        con = connect(root, read_only=True)
+        try:
+            board = judge(con, "bench", gates, allow_missing)
+            judged = judged_cells(con, board)
+        finally:
+            con.close()
         expected = evaluate(cells, gates, allow_missing)
-        same = [(c.job_id, c.candidate, c.checks) for c in board.cells] == [
+        same = [(c.job_id, c.candidate, c.checks) for c in judged] == [
             (r.job_id, r.candidate, r.checks) for r in expected.rows
         ]
         mode = "allow-missing" if allow_missing else "strict"
@@ -179,7 +186,7 @@ def main() -> None:
         print(
             f"{'scoreboard_rules.evaluate (plain Python)':<48} {py_s:>14.3f} {py_s / sql_s:>8.2f}"
         )
-        print(f"candidates {len(board.candidates)}, same rows as the reference: {same}")
+        print(f"candidates {len(board.candidate_names)}, same rows as the reference: {same}")
     if args.root is None:
         shutil.rmtree(base, ignore_errors=True)
 

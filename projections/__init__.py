@@ -18,7 +18,8 @@ Public API (commands use only these):
   (``pareto.json``) and every trial of it.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
-- ``parity_report(root, a, b, ...)``: compare two batches' results and write ``parity/``.
+- ``parity_report(root, a, b, ...)``: compare two batches' per-job results and write
+  ``parity/<a>_vs_<b>.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from projections.errors import (
     MissingMetrics,
     OutputsDiffer,
     ParityMismatch,
+    ParityUnusable,
     ProjectionBusy,
     ProjectionError,
     ProjectionUnwritable,
@@ -46,6 +48,7 @@ from projections.reads import (
     leaderboard_markdown,
     list_gaps,
     pareto_document,
+    parity_report,
     report_text,
     scoreboard_report,
     study_trials,
@@ -71,6 +74,7 @@ __all__ = [
     "MissingMetrics",
     "OutputsDiffer",
     "ParityMismatch",
+    "ParityUnusable",
     "ProjectionBusy",
     "ProjectionError",
     "ProjectionUnwritable",
@@ -88,6 +92,7 @@ __all__ = [
     "leaderboard_markdown",
     "list_gaps",
     "pareto_document",
+    "parity_report",
     "rebuild",
     "report_text",
     "rows_as_json",

@@ -70,3 +70,8 @@ class OutputsDiffer(ProjectionError):
     """``rebuild --check`` found output files that are not what the ledger implies."""
 
     exit_code = CHECK_FAILED
+
+
+class ParityUnusable(ProjectionError):
+    """Two batches cannot be compared: a job lacks the key param, two jobs share a key, or a
+    result holds no list of records."""

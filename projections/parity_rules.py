@@ -241,13 +241,15 @@ def _or_dash(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def parity_markdown(result: ParityResult) -> str:
-    """A Markdown report: verdict, rules, per-job table and the first mismatches."""
+def parity_markdown(result: ParityResult, title: str = "Parity", facts: Sequence[str] = ()) -> str:
+    """A Markdown report: ``# title``, the ``facts`` (one bullet each), verdict, rules,
+    per-job table and the first mismatches."""
     verdict = "identical" if result.identical else "DIFFERENT"
     shown = len(result.mismatches)
     lines = [
-        "# Parity",
+        f"# {title}",
         "",
+        *(f"- {fact}" for fact in facts),
         f"- verdict: **{verdict}**",
         f"- numeric tolerance: absolute, |a - b| <= {result.tol!r} passes",
         f"- exact fields: {', '.join(result.exact) or '-'}",

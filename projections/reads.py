@@ -16,8 +16,11 @@ from projections.errors import ProjectionBusy, StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import duckdb
 
+    from projections.parity import ParityReport
     from projections.scoreboard import Scoreboard
     from schemas import Gates
 
@@ -164,7 +167,13 @@ def report_text(root: Path, batch: str | None = None, as_csv: bool = False) -> s
     con = connect(root, read_only=True)
     try:
         if batch is None:
-            batch = _latest_batch_with_jobs(con)
+            row = con.execute(
+                """SELECT r.batch FROM report_jobs AS r JOIN batches AS b USING (batch)
+                   ORDER BY b.first_seq DESC, r.batch LIMIT 1"""
+            ).fetchone()
+            if row is None:
+                raise BatchNotFound("no batch with jobs in the ledger")
+            batch = str(row[0])
         if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         if as_csv:
@@ -290,7 +299,7 @@ def scoreboard_report(
         GatesUnusable: strict mode and a gated metric no cell has.
         BatchNotFound: no such batch, or it has no jobs.
     """
-    import projections.scoreboard as scoreboard_sql
+    import projections.scoreboard as scoreboard
     import projections.scoreboard_files as scoreboard_files
     from projections.engine import connect
 
@@ -300,10 +309,46 @@ def scoreboard_report(
     try:
         if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
-        board = scoreboard_sql.judge(con, batch, gates, allow_missing)
+        board = scoreboard.judge(con, batch, gates, allow_missing)
+        csvs = scoreboard_files.csv_texts(con, board)
     finally:
         con.close()
-    return board, scoreboard_files.write(root, board, digest), digest
+    return board, scoreboard_files.write(root, board, csvs, digest), digest
+
+
+def parity_report(
+    root: Path,
+    a: str,
+    b: str,
+    key: str | None = None,
+    field: str = "trades",
+    tol: float = 0.0,
+    exact: Sequence[str] = (),
+) -> tuple[ParityReport, list[Path]]:
+    """Compare batch ``a``'s per-job results with batch ``b``'s (rules in
+    ``projections.parity``) and write ``parity/<a>_vs_<b>.json`` and ``.md``; returns the
+    report and the files written, whatever the verdict (the caller decides the exit code).
+
+    Raises:
+        BatchNotFound: either batch has no jobs.
+        ParityUnusable: a job lacks the ``key`` param, two jobs of a batch share a key, an ok
+            job's ``result.<field>`` is not a list of objects, or ``tol`` is not a finite
+            number >= 0.
+    """
+    import projections.parity as parity
+    from projections.engine import connect
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        for batch in (a, b):
+            found = con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone()
+            if found is None:
+                raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        report = parity.parity(con, a, b, key, field, tol, exact)
+    finally:
+        con.close()
+    return report, parity.write(root, report)
 
 
 def _latest_batch_with_jobs(con: Any) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from projections.scope import IN_BATCHES, set_scope
 from projections.tables import ZSTD
 from projections.writers import (
+    csv_cell_sql,
     csv_text,
     fmt_number,
     markdown_table,
@@ -108,19 +109,6 @@ def _header(names: list[str]) -> list[str]:
     return [*header, "error_type"]
 
 
-def _csv_cell(expr: str, numeric: bool = False) -> str:
-    """SQL rendering one CSV cell like ``writers.csv_text`` (``csv`` module, minimal quoting):
-    None empty, floats by their shortest round-trip text (``repr``). A ``numeric`` cell's
-    text never holds a comma, quote or line break, so it is never quoted."""
-    text = f"coalesce(CAST({expr} AS VARCHAR), '')"
-    if numeric:
-        return text
-    return (
-        f"CASE WHEN regexp_matches({text}, '[,\"\r\n]') "
-        f"THEN '\"' || replace({text}, '\"', '\"\"') || '\"' ELSE {text} END"
-    )
-
-
 def summary_csv(con: duckdb.DuckDBPyConnection, batch: str) -> str:
     """The ``summary.csv`` text of ``batch``."""
     return summary_csvs(con, [batch])[batch]
@@ -135,13 +123,13 @@ def summary_csvs(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str
     out: dict[str, str] = {}
     for names, group in by_names.items():
         cells = [
-            _csv_cell('r."index"', numeric=True),
-            _csv_cell("r.name"),
-            _csv_cell("r.job_id"),
-            _csv_cell("r.status"),
-            _csv_cell("r.duration_s", numeric=True),
-            *(_csv_cell(f"o.metrics[$m{i}]", numeric=True) for i in range(len(names))),
-            _csv_cell("r.error_type"),
+            csv_cell_sql('r."index"', numeric=True),
+            csv_cell_sql("r.name"),
+            csv_cell_sql("r.job_id"),
+            csv_cell_sql("r.status"),
+            csv_cell_sql("r.duration_s", numeric=True),
+            *(csv_cell_sql(f"o.metrics[$m{i}]", numeric=True) for i in range(len(names))),
+            csv_cell_sql("r.error_type"),
         ]
         line = " || ',' || ".join(cells)
         params: dict[str, Any] = {"batches": group, **{f"m{i}": n for i, n in enumerate(names)}}

@@ -10,6 +10,12 @@ grouped by their other coordinates, baselines by a join on the coordinates each 
 The gates file is an input of the command, not of the ledger: ``rebuild`` does not know it.
 ``sweepledger scoreboard`` brings the database up to date, judges the batch and rewrites
 ``scoreboard/<batch>/`` every time it runs; the Markdown names the sha256 of the gates used.
+
+``judge`` leaves the judged cells in the temporary table ``_judged`` of its connection (one
+row per cell, ``pos`` its place in scoreboard order) and reads from it only what the summary
+needs: counts, per-check tallies, the candidates' names, the first candidates shown in the
+Markdown. The files' rows are rendered from ``_judged`` by SQL (``scoreboard_files``); a
+Python object per cell is built only on request (``judged_cells``, on the same connection).
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from projections.errors import GatesUnusable
-from projections.scoreboard_rules import FAIL, PASS, PROFILE, SKIPPED, Check
+from projections.scoreboard_rules import FAIL, PASS, SKIPPED, Check
+from projections.scoreboard_sql import CheckSpec, judge_params, judge_query
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,17 +34,8 @@ if TYPE_CHECKING:
     from schemas import Gates
 
 NAME = "scoreboard"
-ABSENT = ""  # a coordinate's text when the cell lacks it: never the text of a JSON value
-NUMBER_TYPES = ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT")
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """One check column: its name, the metric it reads, and its kind (gate, parity, beat)."""
-
-    name: str
-    metric: str
-    kind: str
+JUDGED = "_judged"  # the temporary table of judged cells
+SHOWN_CANDIDATES = 50  # candidates listed in the Markdown
 
 
 @dataclass(frozen=True)
@@ -55,192 +53,35 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class ShownCandidate:
+    """A candidate listed in the Markdown: its index, name and coordinates."""
+
+    index: int
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Scoreboard:
-    """Every cell in order, the check columns, the missing-metric counts, and the mode."""
+    """The judged batch: its check columns and the summary of its cells (counts, tallies,
+    candidates); the cells themselves stay in ``_judged`` (``judged_cells``)."""
 
     batch: str
-    cells: tuple[Cell, ...]
     specs: tuple[CheckSpec, ...]
     coordinates: tuple[str, ...]
     metric_names: tuple[str, ...]
     missing: dict[str, int]
     allow_missing: bool
-
-    @property
-    def candidates(self) -> tuple[Cell, ...]:
-        """The candidate cells, in order."""
-        return tuple(cell for cell in self.cells if cell.candidate)
+    cell_count: int
+    baseline_count: int
+    candidate_names: tuple[str, ...]
+    tallies: tuple[tuple[int, int, int], ...]  # per spec: pass, fail, skipped
+    failed_missing: tuple[str, ...]  # metrics whose absence failed a check
+    shown_candidates: tuple[ShownCandidate, ...]
 
     def failed_for_missing(self) -> dict[str, int]:
         """Metrics whose absence failed a check (strict mode), with the cells lacking each."""
-        metrics = {
-            check.metric
-            for cell in self.cells
-            for check in cell.checks
-            if check.missing and check.status == FAIL
-        }
-        return {m: self.missing.get(m, 0) for m in sorted(metrics)}
-
-
-def check_specs(gates: Gates) -> tuple[CheckSpec, ...]:
-    """The checks in the rules' order: gates by metric name, parity in file order, beat."""
-    specs = [CheckSpec(f"gate:{m}", m, "gate") for m in sorted(gates.gates)]
-    specs += [CheckSpec(p.name, p.metric, "parity") for p in gates.parity]
-    if gates.baselines is not None and gates.baselines.beat is not None:
-        beat = gates.baselines.beat
-        specs.append(CheckSpec(beat.name, beat.metric, "beat"))
-    return tuple(specs)
-
-
-CELLS = """
-cells AS (
-    SELECT r."index", r.name, r.job_id, i.params, coalesce(o.metrics, MAP {}) AS metrics
-    FROM report_jobs AS r JOIN intents AS i ON i.seq = r.intent_seq
-    JOIN outcomes AS o ON o.seq = r.outcome_seq
-    WHERE r.batch = $batch AND r.status = 'ok'
-),
-coords AS (
-    SELECT c.job_id, j.key AS name, CAST(j.value AS VARCHAR) AS txt, j.type AS jtype
-    FROM cells AS c, json_each(c.params) AS j
-),
-maps AS (
-    SELECT job_id, map_from_entries(list((name, txt))) AS txt,
-           map_from_entries(list((name, {
-               'cls': CASE WHEN jtype IN %(numbers)s THEN 1 WHEN jtype = 'VARCHAR' THEN 2
-                           ELSE 3 END,
-               'num': CASE WHEN jtype IN %(numbers)s THEN CAST(txt AS DOUBLE) ELSE 0.0 END,
-               'str': CASE WHEN jtype = 'VARCHAR' THEN json_extract_string(txt, '$')
-                           WHEN jtype IN %(numbers)s THEN '' ELSE txt END}))) AS sortable
-    FROM coords GROUP BY job_id
-),
-base AS (
-    SELECT c.*, coalesce(m.txt, MAP {}) AS txt,
-           list_transform($names, lambda n: coalesce(
-               m.sortable[n], {'cls': 0, 'num': 0.0, 'str': ''})) AS sortkey,
-           coalesce(m.txt['%(profile)s'] IN (SELECT unnest($profiles::VARCHAR[])), false)
-               AS baseline
-    FROM cells AS c LEFT JOIN maps AS m USING (job_id)
-)"""
-
-
-def _gate_sql(i: int, gates: Gates, metric: str, strict: bool) -> str:
-    gate = gates.gates[metric]
-    value = f"metrics[$m{i}]"
-    bounds = []
-    if gate.min is not None:
-        bounds.append(f"{value} >= {float(gate.min)!r}::DOUBLE")
-    if gate.max is not None:
-        bounds.append(f"{value} <= {float(gate.max)!r}::DOUBLE")
-    lacking = FAIL if gate.required and strict else SKIPPED
-    return (
-        f"CASE WHEN {value} IS NULL THEN '{lacking}' "
-        f"WHEN {' AND '.join(bounds)} THEN '{PASS}' ELSE '{FAIL}' END "
-        f"AS s{i}, NULL::DOUBLE AS r{i}, {value} IS NULL AS x{i}"
-    )
-
-
-def _group_sql(i: int) -> str:
-    """Parity check ``i``'s group: the cell's other coordinates (absent ones included)."""
-    return (
-        f"list_transform(list_filter($names, lambda n: n != $across{i}), "
-        f"lambda n: coalesce(txt[n], '{ABSENT}')) AS g{i}"
-    )
-
-
-def _parity_sql(i: int, strict: bool, max_abs_diff: float) -> str:
-    value = f"metrics[$m{i}]"
-    window = f"OVER (PARTITION BY g{i})"
-    complete = f"(count(*) {window} >= 2 AND count({value}) {window} = count(*) {window})"
-    spread = f"(max({value}) {window} - min({value}) {window})"
-    lacking = FAIL if strict else SKIPPED
-    return (
-        f"CASE WHEN NOT {complete} THEN '{lacking}' "
-        f"WHEN {spread} <= {float(max_abs_diff)!r}::DOUBLE THEN '{PASS}' ELSE '{FAIL}' END "
-        f"AS s{i}, CASE WHEN {complete} THEN {spread} END AS r{i}, NOT {complete} AS x{i}"
-    )
-
-
-BEST = """
-bl AS (
-    SELECT sig, list_transform(sig, lambda n: txt[n]) AS key, max(metrics[$m%(i)d]) AS best
-    FROM (SELECT *, list_filter(list_sort(map_keys(txt)), lambda n: n != '%(profile)s') AS sig
-          FROM base WHERE baseline)
-    WHERE metrics[$m%(i)d] IS NOT NULL GROUP BY sig, key
-),
-wanted AS (
-    SELECT b.job_id, s.sig, list_transform(s.sig, lambda n: b.txt[n]) AS key
-    FROM base AS b CROSS JOIN (SELECT DISTINCT sig FROM bl) AS s WHERE NOT b.baseline
-),
-best AS (
-    SELECT wanted.job_id, max(bl.best) AS best
-    FROM wanted JOIN bl USING (sig, key) GROUP BY wanted.job_id
-)"""
-
-
-def _beat_sql(i: int, margin: float, strict: bool) -> str:
-    value = f"metrics[$m{i}]"
-    lacking = FAIL if strict else SKIPPED
-    return (
-        f"CASE WHEN baseline THEN NULL WHEN {value} IS NULL OR best.best IS NULL "
-        f"THEN '{lacking}' WHEN {value} > best.best + {float(margin)!r}::DOUBLE THEN '{PASS}' "
-        f"ELSE '{FAIL}' END AS s{i}, CASE WHEN NOT baseline THEN best.best END AS r{i}, "
-        f"CASE WHEN NOT baseline THEN {value} IS NULL OR best.best IS NULL END AS x{i}"
-    )
-
-
-def judge_query(gates: Gates, allow_missing: bool) -> tuple[str, tuple[CheckSpec, ...]]:
-    """The SQL judging every cell (parameters ``$batch``, ``$names``, ``$profiles``,
-    ``$m<i>``), ordered as the scoreboard, and its check columns."""
-    strict = not allow_missing
-    specs = check_specs(gates)
-    columns = []
-    for i, spec in enumerate(specs):
-        if spec.kind == "gate":
-            columns.append(_gate_sql(i, gates, spec.metric, strict))
-        elif spec.kind == "parity":
-            parity = next(p for p in gates.parity if p.name == spec.name)
-            columns.append(_parity_sql(i, strict, parity.max_abs_diff))
-        else:
-            assert gates.baselines is not None and gates.baselines.beat is not None
-            columns.append(_beat_sql(i, gates.baselines.beat.margin, strict))
-    subs = {"numbers": repr(NUMBER_TYPES), "profile": PROFILE}
-    ctes = [CELLS % subs]
-    beat = [i for i, spec in enumerate(specs) if spec.kind == "beat"]
-    join = ""
-    if beat:
-        ctes.append(BEST % {"i": beat[0], "profile": PROFILE})
-        join = "LEFT JOIN best USING (job_id)"
-    groups = [_group_sql(i) for i, spec in enumerate(specs) if spec.kind == "parity"]
-    statuses = " OR ".join(f"s{i} = '{FAIL}'" for i in range(len(specs))) or "false"
-    sql = f"""WITH {",".join(ctes)},
-keyed AS (
-    SELECT base.*, {", ".join(groups) or "NULL AS g"} FROM base
-),
-judged AS (
-    SELECT keyed.*, {", ".join(columns) or "NULL AS none"} FROM keyed {join}
-)
-SELECT "index", name, job_id, CAST(params AS VARCHAR), metrics, baseline,
-       NOT baseline AND NOT coalesce({statuses}, false) AS candidate,
-       {", ".join(f"s{i}, r{i}, x{i}" for i in range(len(specs))) or "NULL"}
-FROM judged ORDER BY sortkey, job_id"""
-    return sql, specs
-
-
-def _params(
-    gates: Gates, specs: tuple[CheckSpec, ...], batch: str, names: list[str]
-) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "batch": batch,
-        "names": names,
-        "profiles": [
-            json.dumps(p) for p in (gates.baselines.profile_values if gates.baselines else [])
-        ],
-    }
-    for i, spec in enumerate(specs):
-        params[f"m{i}"] = spec.metric
-        if spec.kind == "parity":
-            params[f"across{i}"] = next(p for p in gates.parity if p.name == spec.name).across
-    return params
+        return {m: self.missing.get(m, 0) for m in self.failed_missing}
 
 
 def _coordinate_names(con: duckdb.DuckDBPyConnection, batch: str) -> list[str]:
@@ -271,7 +112,8 @@ def _metric_counts(con: duckdb.DuckDBPyConnection, batch: str) -> tuple[int, dic
 def judge(
     con: duckdb.DuckDBPyConnection, batch: str, gates: Gates, allow_missing: bool
 ) -> Scoreboard:
-    """Judge the cells of ``batch`` (the database must be current).
+    """Judge the cells of ``batch`` into the temporary table ``_judged`` and summarize them
+    (the database must be current).
 
     Raises:
         GatesUnusable: strict mode and a gated metric that no cell of the batch has.
@@ -289,19 +131,69 @@ def judge(
                 f"the batch's metrics: {', '.join(sorted(have)) or 'none'})"
             )
     names = _coordinate_names(con, batch)
-    sql, specs = judge_query(gates, allow_missing)
-    rows = con.execute(sql, _params(gates, specs, batch, names)).fetchall()
-    cells = tuple(_cell(row, specs) for row in rows)
-    missing = {m: total - have.get(m, 0) for m in gates.metrics}
+    sql, specs = judge_query(gates, allow_missing, names)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {JUDGED} AS {sql}",
+        judge_params(gates, specs, batch, names),
+    )
+    counts, baselines, candidates, tallies, failed = _summary(con, specs)
     return Scoreboard(
         batch=batch,
-        cells=cells,
         specs=specs,
         coordinates=tuple(names),
         metric_names=tuple(sorted(have)),
-        missing=missing,
+        missing={m: total - have.get(m, 0) for m in gates.metrics},
         allow_missing=allow_missing,
+        cell_count=counts,
+        baseline_count=baselines,
+        candidate_names=candidates,
+        tallies=tallies,
+        failed_missing=tuple(sorted({s.metric for s, f in zip(specs, failed, strict=True) if f})),
+        shown_candidates=_shown_candidates(con),
     )
+
+
+def _summary(
+    con: duckdb.DuckDBPyConnection, specs: tuple[CheckSpec, ...]
+) -> tuple[int, int, tuple[str, ...], tuple[tuple[int, int, int], ...], tuple[bool, ...]]:
+    """Cells, baselines, candidate names in order, per-check tallies and per-check "a missing
+    metric failed it", from ``_judged``."""
+    columns = ["count(*)", "count(*) FILTER (WHERE baseline)"]
+    columns.append("coalesce(list(name ORDER BY pos) FILTER (WHERE candidate), [])")
+    for i in range(len(specs)):
+        columns += [
+            f"count(*) FILTER (WHERE s{i} = '{status}')" for status in (PASS, FAIL, SKIPPED)
+        ]
+        columns.append(f"coalesce(bool_or(x{i} AND s{i} = '{FAIL}'), false)")
+    row = con.execute(f"SELECT {', '.join(columns)} FROM {JUDGED}").fetchone()
+    assert row is not None  # an aggregate without GROUP BY always gives one row
+    per_check = [row[3 + 4 * i : 7 + 4 * i] for i in range(len(specs))]
+    return (
+        int(row[0]),
+        int(row[1]),
+        tuple(str(n) for n in row[2]),
+        tuple((int(p), int(f), int(s)) for p, f, s, _ in per_check),
+        tuple(bool(c[3]) for c in per_check),
+    )
+
+
+def _shown_candidates(con: duckdb.DuckDBPyConnection) -> tuple[ShownCandidate, ...]:
+    rows = con.execute(
+        f"""SELECT "index", name, CAST(params AS VARCHAR) FROM {JUDGED}
+            WHERE candidate ORDER BY pos LIMIT {SHOWN_CANDIDATES}"""
+    ).fetchall()
+    return tuple(ShownCandidate(int(i), str(n), json.loads(p)) for i, n, p in rows)
+
+
+def judged_cells(con: duckdb.DuckDBPyConnection, board: Scoreboard) -> tuple[Cell, ...]:
+    """Every cell of ``board`` as an object, in scoreboard order, read from ``_judged`` (so
+    ``con`` must be the connection ``judge`` ran on)."""
+    checks = "".join(f", s{i}, r{i}, x{i}" for i in range(len(board.specs)))
+    rows = con.execute(
+        f"""SELECT "index", name, job_id, CAST(params AS VARCHAR), metrics, baseline,
+                   candidate{checks} FROM {JUDGED} ORDER BY pos"""
+    ).fetchall()
+    return tuple(_cell(row, board.specs) for row in rows)
 
 
 def _cell(row: tuple[Any, ...], specs: tuple[CheckSpec, ...]) -> Cell:

@@ -20,6 +20,12 @@ def _in_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+def json_pointer(name: str) -> str:
+    """The RFC 6901 pointer to the top-level member ``name`` (for DuckDB's ``json_extract``,
+    whatever characters the name holds)."""
+    return "/" + name.replace("~", "~0").replace("/", "~1")
+
+
 INTENTS_IN = _in_list(INTENT_TYPES)
 OUTCOMES_IN = _in_list(OUTCOME_TYPES)
 

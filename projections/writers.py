@@ -104,6 +104,34 @@ def csv_rows(rows: Iterable[Sequence[Any]], plain: bool = False) -> str:
     return buffer.getvalue()
 
 
+# The characters that get a CSV field quoted: ``csv.writer``'s minimal quoting with ``\n``
+# line ends quotes the delimiter, the quote and ``\n``; ``\r`` is quoted too, so that no
+# reader takes a bare carriage return inside a field for the end of a row.
+CSV_QUOTED = ',"\r\n'
+CSV_QUOTED_REGEX = '[,"\r\n]'
+
+
+def csv_field(text: str) -> str:
+    """One CSV field from its text: quoted (inner quotes doubled) when it holds a character
+    of ``CSV_QUOTED``, else as it is; the same rule as ``csv_cell_sql``."""
+    if any(c in text for c in CSV_QUOTED):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_cell_sql(expr: str, numeric: bool = False) -> str:
+    """SQL rendering one CSV field like ``csv_field(cell(value))``: NULL empty, a DOUBLE by its
+    shortest round-trip text (DuckDB's cast gives Python's ``repr``). A ``numeric`` field's
+    text never holds a comma, quote or line break, so it is never quoted."""
+    text = f"coalesce(CAST({expr} AS VARCHAR), '')"
+    if numeric:
+        return text
+    return (
+        f"CASE WHEN regexp_matches({text}, '{CSV_QUOTED_REGEX}') "
+        f"THEN '\"' || replace({text}, '\"', '\"\"') || '\"' ELSE {text} END"
+    )
+
+
 def _md_cell(value: Any) -> str:
     text = value if isinstance(value, str) else cell(value)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")

@@ -40,7 +40,8 @@ SweepledgerError                    exit 2 unless noted
  │    ├── GatesUnusable             strict gates on a metric no cell of the batch has
  │    ├── MissingMetrics            strict scoreboard: cells lack gated metrics (exit 1)
  │    ├── ParityMismatch            ``parity A B``: the batches' results differ (exit 1)
- │    └── OutputsDiffer             ``rebuild --check``: an output missing, edited or extra (exit 1)
+ │    ├── OutputsDiffer             ``rebuild --check``: an output missing, edited or extra (exit 1)
+ │    └── ParityUnusable            ``parity A B``: a job lacks the key or its result list
  └── RunRefused                     runner (``commands.runner.errors``), nothing written
       ├── BatchExists               ``--batch-id`` names a batch already in the ledger
       ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive

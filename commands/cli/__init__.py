@@ -43,6 +43,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "commands.cli.study": ("study",),
     "commands.cli.reproduce": ("reproduce",),
     "commands.cli.scoreboard": ("scoreboard",),
+    "commands.cli.parity": ("parity",),
     "commands.cli.ingest": ("ingest",),
 }
 

@@ -22,7 +22,8 @@ def demo(demo_root: Path | None) -> None:
     """Run the four example workloads end to end in a fresh root, then verify and rebuild.
 
     A hypothesis scan per user (leaderboard), a tournament grid judged by a strict and a
-    lenient scoreboard, a screener with full and focused replays; `make demo` runs this.
+    lenient scoreboard, a screener with full and focused replays compared by parity; `make
+    demo` runs this.
 
     \b
     Example:

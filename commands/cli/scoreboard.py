@@ -46,8 +46,8 @@ def scoreboard(
             "batch": batch,
             "gates_sha256": digest,
             "mode": "allow-missing" if allow_missing else "strict",
-            "cells": len(board.cells),
-            "candidates": [c.name for c in board.candidates],
+            "cells": board.cell_count,
+            "candidates": list(board.candidate_names),
             "missing": board.missing,
             "files": [str(p) for p in written],
         }

@@ -19,7 +19,7 @@ from commands.runner.errors import ExamplesMissing
 from commands.runner.reproduce import reproduce
 from commands.runner.study import StudyRequest, run_study
 from ledger import Ledger
-from projections import list_gaps, rebuild, scoreboard_report
+from projections import list_gaps, parity_report, rebuild, scoreboard_report
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEMO_WORKERS = 2
@@ -97,19 +97,33 @@ def tournament_step(root: Path, progress: bool | None) -> DemoStep:
         lacking = ", ".join(f"{metric} ({n} cells)" for metric, n in missing.items())
         strict = f"strict scoreboard fails (exit 1): cells lack {lacking}"
     board, written, _digest = scoreboard_report(root, "tournament", gates, True)
-    lenient = f"--allow-missing: {len(board.candidates)} candidates of {len(board.cells)} cells"
+    lenient = (
+        f"--allow-missing: {len(board.candidate_names)} candidates of {board.cell_count} cells"
+    )
     return DemoStep(
         "tournament grid -> scoreboard", f"{detail}; {strict}; {lenient}", _relative(root, written)
     )
 
 
 def replay_step(root: Path, progress: bool | None) -> DemoStep:
-    """The screener, then full and focused replays over the same candidates."""
+    """The screener, then full and focused replays over the same candidates, their trades
+    compared job by job (``parity``)."""
     screened = _run(root, "screen.yaml", "screen", progress)
     full = _run(root, "replay_full.yaml", "replay-full", progress)
     focused = _run(root, "replay_focused.yaml", "replay-focused", progress)
-    detail = f"screen {screened}; full replay {full}; focused replay {focused}"
-    return DemoStep("screener + full/focused replay", detail, [])
+    report, written = parity_report(
+        root, "replay-full", "replay-focused", tol=0.01, exact=("timestamp", "side")
+    )
+    result, a, b = report.result, report.a, report.b
+    verdict = "identical trades" if result.identical else f"{result.total_mismatches} mismatches"
+    speedup = ""
+    if a.bars_processed and b.bars_processed:
+        speedup = f", {a.bars_processed / b.bars_processed:.1f}x fewer bars walked"
+    detail = (
+        f"screen {screened}; full replay {full}; focused replay {focused}; "
+        f"parity: {verdict}{speedup}"
+    )
+    return DemoStep("screener + full/focused replay -> parity", detail, _relative(root, written))
 
 
 def study_step(root: Path, progress: bool | None) -> DemoStep:

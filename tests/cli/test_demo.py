@@ -39,6 +39,7 @@ def test_demo_runs_end_to_end_and_rebuilds_byte_identically(tmp_path: Path) -> N
     assert "verify: ok" in out and "gaps:   0 unanswered intents" in out
     assert "strict scoreboard fails (exit 1): cells lack af_dist" in out
     assert "--allow-missing:" in out and "head:   " in out
+    assert "parity: identical trades, " in out and "x fewer bars walked" in out
     assert "on the Pareto front" in out and ": identical" in out  # a winner reproduced
     assert out.count('query "') == 3
     for made in (
@@ -46,6 +47,8 @@ def test_demo_runs_end_to_end_and_rebuilds_byte_identically(tmp_path: Path) -> N
         "scoreboard/tournament/tournament_scoreboard.csv",
         "batches/tournament/summary.csv",
         "batches/replay-focused/report.md",
+        "parity/replay-full_vs_replay-focused.json",
+        "parity/replay-full_vs_replay-focused.md",
         "studies/mc-study/pareto.json",
         "studies/mc-study/trials.jsonl",
     ):

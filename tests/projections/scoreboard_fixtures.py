@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ledger import Ledger
+from projections.scoreboard_rules import ScoreboardResult
+from projections.scoreboard_sql import CheckSpec
+from projections.writers import csv_text
 from schemas import NewEvent
 
 SELECTIONS = ("momentum_top", "low_vol")
@@ -130,3 +133,39 @@ def random_gates(rng: random.Random) -> dict[str, Any]:
             "beat": {"metric": "sharpe", "margin": rng.choice([0.0, 0.05, 0.1])},
         }
     return data
+
+
+def reference_names(result: ScoreboardResult) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The coordinate and metric names of the reference rows, each sorted."""
+    coordinates = sorted({c for row in result.rows for c in row.params})
+    metrics = sorted({m for row in result.rows for m in row.metrics})
+    return tuple(coordinates), tuple(metrics)
+
+
+def reference_csv_texts(
+    head: list[str],
+    specs: tuple[CheckSpec, ...],
+    result: ScoreboardResult,
+    indexes: list[int],
+) -> tuple[str, str]:
+    """The scoreboard and candidates CSV texts written by Python's ``csv`` module
+    (``csv_text``) from the reference rows: the columns of ``scoreboard_files`` (header
+    ``head``), each value as ``writers.cell`` renders it. ``indexes``: each row's job index."""
+    coordinates, metrics = reference_names(result)
+    rows = []
+    for row, job_index in zip(result.rows, indexes, strict=True):
+        line: list[Any] = [job_index, row.name, row.job_id]
+        line += [row.params.get(c) for c in coordinates]
+        line += [row.metrics.get(m) for m in metrics]
+        line += [row.baseline, row.candidate]
+        by_name = {c.name: c for c in row.checks}
+        for spec in specs:
+            check = by_name.get(spec.metric if spec.kind == "gate" else spec.name)
+            line.append(check.status if check else None)
+            if spec.kind != "gate":
+                line.append(check.reference if check else None)
+        rows.append((row.candidate, line))
+    return (
+        csv_text(head, [line for _, line in rows]),
+        csv_text(head, [line for candidate, line in rows if candidate]),
+    )

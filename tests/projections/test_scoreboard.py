@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
-from scoreboard_fixtures import append_batch, random_gates, random_grid
+from scoreboard_fixtures import (
+    append_batch,
+    random_gates,
+    random_grid,
+    reference_csv_texts,
+    reference_names,
+)
 
 from projections import rebuild
 from projections.engine import connect
-from projections.scoreboard import judge
+from projections.scoreboard import judge, judged_cells
+from projections.scoreboard_files import csv_texts, header
 from projections.scoreboard_rules import evaluate
 from schemas import load_gates
 
@@ -36,15 +45,65 @@ def test_sql_matches_the_reference_rules(tmp_path: Path, seed: int, allow_missin
     con = connect(tmp_path, read_only=True)
     try:
         board = judge(con, "b", gates, allow_missing)
+        judged = judged_cells(con, board)
     finally:
         con.close()
     expected = evaluate(_reference_cells(cells), gates, allow_missing)
-    got = [(c.job_id, c.baseline, c.candidate, c.checks) for c in board.cells]
+    got = [(c.job_id, c.baseline, c.candidate, c.checks) for c in judged]
     want = [(r.job_id, r.baseline, r.candidate, r.checks) for r in expected.rows]
     assert got == want
     assert board.missing == expected.missing
-    assert [c.params for c in board.cells] == [r.params for r in expected.rows]
-    assert any(c.candidate for c in board.cells) or not any(r.candidate for r in expected.rows)
+    assert [c.params for c in judged] == [r.params for r in expected.rows]
+    assert any(c.candidate for c in judged) or not any(r.candidate for r in expected.rows)
+    assert board.cell_count == len(expected.rows)
+    assert board.candidate_names == tuple(r.name for r in expected.candidates)
+    assert board.baseline_count == sum(r.baseline for r in expected.rows)
+
+
+AWKWARD_NAMES = ("a,b", 'q"uote', "new\nline", "é|x", " sp", "", "tab\tx", "plain")
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("allow_missing", [False, True], ids=["strict", "allow-missing"])
+def test_csv_is_byte_identical_to_the_csv_module_over_the_reference_rows(
+    tmp_path: Path, seed: int, allow_missing: bool
+) -> None:
+    """The SQL-rendered CSV files equal ``csv_text`` (Python's ``csv`` module) over the rows
+    that ``scoreboard_rules.evaluate`` judges, byte for byte."""
+    rng = random.Random(100 + seed)
+    cells = random_grid(rng)
+    for cell, name in zip(cells, AWKWARD_NAMES, strict=False):
+        cell["name"] = name
+    gates = load_gates(random_gates(rng))
+    append_batch(tmp_path, "b", cells)
+    rebuild(tmp_path)
+    con = connect(tmp_path, read_only=True)
+    try:
+        board = judge(con, "b", gates, allow_missing)
+        got = csv_texts(con, board)
+    finally:
+        con.close()
+    expected = evaluate(_reference_cells(cells), gates, allow_missing)
+    index = [{c["job_id"]: i for i, c in enumerate(cells)}[r.job_id] for r in expected.rows]
+    assert (board.coordinates, board.metric_names) == reference_names(expected)
+    assert got == reference_csv_texts(header(board), board.specs, expected, index)
+    assert len(list(csv.reader(io.StringIO(got[1])))) == len(expected.candidates) + 1
+
+
+def test_a_carriage_return_in_a_field_is_quoted_so_the_row_reads_back(tmp_path: Path) -> None:
+    cells = random_grid(random.Random(5))
+    cells[0]["name"], cells[1]["name"] = "cr\ronly", "crlf\r\nx"
+    append_batch(tmp_path, "b", cells)
+    rebuild(tmp_path)
+    con = connect(tmp_path, read_only=True)
+    try:
+        board = judge(con, "b", load_gates({"gates": {"sharpe": {"min": 0.2}}}), True)
+        text = csv_texts(con, board)[0]
+    finally:
+        con.close()
+    assert '"cr\ronly"' in text and '"crlf\r\nx"' in text
+    names = [row[1] for row in csv.reader(io.StringIO(text))][1:]
+    assert sorted(names) == sorted(c["name"] for c in cells if c.get("status", "ok") == "ok")
 
 
 GATES = """
@@ -175,3 +234,55 @@ def test_files_are_byte_identical_across_rebuilds_and_threads(
         rebuild(board_root, threads=threads, full=True)
         assert _cli(argv, capsys)[0] == 0
         assert _files(board_root) == first
+
+
+def test_coordinate_names_with_json_path_characters(tmp_path: Path) -> None:
+    """Coordinates are extracted by JSON pointer: '/', '~', '.', quotes and '$' are names."""
+    rng = random.Random(11)
+    cells = random_grid(rng)
+    for cell in cells:
+        params = cell["params"]
+        params["sel/ect~ion.x"] = params.pop("selection")
+        if "lookback" in params:
+            params['$look"back'] = params.pop("lookback")
+    gates = load_gates(random_gates(rng))
+    append_batch(tmp_path, "b", cells)
+    rebuild(tmp_path)
+    con = connect(tmp_path, read_only=True)
+    try:
+        board = judge(con, "b", gates, True)
+        judged = judged_cells(con, board)
+        got = csv_texts(con, board)
+    finally:
+        con.close()
+    expected = evaluate(_reference_cells(cells), gates, True)
+    assert [(c.job_id, c.checks) for c in judged] == [(r.job_id, r.checks) for r in expected.rows]
+    assert '$look"back' in board.coordinates and "sel/ect~ion.x" in board.coordinates
+    index = [{c["job_id"]: i for i, c in enumerate(cells)}[r.job_id] for r in expected.rows]
+    assert got == reference_csv_texts(header(board), board.specs, expected, index)
+
+
+def test_cells_without_coordinates(tmp_path: Path) -> None:
+    """Cells without params (one job id for them all): one parity group, ordered by index;
+    the one cell with a coordinate, a baseline, comes last."""
+    cells: list[dict[str, Any]] = [
+        {"name": f"c{i}", "params": {}, "metrics": {"sharpe": 0.1 * i, "cvar": 0.02}}
+        for i in range(4)
+    ]
+    cells[0]["params"] = {"profile": "market"}
+    gates = load_gates(random_gates(random.Random(1)))
+    append_batch(tmp_path, "b", cells)
+    rebuild(tmp_path)
+    con = connect(tmp_path, read_only=True)
+    try:
+        board = judge(con, "b", gates, True)
+        judged = judged_cells(con, board)
+        got = csv_texts(con, board)
+    finally:
+        con.close()
+    expected = evaluate(_reference_cells(cells), gates, True)
+    assert [(c.job_id, c.checks) for c in judged] == [(r.job_id, r.checks) for r in expected.rows]
+    assert [c.index for c in judged] == [1, 2, 3, 0]
+    by_name = {c["name"]: i for i, c in enumerate(cells)}
+    index = [by_name[r.name] for r in expected.rows]
+    assert got == reference_csv_texts(header(board), board.specs, expected, index)
