@@ -16,6 +16,8 @@ Public API (commands use only these):
 - ``list_gaps(root, batch=None)``: unanswered intents and dangling outcomes, after a catch-up.
 - ``list_batches(root)``: every batch's state, final job counts and whether it can be resumed.
 - ``leaderboard_document(root, batch=None, top=20)``: the leaderboard object of one batch.
+- ``write_batch_html(root, batch=None)`` / ``write_study_html(root, study)``: write the
+  self-contained HTML report of a batch or a study and return its path.
 - ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
   (``pareto.json``) and every trial of it.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
@@ -57,10 +59,20 @@ from projections.reads import (
     report_text,
     scoreboard_report,
     study_trials,
+    write_batch_html,
+    write_study_html,
 )
-from projections.rebuild import PROJECTIONS, RebuildResult, check_outputs, is_current, rebuild
+from projections.rebuild import (
+    DEFAULT_PROJECTIONS,
+    PROJECTIONS,
+    RebuildResult,
+    check_outputs,
+    is_current,
+    rebuild,
+)
 
 __all__ = [
+    "DEFAULT_PROJECTIONS",
     "DEFAULT_TIMEOUT_S",
     "PROJECTIONS",
     "AsOfRefused",
@@ -97,4 +109,6 @@ __all__ = [
     "run_query",
     "scoreboard_report",
     "study_trials",
+    "write_batch_html",
+    "write_study_html",
 ]

@@ -1,7 +1,8 @@
 """What commands read from the projection database, each after bringing it up to date: gaps,
 the batches, a batch's leaderboard document, a batch's report text, a batch's scoreboard, two
-batches' parity, a study's frontier and trials; ``open_current``, the read-only connection of
-``query``, which never waits for other readers; and an as-of state's directory."""
+batches' parity, a study's frontier and trials, the HTML report pages; ``open_current``, the
+read-only connection of ``query``, which never waits for other readers; and an as-of state's
+directory."""
 
 from __future__ import annotations
 
@@ -401,3 +402,60 @@ def parity_report(
     finally:
         con.close()
     return report, parity.write(root, report)
+
+
+def _latest_batch_with_jobs(con: Any) -> str:
+    row = con.execute(
+        """SELECT r.batch FROM report_jobs AS r JOIN batches AS b USING (batch)
+           ORDER BY b.first_seq DESC, r.batch LIMIT 1"""
+    ).fetchone()
+    if row is None:
+        raise BatchNotFound("no batch with jobs in the ledger")
+    return str(row[0])
+
+
+def write_batch_html(root: Path, batch: str | None = None) -> Path:
+    """Write ``batches/<batch>/report.html`` (default: the latest batch) and return its path.
+
+    Raises:
+        BatchNotFound: no such batch, or it has no jobs.
+    """
+    import projections.html_report as html_report
+    from projections.engine import connect
+    from projections.writers import write_atomic
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if batch is None:
+            batch = _latest_batch_with_jobs(con)
+        if not html_report.has_jobs(con, batch):
+            raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
+        text = html_report.batch_page(con, root, batch)
+    finally:
+        con.close()
+    return write_atomic(html_report.batch_path(root, batch), text)
+
+
+def write_study_html(root: Path, study: str) -> Path:
+    """Write ``studies/<study>/report.html`` and return its path.
+
+    Raises:
+        BatchNotFound: the ledger has no batch ``study`` and there is no
+            ``studies/<study>/pareto.json``.
+    """
+    import projections.html_report as html_report
+    from projections.engine import connect
+    from projections.writers import write_atomic
+
+    ensure_current(root)
+    con = connect(root, read_only=True)
+    try:
+        if not html_report.is_study(con, root, study):
+            raise BatchNotFound(
+                f"no study {study!r}: no batch of that id and no studies/{study}/pareto.json"
+            )
+        text = html_report.study_page(con, root, study)
+    finally:
+        con.close()
+    return write_atomic(html_report.study_path(root, study), text)

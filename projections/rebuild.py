@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import projections.asof as asof
 import projections.gaps as gaps
+import projections.html_report as html_report
 import projections.leaderboard as leaderboard
 import projections.outputs as outputs
 import projections.pareto as pareto
@@ -54,7 +55,15 @@ if TYPE_CHECKING:
 
     from ledger import Ledger
 
-__all__ = ["PROJECTIONS", "RebuildResult", "check_names", "check_outputs", "is_current", "rebuild"]
+__all__ = [
+    "DEFAULT_PROJECTIONS",
+    "PROJECTIONS",
+    "RebuildResult",
+    "check_names",
+    "check_outputs",
+    "is_current",
+    "rebuild",
+]
 
 PROJECTIONS: dict[str, ModuleType] = {
     report.NAME: report,
@@ -62,7 +71,13 @@ PROJECTIONS: dict[str, ModuleType] = {
     gaps.NAME: gaps,
     pareto.NAME: pareto,
     promotion.NAME: promotion,
+    html_report.NAME: html_report,
 }
+# Built only when named: the HTML pages import matplotlib and draw charts per batch.
+OPT_IN: frozenset[str] = frozenset({html_report.NAME})
+DEFAULT_PROJECTIONS: tuple[str, ...] = tuple(n for n in PROJECTIONS if n not in OPT_IN)
+# Projections that read others' tables: those are brought up to date first, then these.
+REQUIRES: dict[str, tuple[str, ...]] = {html_report.NAME: html_report.REQUIRES}
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = (
     outputs.DDL,
@@ -88,19 +103,21 @@ class RebuildResult:
 
 
 def check_names(names: list[str] | None) -> list[str]:
-    """The projections to build (all when ``names`` is empty), in catalog order.
+    """The projections to build, in catalog order: ``DEFAULT_PROJECTIONS`` when ``names`` is
+    empty, else the named ones and the ones they read (``REQUIRES``).
 
     Raises:
         UnknownProjection: a name is not a projection.
     """
-    if not names:
-        return list(PROJECTIONS)
+    if not names:  # PROJECTIONS read now, not DEFAULT_PROJECTIONS: a test may add one
+        return [n for n in PROJECTIONS if n not in OPT_IN]
     unknown = [n for n in names if n not in PROJECTIONS]
     if unknown:
         raise UnknownProjection(
             f"unknown projection {unknown[0]!r} (choose from {', '.join(PROJECTIONS)})"
         )
-    return [n for n in PROJECTIONS if n in names]
+    wanted = set(names).union(*(REQUIRES.get(n, ()) for n in names))
+    return [n for n in PROJECTIONS if n in wanted]
 
 
 def _touched_since(con: duckdb.DuckDBPyConnection, seq: int) -> list[str]:
@@ -185,8 +202,11 @@ def rebuild_open(
         mark_as_of(con, upto)
     delta = catch_up(con, ledger, full=full, upto=upto)
     result = RebuildResult(cursor=delta.cursor, events=delta.events, full=delta.full)
-    updates = _update_all(con, root, chosen, delta.cursor, full or delta.full)
-    for name, done in zip(chosen, updates, strict=True):
+    first = [n for n in chosen if n not in REQUIRES]
+    updates = _update_all(con, root, first, delta.cursor, full or delta.full)
+    later = [n for n in chosen if n in REQUIRES]
+    updates += [update_projection(con, root, n, delta.cursor, full or delta.full) for n in later]
+    for name, done in zip([*first, *later], updates, strict=True):
         if done is not None:
             result.updated[name] = done[0]
             result.written.extend(done[1])
@@ -208,6 +228,8 @@ def _update_all(
     cores. Every projection is left to finish; the first failure (in ``names`` order) is
     raised.
     """
+    if not names:
+        return []
     if len(names) == 1:
         return [update_projection(con, root, names[0], head, full)]
     from concurrent.futures import ThreadPoolExecutor

@@ -44,7 +44,7 @@ def rebuild(
     as_of: int | None,
     out: Path | None,
 ) -> None:
-    """Rebuild projections (report, leaderboard, gaps, pareto, promotion; all when no NAME)
+    """Rebuild projections (report, leaderboard, gaps, pareto, promotion when no NAME; html)
     and ledger.duckdb.
 
     Only batches touched since the last rebuild are recomputed, unless --full. Output files
@@ -52,11 +52,14 @@ def rebuild(
     With --as-of SEQ --out DIR, every projection is written under DIR (same relative paths as
     under the root) exactly as a rebuild would have written it when the ledger ended at SEQ;
     the root's own outputs are not touched.
+    The html projection (batches/<batch>/report.html and studies/<study>/report.html, charts
+    drawn with matplotlib) is built only when named: `rebuild html`.
 
     \b
     Example:
       sweepledger --root ./artifacts rebuild
       sweepledger --root ./artifacts rebuild report --full
+      sweepledger --root ./artifacts rebuild html
       sweepledger --root ./artifacts rebuild --check    # in CI: reports not edited by hand
       sweepledger --root ./artifacts rebuild --as-of 1200 --out ./then
     """

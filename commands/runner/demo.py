@@ -19,7 +19,14 @@ from commands.runner.errors import ExamplesMissing
 from commands.runner.reproduce import reproduce
 from commands.runner.study import StudyRequest, run_study
 from ledger import Ledger
-from projections import list_gaps, parity_report, rebuild, scoreboard_report
+from projections import (
+    list_gaps,
+    parity_report,
+    rebuild,
+    scoreboard_report,
+    write_batch_html,
+    write_study_html,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEMO_WORKERS = 2
@@ -189,6 +196,14 @@ def run_demo(root: Path, progress: bool | None = None) -> DemoResult:
             "rebuild every projection",
             f"{len(rebuilt.written)} files written to seq {rebuilt.cursor.seq}",
             [],
+        )
+    )
+    pages = [write_study_html(root, DEMO_STUDY), write_batch_html(root, "tournament")]
+    steps.append(
+        DemoStep(
+            "HTML pages (inline SVG charts, no network)",
+            f"{len(pages)} pages",
+            _relative(root, pages),
         )
     )
     report = ledger.verify()

@@ -51,6 +51,8 @@ def test_demo_runs_end_to_end_and_rebuilds_byte_identically(tmp_path: Path) -> N
         "parity/replay-full_vs_replay-focused.md",
         "studies/mc-study/pareto.json",
         "studies/mc-study/trials.jsonl",
+        "studies/mc-study/report.html",
+        "batches/tournament/report.html",
     ):
         assert (root / made).is_file(), made
     before = _outputs(root)
