@@ -245,7 +245,8 @@ def pareto(
         )
         for x, y, text in labels:
             ax.scatter([x], [y], s=120, facecolors="none", edgecolors="black", zorder=4)
-            ax.annotate(_short(text), (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8)
+            # A winner's label names its tiers and candidate whole: there are only a few.
+            ax.annotate(text, (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8)
         ax.set_xlabel(axes[0])
         ax.set_ylabel(axes[1])
         ax.legend(loc="best", fontsize=7, frameon=False)

@@ -143,17 +143,17 @@ def _point(entry: dict[str, Any], a: str, b: str) -> tuple[float, float] | None:
 
 def _winner_labels(files: StudyFiles, a: str, b: str) -> list[tuple[float, float, str]]:
     """A labelled point per promoted winner: its frontier entry, else its trial, else the
-    record's own metrics."""
-    labels = []
+    record's own metrics. Tiers promoting the same candidate share one label."""
+    tiers: dict[tuple[float, float, str], list[str]] = {}
     for tier, record in files.promotions:
         cid = record.get("candidate_id")
         sources = [e for e in (*files.frontier, *files.trials) if e.get("candidate_id") == cid]
         for source in [*sources, record]:
             point = _point(source, a, b)
             if point is not None:
-                labels.append((point[0], point[1], f"{tier}: {cid}"))
+                tiers.setdefault((point[0], point[1], str(cid)), []).append(str(tier))
                 break
-    return labels
+    return [(x, y, f"{', '.join(names)}: {cid}") for (x, y, cid), names in tiers.items()]
 
 
 def pareto(study: str, files: StudyFiles) -> Section | None:
