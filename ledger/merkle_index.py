@@ -31,12 +31,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from ledger import merkle
 from ledger.chain import line_seq
 from ledger.encoding import decode_fields
 from ledger.errors import LedgerCorrupt, ReadRaced
 from ledger.files import fsync_dir, make_dirs
 from ledger.lock import FileLock
+from ledger.merkle import LEAF_PREFIX, leaf_hash
 from ledger.merkle_store import STORE_FILE, MerkleStore
 from ledger.store import Ledger
 
@@ -53,7 +53,7 @@ APPEND_LEAVES = 1 << 17
 
 def leaf_hashes(lines: list[bytes]) -> list[bytes]:
     """The Merkle leaf hash of each stored line (given without its newline)."""
-    prefix, sha256 = merkle.LEAF_PREFIX, hashlib.sha256
+    prefix, sha256 = LEAF_PREFIX, hashlib.sha256
     return [sha256(prefix + line).digest() for line in lines]
 
 
@@ -167,7 +167,7 @@ def _matches(ledger: Ledger, store: MerkleStore) -> bool:
     if store.size > ledger.head().seq:
         return False
     line = ledger.raw_at(store.size)
-    return line is not None and store.subtree(store.size - 1, store.size) == merkle.leaf_hash(line)
+    return line is not None and store.subtree(store.size - 1, store.size) == leaf_hash(line)
 
 
 def _append(ledger: Ledger, directory: Path, store: MerkleStore, until: int) -> None:
@@ -267,7 +267,7 @@ def _read_checkpoint_lines(path: Path, store: MerkleStore) -> list[bytes] | None
         seq = line_seq(line)
         if seq is None or seq > store.size or seq in kept:
             continue
-        if store.subtree(seq - 1, seq) != merkle.leaf_hash(line):
+        if store.subtree(seq - 1, seq) != leaf_hash(line):
             return None
         kept[seq] = line
     return [kept[seq] for seq in sorted(kept)]

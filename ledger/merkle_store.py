@@ -48,10 +48,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
-import ledger.merkle as merkle
 from ledger.errors import LedgerCorrupt
 from ledger.files import file_opener, fsync_dir
-from ledger.merkle import EMPTY_ROOT, HASH_LEN, NODE_PREFIX, node_hash
+from ledger.merkle import EMPTY_ROOT, HASH_LEN, NODE_PREFIX, node_hash, split_point
+from ledger.merkle import consistency_proof as tree_consistency_proof
+from ledger.merkle import inclusion_proof as tree_inclusion_proof
 
 STORE_FILE = "merkle.bin"
 MAGIC = b"SLMERKLE"
@@ -258,24 +259,24 @@ class MerkleStore:
         return self.subtree(0, size) if size else EMPTY_ROOT
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
-        """``merkle.inclusion_proof`` of leaf ``index`` in the tree of ``size`` (default: all)."""
+        """``tree_inclusion_proof`` of leaf ``index`` in the tree of ``size`` (default: all)."""
         size = self._size if size is None else size
         if size > self._size:
             raise ValueError(f"no tree of size {size} in a store of {self._size}")
-        return merkle.inclusion_proof(index, size, self.subtree)
+        return tree_inclusion_proof(index, size, self.subtree)
 
     def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
-        """``merkle.consistency_proof`` from size ``old`` to ``new`` (default: all)."""
+        """``tree_consistency_proof`` from size ``old`` to ``new`` (default: all)."""
         new = self._size if new is None else new
         if new > self._size:
             raise ValueError(f"no tree of size {new} in a store of {self._size}")
-        return merkle.consistency_proof(old, new, self.subtree)
+        return tree_consistency_proof(old, new, self.subtree)
 
     def _range_hash(self, start: int, end: int) -> bytes:
         n = end - start
         if n & (n - 1) == 0 and start % n == 0:
             return self._node(n.bit_length() - 1, start // n)
-        mid = start + merkle.split_point(n)
+        mid = start + split_point(n)
         return node_hash(self._range_hash(start, mid), self._range_hash(mid, end))
 
     def _node(self, level: int, index: int) -> bytes:

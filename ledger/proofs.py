@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ledger import merkle
 from ledger.chain import line_seq
 from ledger.checkpoints import (
     Checkpoint,
@@ -25,6 +24,7 @@ from ledger.checkpoints import (
     ledger_id,
 )
 from ledger.errors import ProofUnavailable
+from ledger.merkle import HASH_LEN, leaf_hash, verify_consistency, verify_inclusion
 from ledger.merkle_index import MerkleIndex
 from ledger.store import Ledger
 
@@ -178,8 +178,8 @@ def _int(proof: dict[str, Any], name: str) -> int:
 
 
 def _digest(value: Any, name: str) -> bytes:
-    if not isinstance(value, str) or len(value) != 2 * merkle.HASH_LEN:
-        raise _Malformed(f"{name} is not {2 * merkle.HASH_LEN} hex digits")
+    if not isinstance(value, str) or len(value) != 2 * HASH_LEN:
+        raise _Malformed(f"{name} is not {2 * HASH_LEN} hex digits")
     try:
         if value != value.lower():
             raise ValueError
@@ -264,11 +264,11 @@ def _check_inclusion(
         if found != seq:
             result.fail(f"the line is event {found}, the proof is for event {seq}")
             return []
-        if merkle.leaf_hash(line) != leaf:
+        if leaf_hash(line) != leaf:
             result.fail("the line does not hash to the proof's leaf_hash")
             return []
         result.checked.append(f"the line hashes to leaf_hash of event {seq}")
-    if not merkle.verify_inclusion(leaf, seq - 1, size, path, root):
+    if not verify_inclusion(leaf, seq - 1, size, path, root):
         result.fail(f"the path does not lead from event {seq}'s leaf to the root")
         return []
     result.checked.append(f"event {seq} is in the tree of size {size} with root {root.hex()}")
@@ -283,7 +283,7 @@ def _check_consistency(proof: dict[str, Any], result: ProofCheck) -> list[tuple[
     if old > new:
         result.fail(f"old_size {old} is larger than new_size {new}")
         return []
-    if not merkle.verify_consistency(old, new, old_root, new_root, path):
+    if not verify_consistency(old, new, old_root, new_root, path):
         result.fail(f"the path does not show the tree of size {old} is a prefix of size {new}")
         return []
     result.checked.append(f"the tree of size {old} is a prefix of the tree of size {new}")

@@ -34,15 +34,18 @@ MODULES = _modules()
 
 
 def _imports(name: str, path: Path) -> set[str]:
-    """The modules of ours that ``name`` imports (``from pkg import mod`` counts as ``pkg.mod``)."""
+    """The modules of ours that ``name`` imports (``from pkg import mod`` counts as ``pkg`` and
+    ``pkg.mod``)."""
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names if alias.name in MODULES)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)  # ``from pkg import mod`` runs ``pkg`` first
             for alias in node.names:
                 target = f"{node.module}.{alias.name}"
-                out.add(target if target in MODULES else node.module)
+                if target in MODULES:
+                    out.add(target)
     return {target for target in out if target in MODULES and target != name}
 
 

@@ -48,7 +48,15 @@ from typing import Any
 
 import numpy as np
 
-from commands.workloads import portfolio as pf
+from commands.workloads.portfolio import (
+    ENGINES,
+    OptimizeError,
+    cap_weights,
+    cvar,
+    max_drawdown,
+    sharpe,
+    tail_asymmetry,
+)
 
 UNIVERSE_SEED = 20_260_104
 N_ASSETS = 30
@@ -169,7 +177,7 @@ class Coordinates:
         choices = {
             "selection": SELECTIONS,
             "rebalance": REBALANCES,
-            "engine": tuple(pf.ENGINES),
+            "engine": tuple(ENGINES),
             "profile": PROFILES,
             "simulator": SIMULATOR_NAMES,
         }
@@ -229,10 +237,10 @@ def decide(coords: Coordinates, history: np.ndarray) -> Decision:
         chosen = _stronger_half(chosen, history)
     window = history[-VOL_LOOKBACK:, chosen]
     try:
-        solved = pf.ENGINES[coords.engine](window)
-    except pf.OptimizeError as e:
+        solved = ENGINES[coords.engine](window)
+    except OptimizeError as e:
         return Decision(None, ERROR, f"{e} (asset {int(chosen[e.column])})")
-    target[chosen] = pf.cap_weights(solved.weights, PROFILE_CAPS[coords.profile])
+    target[chosen] = cap_weights(solved.weights, PROFILE_CAPS[coords.profile])
     return Decision(target, SUCCESS, "", solved.predicted_vol)
 
 
@@ -356,9 +364,9 @@ def _metrics(coords: Coordinates, book: Book) -> dict[str, float]:
     net = book.returns
     index = mkt.index[WARMUP:]
     metrics = {
-        "sharpe": pf.sharpe(net, TRADING_DAYS),
-        "cvar": pf.cvar(net, CVAR_LEVEL),
-        "max_drawdown": pf.max_drawdown(net),
+        "sharpe": sharpe(net, TRADING_DAYS),
+        "cvar": cvar(net, CVAR_LEVEL),
+        "max_drawdown": max_drawdown(net),
         "turnover": book.turnover * TRADING_DAYS / net.size,
         "beta": float(np.cov(net, index)[0, 1] / np.var(index, ddof=1)),
         "hhi": float((book.weights**2).sum(axis=1).mean()),
@@ -367,7 +375,7 @@ def _metrics(coords: Coordinates, book: Book) -> dict[str, float]:
     # covariance model predict one (baselines never call the engine, so they have none).
     if book.predicted_vols:
         predicted = float(np.mean(book.predicted_vols))
-        metrics["af_dist"] = pf.tail_asymmetry(net, CVAR_LEVEL) / predicted
+        metrics["af_dist"] = tail_asymmetry(net, CVAR_LEVEL) / predicted
     # Only the slippage simulator attributes by regime (it prices fills by regime volatility).
     if coords.simulator == STRESS_ALPHA_SIMULATOR:
         stressed = mkt.stressed[WARMUP:]
