@@ -240,15 +240,20 @@ class Ledger:
             raise LedgerDamaged(damage)
         return self._state(log.commit)
 
-    def _recover(self, state: LiveState, log: CommitLog) -> RepairReport:
-        """Keep, then cut, the uncommitted live tail and a torn commit-log end; record it."""
+    def _recover(
+        self, state: LiveState, log: CommitLog, kept_log: str | None = None, trusted: bool = False
+    ) -> RepairReport:
+        """Keep, then cut, the uncommitted live tail and a torn commit-log end; record it.
+
+        ``kept_log`` names an old commit log already kept (``trusted``: one replaced by a log
+        rebuilt from the hash chain); the event records both.
+        """
         assert state.boundary is not None
         first = state.head_seq + 1
         with open(self.live_path, "rb") as f:
             f.seek(state.boundary)
             tail = f.read()
         kept = keep(self.root, first, tail, ".jsonl") if tail else None
-        kept_log = None
         if log.torn:
             with open(self.commits_path, "rb") as f:
                 size = f.seek(0, os.SEEK_END)
@@ -268,13 +273,17 @@ class Ledger:
             commit_log_kept=kept_log,
         )
         data: dict[str, Any] = {"truncated_bytes": len(tail), "truncated_sha256": digest}
+        if trusted:
+            data["trusted_chain"] = True
         if kept is not None:
             data["file"] = kept
         if kept_log is not None:
             data["commit_log_file"] = kept_log
         event = {"type": "ledger.recovered", "data": data}
         (receipt,) = commit(self.files, prepare([event]), state.head_seq, state.head_hash)
-        return RepairReport(len(tail), digest, receipt, kept, kept_commit_log=kept_log)
+        return RepairReport(
+            len(tail), digest, receipt, kept, rebuilt=trusted, kept_commit_log=kept_log
+        )
 
     def _rebuild_commit_log(self) -> RepairReport:
         """Rebuild the commit log from the live file's complete, hash-chained lines (lock held).
@@ -303,26 +312,7 @@ class Ledger:
             _truncate(self.commits_path, 0) if old else ensure_commit_log(self.files)
         fsync_dir(self.root)
         log = read_commit_log(self.commits_path)
-        state = self._checked_state(log)
-        with open(self.live_path, "rb") as f:
-            f.seek(state.boundary or 0)
-            tail = f.read()
-        kept = keep(self.root, seq + 1, tail, ".jsonl") if tail else None
-        if tail:
-            _truncate(self.live_path, state.boundary or 0)
-        digest = sha256_hex(tail)
-        data: dict[str, Any] = {
-            "truncated_bytes": len(tail),
-            "truncated_sha256": digest,
-            "trusted_chain": True,
-        }
-        if kept is not None:
-            data["file"] = kept
-        if kept_log is not None:
-            data["commit_log_file"] = kept_log
-        event = {"type": "ledger.recovered", "data": data}
-        (receipt,) = commit(self.files, prepare([event]), seq, prev)
-        return RepairReport(len(tail), digest, receipt, kept, rebuilt=True)
+        return self._recover(self._checked_state(log), log, kept_log, trusted=True)
 
     def _finish_pending_seal(self) -> list[str]:
         return finish_pending_seal(self.files)
@@ -404,6 +394,10 @@ class Ledger:
         for segment in list_segments(self.root):
             if segment.first_seq <= seq <= segment.last_seq:
                 return raw_at(segment.path, seq)
+        return self._live_line(seq)
+
+    def _live_line(self, seq: int) -> bytes | None:
+        """The committed line of ``seq`` in the live file, or None when it is not there."""
         state = self.state()
         if not state.boundary:
             return None
@@ -460,15 +454,8 @@ class Ledger:
         for segment in list_segments(self.root):
             if segment.first_seq <= seq <= segment.last_seq:
                 return hash_at(segment.path, seq)
-        state = self.state()
-        if not state.boundary:
-            return None
-        offset = offset_of_seq(self.live_path, state.start, state.boundary, seq)
-        if offset is None:
-            return None
-        for _, line in iter_lines(self.live_path, offset, state.boundary):
-            return line_hash(line)
-        return None
+        line = self._live_line(seq)
+        return None if line is None else line_hash(line)
 
     def verify(self, anchor: str | Head | None = None, deep: bool = False) -> VerifyReport:
         """Check every committed byte; see ``ledger.verify.verify_ledger``."""
