@@ -204,7 +204,7 @@ def run_study(request: StudyRequest) -> StudySummary:
     Raises:
         ManifestInvalid, RunRefused: a bad manifest or option (nothing written).
     """
-    check_sampler(request.sampler)
+    check_sampler(request.sampler, request.trials)
     manifest, path = _base_manifest(request)
     study = request.study_id or f"{manifest.name}-{request.seed}"
     summary = StudySummary(study=study)

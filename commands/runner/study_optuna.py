@@ -46,10 +46,16 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState, create_trial
 
 from commands.runner.errors import RunRefused
-from commands.runner.study_sampling import DIGITS, MAX_DRAWS, OPTUNA_PREFIX, fresh_id
+from commands.runner.study_sampling import (
+    DIGITS,
+    MAX_DRAWS,
+    MIN_PARENTS,
+    NSGAII,
+    OPTUNA_PREFIX,
+    fresh_id,
+)
 from schemas import CandidateProposed, Manifest
 
-MIN_PARENTS = 2  # NSGA-II's uniform crossover breeds from two parents
 RAN = ("ok", "empty")
 
 
@@ -132,9 +138,7 @@ def _fits(params: dict[str, Any], boxes: dict[str, list[float]]) -> bool:
 def _sampler(
     name: str, count: int, seed: int, generations: dict[int, int], asking: int
 ) -> BaseSampler:
-    if name == "NSGAIISampler":
-        if count < MIN_PARENTS:
-            raise RunRefused(f"--sampler {OPTUNA_PREFIX}{name} needs --trials >= {MIN_PARENTS}")
+    if name == NSGAII:
         return LedgerPacedNSGAII(generations, asking, population_size=count, seed=seed)
     return TPESampler(n_startup_trials=count, seed=seed)
 
@@ -166,8 +170,7 @@ def propose_optuna(
     telling it ``told`` (every earlier candidate, in job order); ``taken`` is grown.
 
     Raises:
-        RunRefused: NSGA-II with fewer than 2 candidates per generation, or no new candidate
-            after ``MAX_DRAWS`` asks.
+        RunRefused: no new candidate after ``MAX_DRAWS`` asks.
     """
     assert manifest.study is not None
     boxes = manifest.study.space

@@ -31,17 +31,23 @@ OPTUNA_PREFIX = "optuna:"
 OPTUNA_SAMPLERS = ("NSGAIISampler", "TPESampler")
 SAMPLERS = (BUILTIN_SAMPLER, *(OPTUNA_PREFIX + name for name in OPTUNA_SAMPLERS))
 OPTUNA_EXTRA = "sweepledger[optuna]"
+NSGAII = "NSGAIISampler"
+MIN_PARENTS = 2  # NSGA-II's uniform crossover breeds from two parents
 
 
-def check_sampler(name: str) -> None:
-    """Refuse a sampler that is unknown or whose package is missing (before anything is written).
+def check_sampler(name: str, trials: int) -> None:
+    """Refuse a sampler that is unknown, unusable with ``trials`` candidates per generation,
+    or whose package is missing (before anything is written).
 
     Raises:
         UnknownSampler: ``name`` is not one of ``SAMPLERS``.
+        RunRefused: NSGA-II with fewer than ``MIN_PARENTS`` candidates per generation.
         SamplerUnavailable: an ``optuna:`` sampler without optuna installed.
     """
     if name not in SAMPLERS:
         raise UnknownSampler(f"unknown sampler {name!r} (choose from: {', '.join(SAMPLERS)})")
+    if name == OPTUNA_PREFIX + NSGAII and trials < MIN_PARENTS:
+        raise RunRefused(f"--sampler {name} needs --trials >= {MIN_PARENTS} (its population)")
     if name.startswith(OPTUNA_PREFIX):
         try:
             import optuna  # noqa: F401
