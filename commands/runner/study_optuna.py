@@ -86,15 +86,16 @@ class LedgerPacedNSGAII(NSGAIISampler):
             if self._generations.get(t.number) == generation
         ]
 
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, Any]
-    ) -> dict[str, Any]:
-        if len(self.parents(study)) < MIN_PARENTS:
-            return {}
-        return super().sample_relative(study, trial, search_space)
+    def get_parent_population(self, study: Study, generation: int) -> list[FrozenTrial]:
+        # Too few parents to cross over: the generation being asked is drawn at random (the
+        # elite of earlier generations is kept whole for the generations after it).
+        parents = super().get_parent_population(study, generation)
+        if generation == self._asking and len(parents) < MIN_PARENTS:
+            return []
+        return parents
 
     def parents(self, study: Study) -> list[FrozenTrial]:
-        """The parent population the generation being asked breeds from."""
+        """The parent population the generation being asked breeds from (empty: random)."""
         return self.get_parent_population(study, self._asking)
 
 
@@ -146,8 +147,6 @@ def _sampler(
 def _parents(sampler: BaseSampler, study: Study, count: int, ids: dict[int, str]) -> list[str]:
     if isinstance(sampler, LedgerPacedNSGAII):
         chosen = sampler.parents(study)
-        if len(chosen) < MIN_PARENTS:
-            return []
     else:
         chosen = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         if len(chosen) < count:  # TPE's startup trials: drawn at random
