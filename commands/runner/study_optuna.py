@@ -19,7 +19,8 @@ what an uninterrupted one would have.
 3. **Sampler.** Made fresh and seeded with ``SeedSequence([seed, generation])``.
    NSGA-II: ``population_size`` = the candidates per generation and its generations pinned
    to the study's (a trial's generation is its candidate's; generation g breeds from the
-   elite of generation g-1 and its parents, as in NSGA-II even when trials failed); drawn at
+   elite of generation g-1 and its parents, as in NSGA-II even when trials failed; earlier
+   generations' parents are selected oldest first, as a running loop selects them); drawn at
    random with fewer than two parents. TPE: ``n_startup_trials`` = the candidates per
    generation (the first generation is random, later ones are modelled).
 4. **Ask** ``count`` times with the space as ``fixed_distributions`` (``FloatDistribution`` per
@@ -97,6 +98,13 @@ class LedgerPacedNSGAII(NSGAIISampler):
     def parents(self, study: Study) -> list[FrozenTrial]:
         """The parent population the generation being asked breeds from (empty: random)."""
         return self.get_parent_population(study, self._asking)
+
+    def settle(self, study: Study) -> None:
+        """Select and cache the parents of every earlier generation, oldest first: as a
+        running NSGA-II loop would have (each selection reads the one before from the cache,
+        in trial order), and without recursing once per generation."""
+        for generation in range(1, self._asking):
+            self.get_parent_population(study, generation)
 
 
 def sampler_seed(seed: int, generation: int) -> int:
@@ -193,6 +201,8 @@ def propose_optuna(
             opt.add_trial(
                 create_trial(state=state, values=values, params=params, distributions=space)
             )
+        if isinstance(sampler, LedgerPacedNSGAII):
+            sampler.settle(opt)
         out: list[CandidateProposed] = []
         for _ in range(count):
             for _ in range(MAX_DRAWS):

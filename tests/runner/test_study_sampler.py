@@ -23,7 +23,7 @@ from runner_fixtures import cli
 from commands.runner.study import StudyRequest, run_study
 from ledger import Ledger
 from projections import study_trials
-from schemas import Budgets, CandidateProposed, Tier
+from schemas import Budgets, CandidateProposed, PayloadInvalid, Tier, validate_payloads
 
 REPO = Path(__file__).resolve().parents[2]
 LOOSE = Budgets(tiers={"loose": Tier(max_kill_prob=1.0, max_drawdown_cvar=1e9, min_mean_pnl=-1e9)})
@@ -201,6 +201,9 @@ def _by_hand(root: Path, sampler: str, generation: int) -> list[dict[str, float]
                 system_attrs={"NSGAIISampler:generation": c.generation},
             )
         )
+    if isinstance(chosen, optuna.samplers.NSGAIISampler):
+        for earlier in range(1, generation):  # as a running loop cached them
+            chosen.get_parent_population(study, earlier)
     asks = [study.ask(fixed_distributions=space).params for _ in range(TRIALS)]
     return [{n: round(v, 6) for n, v in p.items()} for p in asks]
 
@@ -328,3 +331,63 @@ def test_without_optuna_an_optuna_sampler_names_the_package_and_the_extra(
         text=True,
     )
     assert done.returncode == 0 and "optuna:NSGAIISampler" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        ("optuna:NSGAIISampler", True),
+        ("optuna:TPESampler", True),
+        ("mutation", True),
+        ("optuna:", False),
+        ("Optuna:TPESampler", False),
+        ("optuna TPESampler", False),
+        ("bogus", False),
+    ],
+)
+def test_a_candidate_origin_is_builtin_or_library_colon_sampler(
+    origin: str, accepted: bool
+) -> None:
+    data = {"candidate_id": "c", "study": "s", "origin": origin}
+    if accepted:
+        assert validate_payloads("candidate.proposed", [data])[0]["origin"] == origin
+    else:
+        with pytest.raises(PayloadInvalid, match="origin"):
+            validate_payloads("candidate.proposed", [data])
+
+
+def test_a_long_nsga2_study_is_rebuilt_without_recursing_per_generation() -> None:
+    from commands.runner.manifest import manifest_from_data
+    from commands.runner.study_optuna import Told, propose_optuna
+
+    body = {
+        "name": "long",
+        "callable": "sampler_jobs:trial",
+        "study": {"space": {"x": [0.0, 1.0], "y": [0.0, 1.0]}, "objectives": OBJECTIVES},
+    }
+    manifest = manifest_from_data(body, Path("long.yaml"))
+    generations, per = 600, 2  # one recursion per generation would pass Python's limit
+    told = []
+    for i in range(generations * per):
+        x, y = (i * 0.618034) % 1, (i * 0.754878) % 1
+        c = CandidateProposed(
+            candidate_id=f"c{i}",
+            study="long",
+            params={"x": x, "y": y},
+            origin="random",
+            generation=i // per,
+        )
+        row = {"status": "ok", "valid": True, "metrics": {"gain": x, "cost": y}}
+        told.append(Told(c, row))
+    new = propose_optuna(
+        "optuna:NSGAIISampler",
+        manifest,
+        "long",
+        1,
+        generations,
+        per,
+        told,
+        list(OBJECTIVES.items()),
+        {t.candidate.candidate_id for t in told},
+    )
+    assert len(new) == per and all(len(c.parents) == per for c in new)
