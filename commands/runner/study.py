@@ -145,7 +145,7 @@ def _propose(
     if request.sampler == BUILTIN_SAMPLER:
         parents = _frontier(request.root, study) if generation else []
         return propose(manifest, study, request.seed, generation, request.trials, parents, taken)
-    from commands.runner.study_optuna import Told, propose_optuna
+    from commands.runner.study_optuna import Told, propose_optuna  # imports optuna (optional)
 
     try:
         trials = {t["job_id"]: t for t in study_trials(request.root, study)}
