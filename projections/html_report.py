@@ -37,7 +37,8 @@ NAME = "html"
 DDL: tuple[str, ...] = ()
 TABLES: tuple[str, ...] = ()
 REPORT_HTML = "report.html"
-REQUIRES: tuple[str, ...] = ("report", "leaderboard", "pareto", "promotion")
+# The pages read these projections' tables, and the scoreboard's files (its pass rates).
+REQUIRES: tuple[str, ...] = ("report", "leaderboard", "pareto", "promotion", "scoreboard")
 
 
 def _event_hash(con: duckdb.DuckDBPyConnection, seq: int) -> str:

@@ -413,7 +413,6 @@ def write_batch_html(root: Path, batch: str | None = None) -> Path:
     """
     import projections.html_report as html_report
     from projections.engine import connect
-    from projections.writers import write_atomic
 
     ensure_current(root)
     con = connect(root, read_only=True)
@@ -425,7 +424,7 @@ def write_batch_html(root: Path, batch: str | None = None) -> Path:
         text = html_report.batch_page(con, root, batch)
     finally:
         con.close()
-    return write_atomic(html_report.batch_path(root, batch), text)
+    return _write_page(root, html_report.batch_path(root, batch), text)
 
 
 def write_study_html(root: Path, study: str) -> Path:
@@ -437,7 +436,6 @@ def write_study_html(root: Path, study: str) -> Path:
     """
     import projections.html_report as html_report
     from projections.engine import connect
-    from projections.writers import write_atomic
 
     ensure_current(root)
     con = connect(root, read_only=True)
@@ -449,4 +447,22 @@ def write_study_html(root: Path, study: str) -> Path:
         text = html_report.study_page(con, root, study)
     finally:
         con.close()
-    return write_atomic(html_report.study_path(root, study), text)
+    return _write_page(root, html_report.study_path(root, study), text)
+
+
+def _write_page(root: Path, path: Path, text: str) -> Path:
+    """Write a page and record it as an output of the ``html`` projection, in one
+    transaction, as ``rebuild html`` records its pages: ``rebuild --check`` does not count it
+    as an extra file, and ``rebuild --check html`` / ``rebuild html`` check and restore it."""
+    import projections.html_report as html_report
+    import projections.outputs as outputs
+    from projections.engine import connect
+    from projections.writers import write_atomic
+
+    con = connect(root)
+    try:
+        with outputs.command_transaction(con, root, html_report.NAME) as written:
+            written.append(write_atomic(path, text))
+    finally:
+        con.close()
+    return path

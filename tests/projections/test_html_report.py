@@ -271,6 +271,9 @@ def test_pass_rates_agree_with_the_scoreboard_command(tmp_path: Path) -> None:
     rows = re.findall(r"<tr><td>([^<]+)</td>((?:<td[^>]*>[^<]*</td>)+)</tr>", board)
     shown = {name: re.findall(r">([^<]*)</td>", cells)[:3] for name, cells in rows}
     assert shown == expected and set(shown) == {"gate:good", "gate:score", "parity:score:mode"}
+    # The reference `rebuild --check html` builds judges the batch too: the page is the same.
+    code, out = sl(root, "rebuild", "--check", "html")
+    assert f"batches/{sweep}/report.html" not in out, out
 
 
 def test_leaderboard_page_shows_top_segments(sweep_root: tuple[Path, str, str]) -> None:
@@ -547,3 +550,21 @@ def test_pages_are_recorded_checked_and_restored(tmp_path: Path) -> None:
     assert code == 1 and f"changed\tbatches/{STUDY}/report.html" in out
     assert sl(root, "rebuild", "html")[0] == 0
     assert page.read_bytes() == before
+
+
+def test_a_page_report_writes_is_recorded_like_rebuilds(tmp_path: Path) -> None:
+    """``report --html`` records its page: the default check does not call it extra, the html
+    check compares it with what ``rebuild html`` writes, and ``rebuild html`` restores it."""
+    root = tmp_path / "root"
+    make_study(root)
+    for args in (("--batch", STUDY), ("--study", STUDY)):
+        assert sl(root, "report", *args, "--html")[0] == 0
+    assert sl(root, "rebuild", "--check") == (0, "")
+    study_page = root / "studies" / STUDY / "report.html"
+    before = study_page.read_bytes()
+    study_page.write_text("edited\n", encoding="utf-8")
+    code, out = sl(root, "rebuild", "--check", "html")
+    assert code == 1 and f"changed\tstudies/{STUDY}/report.html" in out, out
+    assert sl(root, "rebuild", "html")[0] == 0
+    assert study_page.read_bytes() == before
+    assert sl(root, "rebuild", "--check", "html")[0] == 0
