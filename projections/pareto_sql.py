@@ -1,0 +1,104 @@
+"""The SQL of the ``pareto`` projection: a study's trial rows from the base tables, and each
+trial's ``trials.jsonl`` line.
+
+``TRIALS`` selects, for the batches of the temporary table ``_scope``, one row per trial job
+(its latest ``trial.outcome``) in ``study_trials``' column order except ``on_frontier``, which
+the caller computes first (``frontier_column``), so the rows are inserted once and never
+updated: an ``UPDATE`` of rows inserted in the same transaction sends the whole insert through
+DuckDB's write-ahead log instead of writing it straight to the database file.
+"""
+
+from __future__ import annotations
+
+from projections.leaderboard_render import jn, js
+from projections.stats import Z_95
+
+KILL_METRIC = "kill_prob_ci_upper"
+
+# A DOUBLE literal: DuckDB reads a bare decimal literal as DECIMAL, computed exactly.
+_Z = f"CAST('{Z_95!r}' AS DOUBLE)"
+_Z2 = f"({_Z} * {_Z})"
+# stats.wilson_upper, operation for operation (IEEE doubles round the same in both).
+_WILSON = f"""CASE WHEN t = 0 OR k = t THEN 1.0
+     ELSE least(1.0, (k + {_Z2} / 2 + {_Z} * sqrt(k * (t - k) / t + {_Z2} / 4))
+                     / (t + {_Z2})) END"""
+
+# Per trial: ``batch, seq, hash, index, job_id, name, candidate_id, trial_id, status,
+# evidence_verified, valid, metrics, params, result, intent_seq, seed``. ``trial_id`` pads the
+# index to four digits as Python's ``f"{index:04d}"`` does (a longer index is kept whole).
+TRIALS = f"""
+WITH last AS (
+    SELECT max(seq) AS seq FROM outcomes
+    WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _scope)
+    GROUP BY batch, job_id
+),
+o AS (
+    SELECT o.*, i.params, i.seq AS intent_seq, i.seed, i."index" AS job_index,
+           coalesce(o.metrics, MAP {{}}) AS m,
+           TRY_CAST(o.metrics['kills'] AS DOUBLE) AS k,
+           TRY_CAST(o.metrics['total_runs'] AS DOUBLE) AS t
+    FROM last JOIN outcomes AS o USING (seq)
+    LEFT JOIN intents AS i ON i.seq = o.cause
+),
+c AS (
+    SELECT *, coalesce(result->>'candidate_id', params->>'candidate_id', job_id) AS cid,
+           coalesce(TRY_CAST(result->'evidence_verified' AS BOOLEAN), false) AS verified,
+           CASE WHEN map_contains(m, '{KILL_METRIC}') THEN m
+                WHEN k IS NOT NULL AND t IS NOT NULL AND k >= 0 AND k <= t
+                     AND k = floor(k) AND t = floor(t)
+                THEN map_concat(m, MAP {{'{KILL_METRIC}': ({_WILSON})}})
+                ELSE m END AS em
+    FROM o
+)
+SELECT c.batch, c.seq, e.hash, c.job_index AS "index", c.job_id, c.name,
+       c.cid AS candidate_id,
+       CASE WHEN c.job_index IS NULL THEN 'trial_' || c.job_id
+            ELSE 'trial_' || format('{{:04d}}', c.job_index) || '_' || c.cid END AS trial_id,
+       c.status, c.verified AS evidence_verified, c.status = 'ok' AND c.verified AS valid,
+       c.em AS metrics, c.params, c.result, c.intent_seq, c.seed
+FROM c JOIN events AS e ON e.seq = c.seq
+"""
+
+# The rows of ``TRIALS`` with ``on_frontier`` (``_front``: the seqs on a frontier), in
+# ``study_trials``' column order.
+INSERT_TRIALS = f"""
+INSERT INTO study_trials
+SELECT batch, seq, hash, "index", job_id, name, candidate_id, trial_id, status,
+       evidence_verified, valid, seq IN (SELECT seq FROM _front), metrics, params, result,
+       intent_seq, seed
+FROM ({TRIALS})
+"""
+
+
+def objective_values(count: int) -> str:
+    """SQL for the valid trials of the batches ``$batches`` (batch, seq, ``o0``...): objective
+    ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq."""
+    columns = ", ".join(f"coalesce(metrics[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(count))
+    return f"""SELECT batch, seq, {columns} FROM ({TRIALS})
+               WHERE valid AND batch IN (SELECT unnest($batches::VARCHAR[]))
+               ORDER BY batch, seq"""
+
+
+# One trial of ``study_trials`` as its ``trials.jsonl`` line (newline included), laid out like
+# ``json.dumps``; metrics, params and result are DuckDB's compact JSON text of them.
+TRIAL_LINE = (
+    "'{\"trial_id\": ' || "
+    + js("trial_id")
+    + " || ', \"candidate_id\": ' || "
+    + js("candidate_id")
+    + " || ', \"job_id\": ' || "
+    + js("job_id")
+    + " || ', \"index\": ' || "
+    + jn('"index"')
+    + " || ', \"name\": ' || "
+    + js("name")
+    + " || ', \"seq\": ' || "
+    + jn("seq")
+    + " || ', \"status\": ' || "
+    + js("status")
+    + " || ', \"valid\": ' || CAST(valid AS VARCHAR)"
+    + " || ', \"on_frontier\": ' || CAST(on_frontier AS VARCHAR)"
+    + " || ', \"metrics\": ' || to_json(metrics)"
+    + " || ', \"params\": ' || coalesce(CAST(params AS VARCHAR), 'null')"
+    + " || ', \"result\": ' || coalesce(CAST(result AS VARCHAR), 'null') || '}' || chr(10)"
+)
