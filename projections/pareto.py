@@ -84,6 +84,7 @@ COMMENTS: Comments = {
     ),
 }
 
+
 def study_objectives(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, list[Any]]:
     """Each batch's objectives as ``[(metric, direction), ...]``: its first ``batch.started``
     manifest's ``study.objectives``, else the defaults."""
@@ -121,8 +122,7 @@ def _frontier_seqs(
     starts = np.flatnonzero(np.r_[True, batch_col[1:] != batch_col[:-1]])
     bounds = [*map(int, starts), seqs.size] if seqs.size else [0]
     fronts = [
-        seqs[lo:hi][nondominated(values[lo:hi], maximize)]
-        for lo, hi in itertools.pairwise(bounds)
+        seqs[lo:hi][nondominated(values[lo:hi], maximize)] for lo, hi in itertools.pairwise(bounds)
     ]
     return np.concatenate(fronts) if fronts else seqs[:0]
 

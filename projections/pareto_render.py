@@ -20,30 +20,26 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-# File order: batch, then job order (index, a trial without an intent last), then seq.
+# File order: study (its position in ``$batches``, 1-based), then job order (index, a trial
+# without an intent last), then seq.
 _LINES = f"""
-SELECT batch, line FROM (
-    SELECT batch, "index", seq, {TRIAL_LINE} AS line FROM study_trials WHERE {IN_BATCHES}
-) WHERE line IS NOT NULL
-ORDER BY batch, "index" NULLS LAST, seq
+SELECT list_position($batches::VARCHAR[], batch) AS study, {TRIAL_LINE} AS line
+FROM study_trials WHERE {IN_BATCHES}
+ORDER BY study, "index" NULLS LAST, seq
 """
 
 
 def trials_jsonl(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, bytes]:
     """The ``trials.jsonl`` bytes of each of ``batches`` that has trials (UTF-8)."""
-    import pyarrow.compute as pc
-
     table = con.sql(_LINES, params={"batches": batches}).to_arrow_table()
     out: dict[str, bytes] = {}
-    for names, lines in zip(table.column("batch").chunks, table.column("line").chunks, strict=True):
-        count = len(names)
-        if count == 0:
-            continue
-        changed = pc.not_equal(names.slice(1), names.slice(0, count - 1))
-        starts = np.flatnonzero(changed.to_numpy(zero_copy_only=False)) + 1
-        bounds = [0, *map(int, starts), count]
+    chunks = zip(table.column("study").chunks, table.column("line").chunks, strict=True)
+    for studies, lines in chunks:
+        positions = studies.to_numpy()
+        starts = np.flatnonzero(positions[1:] != positions[:-1]) + 1
+        bounds = [0, *map(int, starts), positions.size] if positions.size else []
         for lo, hi in itertools.pairwise(bounds):
-            name = str(names[lo].as_py())
+            name = batches[int(positions[lo]) - 1]
             piece = _data_slice(lines, lo, hi)
             out[name] = out[name] + piece if name in out else piece  # a study split by chunks
     return out

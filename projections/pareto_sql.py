@@ -10,7 +10,7 @@ DuckDB's write-ahead log instead of writing it straight to the database file.
 
 from __future__ import annotations
 
-from projections.leaderboard_render import jn, js
+from projections.leaderboard_render import jn, python_escaped
 from projections.stats import Z_95
 
 KILL_METRIC = "kill_prob_ci_upper"
@@ -23,38 +23,45 @@ _WILSON = f"""CASE WHEN t = 0 OR k = t THEN 1.0
      ELSE least(1.0, (k + {_Z2} / 2 + {_Z} * sqrt(k * (t - k) / t + {_Z2} / 4))
                      / (t + {_Z2})) END"""
 
-# Per trial: ``batch, seq, hash, index, job_id, name, candidate_id, trial_id, status,
-# evidence_verified, valid, metrics, params, result, intent_seq, seed``. ``trial_id`` pads the
-# index to four digits as Python's ``f"{index:04d}"`` does (a longer index is kept whole).
-TRIALS = f"""
-WITH last AS (
+# Each trial job's latest outcome in the batches of ``_scope``, with ``em``: its metrics plus
+# the Wilson bound when absent, and ``verified``.
+_LATEST = f"""
+last AS (
     SELECT max(seq) AS seq FROM outcomes
     WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _scope)
     GROUP BY batch, job_id
 ),
-o AS (
-    SELECT o.*, i.params, i.seq AS intent_seq, i.seed, i."index" AS job_index,
-           coalesce(o.metrics, MAP {{}}) AS m,
-           TRY_CAST(o.metrics['kills'] AS DOUBLE) AS k,
-           TRY_CAST(o.metrics['total_runs'] AS DOUBLE) AS t
-    FROM last JOIN outcomes AS o USING (seq)
-    LEFT JOIN intents AS i ON i.seq = o.cause
-),
-c AS (
-    SELECT *, coalesce(result->>'candidate_id', params->>'candidate_id', job_id) AS cid,
-           coalesce(TRY_CAST(result->'evidence_verified' AS BOOLEAN), false) AS verified,
+latest AS (
+    SELECT *, coalesce(TRY_CAST(result->'evidence_verified' AS BOOLEAN), false) AS verified,
            CASE WHEN map_contains(m, '{KILL_METRIC}') THEN m
                 WHEN k IS NOT NULL AND t IS NOT NULL AND k >= 0 AND k <= t
                      AND k = floor(k) AND t = floor(t)
                 THEN map_concat(m, MAP {{'{KILL_METRIC}': ({_WILSON})}})
                 ELSE m END AS em
-    FROM o
+    FROM (
+        SELECT o.*, coalesce(o.metrics, MAP {{}}) AS m,
+               TRY_CAST(o.metrics['kills'] AS DOUBLE) AS k,
+               TRY_CAST(o.metrics['total_runs'] AS DOUBLE) AS t
+        FROM last JOIN outcomes AS o USING (seq)
+    )
+)"""
+
+# Per trial: ``batch, seq, hash, index, job_id, name, candidate_id, trial_id, status,
+# evidence_verified, valid, metrics, params, result, intent_seq, seed``. ``trial_id`` pads the
+# index to four digits as Python's ``f"{index:04d}"`` does (a longer index is kept whole).
+TRIALS = f"""
+WITH {_LATEST},
+c AS (
+    SELECT l.*, i.params, i.seq AS intent_seq, i.seed, i."index" AS job_index,
+           coalesce(l.result->>'candidate_id', i.params->>'candidate_id', l.job_id) AS cid
+    FROM latest AS l LEFT JOIN intents AS i ON i.seq = l.cause
 )
 SELECT c.batch, c.seq, e.hash, c.job_index AS "index", c.job_id, c.name,
        c.cid AS candidate_id,
        CASE WHEN c.job_index IS NULL THEN 'trial_' || c.job_id
             ELSE 'trial_' || format('{{:04d}}', c.job_index) || '_' || c.cid END AS trial_id,
-       c.status, c.verified AS evidence_verified, c.status = 'ok' AND c.verified AS valid,
+       c.status, c.verified AS evidence_verified,
+       coalesce(c.status = 'ok' AND c.verified, false) AS valid,
        c.em AS metrics, c.params, c.result, c.intent_seq, c.seed
 FROM c JOIN events AS e ON e.seq = c.seq
 """
@@ -72,33 +79,65 @@ FROM ({TRIALS})
 
 def objective_values(count: int) -> str:
     """SQL for the valid trials of the batches ``$batches`` (batch, seq, ``o0``...): objective
-    ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq."""
-    columns = ", ".join(f"coalesce(metrics[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(count))
-    return f"""SELECT batch, seq, {columns} FROM ({TRIALS})
-               WHERE valid AND batch IN (SELECT unnest($batches::VARCHAR[]))
+    ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq. Only the outcomes are read:
+    validity and metrics need neither the intent nor the event's hash."""
+    columns = ", ".join(f"coalesce(em[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(count))
+    return f"""WITH {_LATEST}
+               SELECT batch, seq, {columns} FROM latest
+               WHERE status = 'ok' AND verified
+                     AND batch IN (SELECT unnest($batches::VARCHAR[]))
                ORDER BY batch, seq"""
 
 
+def json_string(expr: str) -> str:
+    """SQL for ``json.dumps(value, ensure_ascii=False)`` of a VARCHAR expression (``null`` for
+    NULL).
+
+    DuckDB's ``to_json`` escapes a string as ``json.dumps`` does (``\\"``, ``\\\\`` and
+    ``\\b \\t \\n \\f \\r``), except the other control characters, which it writes as
+    ``\\u00XX`` in uppercase hex where Python writes lowercase: text whose ``to_json`` holds
+    ``\\u`` takes ``leaderboard_render``'s exact (slower) path.
+    """
+    return (
+        f"coalesce(CASE WHEN contains(to_json({expr}), '\\u') "
+        f"THEN '\"' || {python_escaped(expr)} || '\"' ELSE to_json({expr}) END, 'null')"
+    )
+
+
+def _line(*pieces: str) -> str:
+    """One ``concat`` of every piece: a chain of ``||`` copies the growing line once per
+    piece."""
+    return "concat(" + ", ".join(pieces) + ")"
+
+
 # One trial of ``study_trials`` as its ``trials.jsonl`` line (newline included), laid out like
-# ``json.dumps``; metrics, params and result are DuckDB's compact JSON text of them.
-TRIAL_LINE = (
-    "'{\"trial_id\": ' || "
-    + js("trial_id")
-    + " || ', \"candidate_id\": ' || "
-    + js("candidate_id")
-    + " || ', \"job_id\": ' || "
-    + js("job_id")
-    + " || ', \"index\": ' || "
-    + jn('"index"')
-    + " || ', \"name\": ' || "
-    + js("name")
-    + " || ', \"seq\": ' || "
-    + jn("seq")
-    + " || ', \"status\": ' || "
-    + js("status")
-    + " || ', \"valid\": ' || CAST(valid AS VARCHAR)"
-    + " || ', \"on_frontier\": ' || CAST(on_frontier AS VARCHAR)"
-    + " || ', \"metrics\": ' || to_json(metrics)"
-    + " || ', \"params\": ' || coalesce(CAST(params AS VARCHAR), 'null')"
-    + " || ', \"result\": ' || coalesce(CAST(result AS VARCHAR), 'null') || '}' || chr(10)"
+# ``json.dumps``; metrics, params and result are DuckDB's compact JSON text of them. Every
+# piece is non-null: ``concat`` would leave a NULL out silently.
+TRIAL_LINE = _line(
+    "'{\"trial_id\": '",
+    json_string("trial_id"),
+    "', \"candidate_id\": '",
+    json_string("candidate_id"),
+    "', \"job_id\": '",
+    json_string("job_id"),
+    "', \"index\": '",
+    jn('"index"'),
+    "', \"name\": '",
+    json_string("name"),
+    "', \"seq\": '",
+    jn("seq"),
+    "', \"status\": '",
+    json_string("status"),
+    "', \"valid\": '",
+    "CAST(valid AS VARCHAR)",
+    "', \"on_frontier\": '",
+    "CAST(on_frontier AS VARCHAR)",
+    "', \"metrics\": '",
+    "coalesce(to_json(metrics), 'null')",
+    "', \"params\": '",
+    "coalesce(CAST(params AS VARCHAR), 'null')",
+    "', \"result\": '",
+    "coalesce(CAST(result AS VARCHAR), 'null')",
+    "'}'",
+    "chr(10)",
 )
