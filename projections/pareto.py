@@ -3,7 +3,7 @@
 A study is any batch holding ``trial.outcome`` events, whoever recorded them (``run``,
 ``study``, ``append --jsonl``). A job's trial is its latest outcome. Its candidate id is
 ``result.candidate_id``, else ``params.candidate_id`` (its intent's), else its job id; its
-``trial_id`` is ``trial_<index, 4 digits>_<candidate_id>`` (``trial_<job_id>`` without an
+``trial_id`` is ``trial_<index, at least 4 digits>_<candidate_id>`` (``trial_<job_id>`` without an
 intent). A trial is valid when its status is ``ok`` and ``result.evidence_verified`` is true.
 Its metrics are the outcome's, plus ``kill_prob_ci_upper`` computed with the 95% Wilson upper
 bound (``projections.stats.wilson_upper``) from ``kills`` / ``total_runs`` when absent.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,15 @@ import numpy as np
 from projections.comments import Comments
 from projections.dominance import nondominated
 from projections.pareto_render import trials_jsonl
-from projections.pareto_sql import INSERT_TRIALS, KILL_METRIC, objective_values
+from projections.pareto_sql import (
+    DELETE_SUPERSEDED,
+    FLOORS,
+    INSERT_TRIALS,
+    KILL_METRIC,
+    MARK_FRONTIER,
+    new_objective_values,
+    stored_objective_values,
+)
 from projections.scope import IN_BATCHES, set_scope
 from projections.tables import ZSTD
 from projections.writers import BackgroundWrites, csv_text, json_text, safe_dir_name
@@ -105,14 +113,17 @@ def study_objectives(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
 
 
 def _frontier_seqs(
-    con: duckdb.DuckDBPyConnection, batches: list[str], objectives: Sequence[tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    batches: list[str],
+    objectives: Sequence[tuple[str, str]],
 ) -> np.ndarray:
     """The seqs of the trials on the frontier of each of ``batches`` (sharing ``objectives``),
-    read from the base tables (``TRIALS``) before any row is inserted."""
+    from the objective values ``sql`` selects (``pareto_sql.*_objective_values``)."""
     params: dict[str, Any] = {"batches": batches}
     params.update({f"o{i}": name for i, (name, _) in enumerate(objectives)})
     # A null objective is NaN for ``nondominated``: never on the frontier, never dominating.
-    arrays = con.execute(objective_values(len(objectives)), params).fetchnumpy()
+    arrays = con.execute(sql, params).fetchnumpy()
     batch_col = np.asarray(arrays["batch"], dtype=object)
     seqs = np.asarray(arrays["seq"], dtype=np.int64)
     values = np.empty((seqs.size, len(objectives)), dtype=np.float64)
@@ -125,6 +136,20 @@ def _frontier_seqs(
         seqs[lo:hi][nondominated(values[lo:hi], maximize)] for lo, hi in itertools.pairwise(bounds)
     ]
     return np.concatenate(fronts) if fronts else seqs[:0]
+
+
+def _fronts(
+    con: duckdb.DuckDBPyConnection,
+    sql_of: Callable[[int], str],
+    batches: list[str],
+    objectives: dict[str, list[Any]],
+) -> np.ndarray:
+    """``_frontier_seqs`` of ``batches``, grouped by their objectives."""
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for batch in batches:
+        groups.setdefault(tuple(objectives[batch]), []).append(batch)
+    fronts = [_frontier_seqs(con, sql_of(len(o)), group, o) for o, group in groups.items()]
+    return np.concatenate(fronts) if fronts else np.zeros(0, dtype=np.int64)
 
 
 def frontier_document(
@@ -172,31 +197,45 @@ def frontier_csv(doc: dict[str, Any]) -> str:
 
 
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
-    """Recompute ``study_trials`` for ``batches`` (None: all) and write their files."""
+    """Bring ``study_trials`` up to date for ``batches`` (None: all) and write their files.
+
+    A batch with no rows yet gets all its trials and its frontier in one insert; a batch that
+    has rows gets only the trials whose latest outcome is new (replacing a retried job's row),
+    and only the rows whose ``on_frontier`` changed are updated. Both leave the rows a full
+    rebuild would, and every file is rendered again from the table.
+    """
     import pyarrow as pa
 
     scope = set_scope(con, batches)
-    con.execute("DELETE FROM study_trials WHERE batch IN (SELECT batch FROM _scope)")
+    con.execute(FLOORS)
+    floors = dict(con.execute("SELECT batch, seq FROM _floor").fetchall())
     have = {
         r[0]
         for r in con.execute(
             """SELECT DISTINCT batch FROM outcomes
-               WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _scope)"""
+               WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _floor)"""
         ).fetchall()
     }
     chosen = [b for b in scope if b in have]
     if not chosen:
         return []
     objectives = study_objectives(con, chosen)
-    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    for batch in chosen:
-        groups.setdefault(tuple(objectives[batch]), []).append(batch)
-    front = [_frontier_seqs(con, group, names) for names, group in groups.items()]
-    con.register("_front", pa.table({"seq": np.concatenate(front)}))
+    fresh = [b for b in chosen if not floors.get(b)]
+    grown = [b for b in chosen if floors.get(b)]
+    con.execute(DELETE_SUPERSEDED)
+    front = _fronts(con, new_objective_values, fresh, objectives)
+    con.register("_front", pa.table({"seq": front}))
     try:
         con.execute(INSERT_TRIALS)
     finally:
         con.unregister("_front")
+    if grown:
+        front = _fronts(con, stored_objective_values, grown, objectives)
+        con.register("_front", pa.table({"seq": front}))
+        try:
+            con.execute(MARK_FRONTIER, {"batches": grown})
+        finally:
+            con.unregister("_front")
     lines = trials_jsonl(con, chosen)
     written: list[Path] = []
     with BackgroundWrites() as files:

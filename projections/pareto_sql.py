@@ -1,11 +1,14 @@
 """The SQL of the ``pareto`` projection: a study's trial rows from the base tables, and each
 trial's ``trials.jsonl`` line.
 
-``TRIALS`` selects, for the batches of the temporary table ``_scope``, one row per trial job
-(its latest ``trial.outcome``) in ``study_trials``' column order except ``on_frontier``, which
-the caller computes first (``frontier_column``), so the rows are inserted once and never
-updated: an ``UPDATE`` of rows inserted in the same transaction sends the whole insert through
-DuckDB's write-ahead log instead of writing it straight to the database file.
+``TRIALS`` selects, for the batches of ``_floor`` (the update's batches, each with the last
+seq its rows already hold), one row per trial job whose latest ``trial.outcome`` came after
+that seq, in ``study_trials``' column order. A batch with no rows yet gets its frontier from
+``new_objective_values`` before its rows are inserted, once, never updated: an ``UPDATE`` of
+rows inserted in the same transaction sends the whole insert through DuckDB's write-ahead log
+instead of writing it straight to the database file. A batch that already has rows gets only
+its new trials inserted, then its frontier from ``stored_objective_values`` and
+``MARK_FRONTIER`` on the rows whose flag changed.
 """
 
 from __future__ import annotations
@@ -23,13 +26,32 @@ _WILSON = f"""CASE WHEN t = 0 OR k = t THEN 1.0
      ELSE least(1.0, (k + {_Z2} / 2 + {_Z} * sqrt(k * (t - k) / t + {_Z2} / 4))
                      / (t + {_Z2})) END"""
 
-# Each trial job's latest outcome in the batches of ``_scope``, with ``em``: its metrics plus
-# the Wilson bound when absent, and ``verified``.
+# Per batch of the update, the last seq its rows in ``study_trials`` hold (0: none yet). A
+# job's outcome after it is newer than the job's row (rows hold each job's latest outcome).
+FLOORS = """
+CREATE OR REPLACE TEMP TABLE _floor AS
+SELECT s.batch, coalesce(max(t.seq), 0) AS seq
+FROM _scope AS s LEFT JOIN study_trials AS t USING (batch) GROUP BY s.batch
+"""
+
+# The rows of jobs that have a newer outcome than their row.
+DELETE_SUPERSEDED = """
+DELETE FROM study_trials AS t USING (
+    SELECT DISTINCT o.batch, o.job_id FROM outcomes AS o JOIN _floor AS f
+        ON f.batch = o.batch AND o.seq > f.seq
+    WHERE o.type = 'trial.outcome' AND f.seq > 0
+) AS n
+WHERE t.batch = n.batch AND t.job_id = n.job_id
+"""
+
+# Each trial job's latest outcome after its batch's floor (``_floor``), with ``em``: its
+# metrics plus the Wilson bound when absent, and ``verified``.
 _LATEST = f"""
 last AS (
-    SELECT max(seq) AS seq FROM outcomes
-    WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _scope)
-    GROUP BY batch, job_id
+    SELECT max(o.seq) AS seq FROM outcomes AS o JOIN _floor AS f
+        ON f.batch = o.batch AND o.seq > f.seq
+    WHERE o.type = 'trial.outcome'
+    GROUP BY o.batch, o.job_id
 ),
 latest AS (
     SELECT *, coalesce(TRY_CAST(result->'evidence_verified' AS BOOLEAN), false) AS verified,
@@ -77,16 +99,35 @@ FROM ({TRIALS})
 """
 
 
-def objective_values(count: int) -> str:
-    """SQL for the valid trials of the batches ``$batches`` (batch, seq, ``o0``...): objective
-    ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq. Only the outcomes are read:
-    validity and metrics need neither the intent nor the event's hash."""
-    columns = ", ".join(f"coalesce(em[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(count))
+def _objectives(count: int, metrics: str) -> str:
+    return ", ".join(f"coalesce({metrics}[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(count))
+
+
+def new_objective_values(count: int) -> str:
+    """SQL for the valid trials about to be inserted for the batches ``$batches`` (batch, seq,
+    ``o0``...): objective ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq. Only
+    the outcomes are read: validity and metrics need neither the intent nor the hash."""
     return f"""WITH {_LATEST}
-               SELECT batch, seq, {columns} FROM latest
+               SELECT batch, seq, {_objectives(count, "em")} FROM latest
                WHERE status = 'ok' AND verified
                      AND batch IN (SELECT unnest($batches::VARCHAR[]))
                ORDER BY batch, seq"""
+
+
+def stored_objective_values(count: int) -> str:
+    """``new_objective_values`` of the valid trials ``study_trials`` holds."""
+    return f"""SELECT batch, seq, {_objectives(count, "metrics")} FROM study_trials
+               WHERE valid AND batch IN (SELECT unnest($batches::VARCHAR[]))
+               ORDER BY batch, seq"""
+
+
+# Set ``on_frontier`` from ``_front`` for the batches ``$batches``, touching only the rows
+# whose flag changes (an update rewrites the rows it touches in the write-ahead log).
+MARK_FRONTIER = """
+UPDATE study_trials SET on_frontier = NOT on_frontier
+WHERE batch IN (SELECT unnest($batches::VARCHAR[]))
+  AND on_frontier <> (seq IN (SELECT seq FROM _front))
+"""
 
 
 def json_string(expr: str) -> str:

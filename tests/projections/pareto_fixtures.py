@@ -111,3 +111,58 @@ def record_awkward(root: Path, count: int = 40) -> None:
         }
         events.append(NewEvent(type="trial.outcome", data=orphan, batch=study))
         led.append(events)
+
+
+def record_more(root: Path, study: str) -> None:
+    """New trials for ``study`` after ``record_awkward``: a retry of job 1 (its row is
+    replaced), a trial dominating every earlier one, a tie with it, and a dull one."""
+    from projections.engine import connect
+
+    led = Ledger.open(root)
+    first = led.head().seq + 1
+    best = {"mean_pnl": 1e9, "kill_prob_ci_upper": 0.0, "drawdown_cvar": 0.0}
+    retried = job_id_of(f"n1 {ODD_TEXT[1]}", _params(1))
+    con = connect(root, read_only=True)
+    try:
+        [(cause,)] = con.execute(
+            "SELECT seq FROM intents WHERE batch = ? AND job_id = ?", [study, retried]
+        ).fetchall()
+    finally:
+        con.close()
+    events = [
+        NewEvent(
+            type="trial.outcome",
+            cause=cause,
+            data={
+                "job_id": retried,
+                "status": "ok",
+                "duration_s": 0.5,
+                "metrics": {"mean_pnl": 5.0, "kill_prob_ci_upper": 0.1, "drawdown_cvar": 0.1},
+                "result": {"evidence_verified": True},
+            },
+            batch=study,
+        )
+    ]
+    seq = first + 1
+    for k, metrics in enumerate([best, best, {**best, "mean_pnl": -1.0}]):
+        params = {"i": 100 + k}
+        job_id = job_id_of(f"more{k}", params)
+        data = {
+            "job_id": job_id,
+            "index": 100 + k,
+            "name": f"more{k}",
+            "callable": "x:y",
+            "params": params,
+            "seed": k,
+        }
+        events.append(NewEvent(type="trial.intent", data=data, batch=study))
+        out = {
+            "job_id": job_id,
+            "status": "ok",
+            "duration_s": 0.5,
+            "metrics": metrics,
+            "result": {"evidence_verified": True},
+        }
+        events.append(NewEvent(type="trial.outcome", data=out, batch=study, cause=seq))
+        seq += 2
+    led.append(events)

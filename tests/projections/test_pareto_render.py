@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pareto_fixtures import AWKWARD_STUDIES, ODD_TEXT, record_awkward
+from pareto_fixtures import AWKWARD_STUDIES, ODD_TEXT, record_awkward, record_more
 
 from projections import rebuild
 from projections.engine import connect
@@ -129,3 +129,39 @@ def test_rebuilds_are_byte_identical_across_threads(awkward_root: Path, tmp_path
             assert (other / folder / name).read_bytes() == (
                 awkward_root / folder / name
             ).read_bytes()
+
+
+def _state(root: Path) -> tuple[list[Any], dict[str, bytes]]:
+    con = connect(root, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT * EXCLUDE (metrics), to_json(metrics) FROM study_trials ORDER BY batch, seq"
+        ).fetchall()
+    finally:
+        con.close()
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted((root / "studies").rglob("*"))
+        if p.is_file()
+    }
+    return rows, files
+
+
+def test_catch_up_with_new_trials_equals_a_full_rebuild(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    record_awkward(root)
+    rebuild(root)
+    before = (root / "studies/awk/trials.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    assert sum(json.loads(line)["on_frontier"] for line in before) >= 1
+    record_more(root, "awk")
+    done = rebuild(root)
+    assert done.updated["pareto"] == ["awk"]  # a catch-up of the touched study only
+    caught_up = _state(root)
+    rebuild(root, full=True)
+    assert _state(root) == caught_up
+    lines = [
+        json.loads(x) for x in caught_up[1]["studies/awk/trials.jsonl"].decode().split("\n")[:-1]
+    ]
+    assert len(lines) == len(before) + 3  # the retry replaced its job's row
+    assert lines[1]["metrics"]["mean_pnl"] == 5.0
+    assert [x["name"] for x in lines if x["on_frontier"]] == ["more0", "more1"]
