@@ -9,7 +9,7 @@ a newline already are the file: no Python string per line, no join, no ``encode`
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def _data_slice(lines: pa.Array, lo: int, hi: int) -> bytes:
     if lines.null_count:
         raise ValueError("a trials.jsonl line is null")
     if pa.types.is_large_string(lines.type):
-        width = np.int64
+        width: type[np.signedinteger[Any]] = np.int64
     elif pa.types.is_string(lines.type):
         width = np.int32
     else:  # pragma: no cover - DuckDB exports VARCHAR as string (or large_string)
@@ -61,4 +61,5 @@ def _data_slice(lines: pa.Array, lo: int, hi: int) -> bytes:
     offsets = np.frombuffer(offsets_buffer, dtype=width)
     start = int(offsets[lines.offset + lo])
     stop = int(offsets[lines.offset + hi])
-    return data[start:stop].to_pybytes()
+    piece: bytes = data[start:stop].to_pybytes()
+    return piece
