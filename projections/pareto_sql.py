@@ -44,15 +44,21 @@ DELETE FROM study_trials AS t USING (
 WHERE t.batch = n.batch AND t.job_id = n.job_id
 """
 
-# Each trial job's latest outcome after its batch's floor (``_floor``), with ``em``: its
-# metrics plus the Wilson bound when absent, and ``verified``.
-_LATEST = f"""
+# Each trial job's latest outcome after its batch's floor (``_floor``).
+_LAST = """
 last AS (
     SELECT max(o.seq) AS seq FROM outcomes AS o JOIN _floor AS f
         ON f.batch = o.batch AND o.seq > f.seq
     WHERE o.type = 'trial.outcome'
     GROUP BY o.batch, o.job_id
-),
+)"""
+
+
+def _latest(source: str, extra: str = "") -> str:
+    """The CTE ``latest``: the outcomes of ``source`` (``o``, joined to ``last``) and the
+    ``extra`` columns, with ``em``, their metrics plus the Wilson bound when absent, and
+    ``verified``."""
+    return f"""
 latest AS (
     SELECT *, coalesce(TRY_CAST(result->'evidence_verified' AS BOOLEAN), false) AS verified,
            CASE WHEN map_contains(m, '{KILL_METRIC}') THEN m
@@ -61,31 +67,41 @@ latest AS (
                 THEN map_concat(m, MAP {{'{KILL_METRIC}': ({_WILSON})}})
                 ELSE m END AS em
     FROM (
-        SELECT o.*, coalesce(o.metrics, MAP {{}}) AS m,
+        SELECT o.*{extra}, coalesce(o.metrics, MAP {{}}) AS m,
                TRY_CAST(o.metrics['kills'] AS DOUBLE) AS k,
                TRY_CAST(o.metrics['total_runs'] AS DOUBLE) AS t
-        FROM last JOIN outcomes AS o USING (seq)
+        FROM {source}
     )
 )"""
+
 
 # Per trial: ``batch, seq, hash, index, job_id, name, candidate_id, trial_id, status,
 # evidence_verified, valid, metrics, params, result, intent_seq, seed``. ``trial_id`` pads the
 # index to four digits as Python's ``f"{index:04d}"`` does (a longer index is kept whole).
+# The events' hashes and the intents' columns are narrowed to the trials first (semi-joins),
+# so each join keeps the narrow side in its hash table and streams the outcomes' payload
+# through: the other way round, every metrics map and result is copied into a hash table.
 TRIALS = f"""
-WITH {_LATEST},
+WITH {_LAST},
+hashes AS (SELECT seq, hash FROM events WHERE seq IN (SELECT seq FROM last)),
+i AS (
+    SELECT seq, params, seed, "index" FROM intents
+    WHERE seq IN (SELECT cause FROM outcomes WHERE seq IN (SELECT seq FROM last))
+),
+{_latest("outcomes AS o JOIN hashes AS h ON h.seq = o.seq", ", h.hash")},
 c AS (
     SELECT l.*, i.params, i.seq AS intent_seq, i.seed, i."index" AS job_index,
            coalesce(l.result->>'candidate_id', i.params->>'candidate_id', l.job_id) AS cid
-    FROM latest AS l LEFT JOIN intents AS i ON i.seq = l.cause
+    FROM latest AS l LEFT JOIN i ON i.seq = l.cause
 )
-SELECT c.batch, c.seq, e.hash, c.job_index AS "index", c.job_id, c.name,
+SELECT c.batch, c.seq, c.hash, c.job_index AS "index", c.job_id, c.name,
        c.cid AS candidate_id,
        CASE WHEN c.job_index IS NULL THEN 'trial_' || c.job_id
             ELSE 'trial_' || format('{{:04d}}', c.job_index) || '_' || c.cid END AS trial_id,
        c.status, c.verified AS evidence_verified,
        coalesce(c.status = 'ok' AND c.verified, false) AS valid,
        c.em AS metrics, c.params, c.result, c.intent_seq, c.seed
-FROM c JOIN events AS e ON e.seq = c.seq
+FROM c
 """
 
 # The rows of ``TRIALS`` with ``on_frontier`` (``_front``: the seqs on a frontier), in
@@ -107,7 +123,7 @@ def new_objective_values(count: int) -> str:
     """SQL for the valid trials about to be inserted for the batches ``$batches`` (batch, seq,
     ``o0``...): objective ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq. Only
     the outcomes are read: validity and metrics need neither the intent nor the hash."""
-    return f"""WITH {_LATEST}
+    return f"""WITH {_LAST}, {_latest("last JOIN outcomes AS o USING (seq)")}
                SELECT batch, seq, {_objectives(count, "em")} FROM latest
                WHERE status = 'ok' AND verified
                      AND batch IN (SELECT unnest($batches::VARCHAR[]))
