@@ -247,5 +247,5 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
             doc = frontier_document(con, batch, objectives[batch])
             written.append(files.write(folder / "pareto.json", json_text(doc)))
             written.append(files.write(folder / "pareto.csv", frontier_csv(doc)))
-            written.append(files.write(folder / "trials.jsonl", lines.get(batch, b"")))
+            written.append(files.write(folder / "trials.jsonl", lines.get(batch, memoryview(b""))))
     return written

@@ -29,10 +29,11 @@ ORDER BY study, "index" NULLS LAST, seq
 """
 
 
-def trials_jsonl(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, bytes]:
-    """The ``trials.jsonl`` bytes of each of ``batches`` that has trials (UTF-8)."""
+def trials_jsonl(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, memoryview]:
+    """The ``trials.jsonl`` bytes of each of ``batches`` that has trials (UTF-8), as views of
+    the fetched Arrow buffers (no copy unless a study spans two record batches)."""
     table = con.sql(_LINES, params={"batches": batches}).to_arrow_table()
-    out: dict[str, bytes] = {}
+    pieces: dict[str, list[memoryview]] = {}
     chunks = zip(table.column("study").chunks, table.column("line").chunks, strict=True)
     for studies, lines in chunks:
         positions = studies.to_numpy()
@@ -40,12 +41,14 @@ def trials_jsonl(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str
         bounds = [0, *map(int, starts), positions.size] if positions.size else []
         for lo, hi in itertools.pairwise(bounds):
             name = batches[int(positions[lo]) - 1]
-            piece = _data_slice(lines, lo, hi)
-            out[name] = out[name] + piece if name in out else piece  # a study split by chunks
-    return out
+            pieces.setdefault(name, []).append(_data_slice(lines, lo, hi))
+    return {
+        name: parts[0] if len(parts) == 1 else memoryview(b"".join(parts))
+        for name, parts in pieces.items()
+    }
 
 
-def _data_slice(lines: pa.Array, lo: int, hi: int) -> bytes:
+def _data_slice(lines: pa.Array, lo: int, hi: int) -> memoryview:
     """The bytes of string values ``lo`` to ``hi`` (exclusive) of ``lines``, back to back."""
     import pyarrow as pa
 
@@ -61,5 +64,4 @@ def _data_slice(lines: pa.Array, lo: int, hi: int) -> bytes:
     offsets = np.frombuffer(offsets_buffer, dtype=width)
     start = int(offsets[lines.offset + lo])
     stop = int(offsets[lines.offset + hi])
-    piece: bytes = data[start:stop].to_pybytes()
-    return piece
+    return memoryview(data)[start:stop]
