@@ -207,8 +207,6 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     and only the rows whose ``on_frontier`` changed are updated. Both leave the rows a full
     rebuild would, and every file is rendered again from the table.
     """
-    import pyarrow as pa
-
     scope = set_scope(con, batches)
     con.execute(FLOORS)
     floors = dict(con.execute("SELECT batch, seq FROM _floor").fetchall())
@@ -222,6 +220,8 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     chosen = [b for b in scope if b in have]
     if not chosen:
         return []
+    import pyarrow as pa  # only now: a catch-up touching no study never loads it
+
     objectives = study_objectives(con, chosen)
     fresh = [b for b in chosen if not floors.get(b)]
     grown = [b for b in chosen if floors.get(b)]
