@@ -1,16 +1,24 @@
-"""Pareto benchmark: 200,000 trial outcomes of one study -> the ``pareto`` projection and its
-files, beside Optuna loading the same trials from a ``JournalFileBackend`` (``load_study`` +
-``best_trials``), the ratio from one run.
+"""Pareto benchmark: 200,000 trial outcomes of one study -> ``sweepledger pareto --study S``
+(the projection update + pareto.json, pareto.csv, trials.jsonl), the whole CLI process, beside
+Optuna loading the same trials from a ``JournalFileBackend`` journal (``load_study`` +
+``best_trials``, in a fresh process); the ratio from one run.
 
-Usage: .venv/bin/python bench/bench_pareto.py [--trials 200000] [--root DIR]
+Usage: .venv/bin/python bench/bench_pareto.py [--trials 200000] [--repeat 3] [--root DIR]
+       [--no-optuna] [--profile]
 
 Steps: build the ledger (intent + outcome per trial, three objectives); catch the base tables
-up (``rebuild gaps``, not timed against the target); time ``rebuild pareto`` from scratch
-(the projection update: SQL for the trial rows, the dominance sweep, pareto.json/.csv and
-trials.jsonl written); time the whole ``pareto --study`` path on a cold projection database
-too. Optuna (``pip install optuna``, a dev-only dependency): the same metrics written as
-complete trials of a 3-objective study through the journal backend (not timed), then
-``optuna.load_study`` + ``study.best_trials`` timed in a fresh process.
+up once (``rebuild gaps``: the events table and its derived tables, which every projection
+shares, not the target); then, ``--repeat`` times on a fresh copy of that state, time the CLI
+``pareto --study`` whole (process start, the pareto projection built from its base tables,
+its files written, the frontier printed) and report the median. Info rows: the same command
+again once current (read only), after 1,000 more trials were appended, and on a root with no
+projection database at all (base tables included).
+
+Optuna (a dev-only dependency): the journal is written directly in Optuna's log format (one
+``CREATE_STUDY`` then one ``CREATE_TRIAL`` per complete trial, as ``study.add_trials`` writes
+them; building it through the API takes ~15 min for 200k), after checking once that a small
+journal written that way loads into the same trials as one written by ``add_trials``. It is
+cached in the temp directory by size and Optuna version.
 """
 
 from __future__ import annotations
@@ -18,19 +26,36 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
-from ledger import Ledger
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ledger import Ledger  # noqa: E402
 
 CHUNK = 10_000
 STUDY = "bench-study"
 TARGET_S = 3.0
+TARGET_RATIO = 20.0
+MORE_TRIALS = 1_000
+CHECK_TRIALS = 50
+DIRECTIONS = ["maximize", "minimize", "minimize"]
+OBJECTIVES = ("mean_pnl", "kill_prob_ci_upper", "drawdown_cvar")
+# Optuna's ``FloatDistribution`` of each param, as ``distribution_to_json`` writes it.
+DISTRIBUTIONS = {
+    "hedge_band_base": (0.0, 1.0),
+    "mm_size_eta": (0.2, 3.2),
+}
 
 
 def metrics_of(i: int) -> dict[str, float]:
@@ -47,27 +72,33 @@ def metrics_of(i: int) -> dict[str, float]:
     }
 
 
-def build(root: Path, trials: int) -> None:
+def params_of(i: int) -> dict[str, float]:
+    return {"hedge_band_base": (i % 97) / 97, "mm_size_eta": (i % 89) / 30 + 0.2}
+
+
+def build(root: Path, trials: int, first: int = 0) -> None:
+    """Append trials ``first`` .. ``first + trials - 1`` (and the batch start when first)."""
     led = Ledger.open(root, create=True)
-    started = {
-        "name": STUDY,
-        "manifest": {"name": STUDY},
-        "manifest_sha256": "0" * 64,
-        "jobs": trials,
-        "executor": "process",
-        "workers": 2,
-    }
-    events: list[dict[str, Any]] = [{"type": "batch.started", "batch": STUDY, "data": started}]
-    seq = led.head().seq + 2
-    for i in range(trials):
+    events: list[dict[str, Any]] = []
+    if first == 0:
+        started = {
+            "name": STUDY,
+            "manifest": {"name": STUDY},
+            "manifest_sha256": "0" * 64,
+            "jobs": trials,
+            "executor": "process",
+            "workers": 2,
+        }
+        events.append({"type": "batch.started", "batch": STUDY, "data": started})
+    seq = led.head().seq + len(events) + 1
+    for i in range(first, first + trials):
         jid = f"{i:016x}"
-        params = {"hedge_band_base": (i % 97) / 97, "mm_size_eta": (i % 89) / 30 + 0.2}
         intent = {
             "job_id": jid,
             "index": i,
             "name": f"c_{jid}",
             "callable": "b:t",
-            "params": params,
+            "params": params_of(i),
             "seed": i,
         }
         result = {
@@ -88,21 +119,165 @@ def build(root: Path, trials: int) -> None:
         led.append(events[start : start + CHUNK])
 
 
-def timed(code: str, *args: str) -> float:
-    """Wall time of ``python -c code args`` in a fresh process."""
+def cli(root: Path, *args: str) -> tuple[float, str]:
+    """Wall time and stdout of the ``sweepledger`` CLI run whole in a fresh process (this
+    checkout's code first on the path)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    code = "import sys; from commands.cli import main; sys.exit(main())"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, *args], check=True)
-    return time.perf_counter() - start
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--root", str(root), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    return time.perf_counter() - start, done.stdout
 
 
-OURS = """
-import sys, time
-from pathlib import Path
-from projections import rebuild
-t = time.perf_counter()
-rebuild(Path(sys.argv[1]), ["pareto"])
-print(time.perf_counter() - t)
-"""
+def fresh_copy(source: Path, target: Path) -> Path:
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target)
+    return target
+
+
+def profile(root: Path) -> None:
+    """cProfile of the ``pareto`` command in this process (cumulative, top 25) to stderr."""
+    import cProfile
+    import io
+    import pstats
+
+    from commands.cli import main
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    main(["--root", str(root), "pareto", "--study", STUDY])
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
+    print(text.getvalue(), file=sys.stderr)
+
+
+# --- Optuna ----------------------------------------------------------------------------------
+
+
+def _distribution_json(low: float, high: float) -> str:
+    attributes = {"step": None, "low": low, "high": high, "log": False}
+    return json.dumps({"name": "FloatDistribution", "attributes": attributes})
+
+
+def write_journal(path: Path, trials: int, worker_id: str) -> None:
+    """The journal ``study.add_trials`` writes for ``trials`` complete trials of the study
+    ``bench`` (its log lines: ``json.dumps(log, separators=(",", ":"))``), written directly."""
+    distributions = {k: _distribution_json(lo, hi) for k, (lo, hi) in DISTRIBUTIONS.items()}
+    moment = "2026-01-01T00:00:00.000000+00:00"
+    with path.open("w", encoding="utf-8") as f:
+        # StudyDirection: MAXIMIZE = 2, MINIMIZE = 1
+        create = {
+            "op_code": 0,
+            "worker_id": worker_id,
+            "study_name": "bench",
+            "directions": [2, 1, 1],
+        }
+        f.write(json.dumps(create, separators=(",", ":")) + "\n")
+        lines = []
+        for i in range(trials):
+            m = metrics_of(i)
+            log = {
+                "op_code": 4,  # CREATE_TRIAL
+                "worker_id": worker_id,
+                "study_id": 0,
+                "datetime_start": moment,
+                "state": 1,  # COMPLETE
+                "value": None,
+                "values": [m[name] for name in OBJECTIVES],
+                "datetime_complete": moment,
+                "distributions": distributions,
+                "params": params_of(i),
+                "user_attrs": {},
+                "system_attrs": {},
+                "intermediate_values": {},
+            }
+            lines.append(json.dumps(log, separators=(",", ":")))
+            if len(lines) == CHUNK:
+                f.write("\n".join(lines) + "\n")
+                lines = []
+        if lines:
+            f.write("\n".join(lines) + "\n")
+
+
+def journal_through_api(path: Path, trials: int) -> None:
+    """The same trials added through Optuna's API (slow: for the format check only)."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name="bench",
+        storage=JournalStorage(JournalFileBackend(str(path))),
+        directions=DIRECTIONS,
+    )
+    dist = {
+        k: optuna.distributions.FloatDistribution(lo, hi) for k, (lo, hi) in DISTRIBUTIONS.items()
+    }
+    study.add_trials(
+        [
+            optuna.trial.create_trial(
+                params=params_of(i),
+                distributions=dist,
+                values=[metrics_of(i)[name] for name in OBJECTIVES],
+            )
+            for i in range(trials)
+        ]
+    )
+
+
+def _loaded(path: Path) -> tuple[list[Any], list[int]]:
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(
+        study_name="bench", storage=JournalStorage(JournalFileBackend(str(path)))
+    )
+    trials = [
+        (t.number, t.state, t.values, t.params, t.distributions, t.user_attrs, t.system_attrs)
+        for t in study.trials
+    ]
+    return trials, sorted(t.number for t in study.best_trials)
+
+
+def check_journal_format(scratch: Path) -> None:
+    """A small journal written directly loads into the same trials (and best trials) as one
+    written by ``study.add_trials``.
+
+    Raises:
+        SystemExit: they differ (Optuna changed its journal format).
+    """
+    api, direct = scratch / "api.journal", scratch / "direct.journal"
+    journal_through_api(api, CHECK_TRIALS)
+    first = json.loads(api.read_text().splitlines()[0])
+    write_journal(direct, CHECK_TRIALS, first["worker_id"])
+    if _loaded(api) != _loaded(direct):
+        raise SystemExit("the directly written journal does not load like Optuna's own")
+
+
+def cached_journal(trials: int, scratch: Path) -> Path:
+    import optuna
+
+    path = (
+        Path(tempfile.gettempdir()) / f"bench-pareto-optuna-{optuna.__version__}-{trials}.journal"
+    )
+    if not path.exists():
+        check_journal_format(scratch)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        write_journal(partial, trials, f"{uuid.uuid4()}-{threading.get_ident()}")
+        partial.replace(path)
+    return path
+
 
 OPTUNA_LOAD = """
 import sys, time, optuna
@@ -113,103 +288,82 @@ t = time.perf_counter()
 study = optuna.load_study(study_name="bench",
                           storage=JournalStorage(JournalFileBackend(sys.argv[1])))
 best = study.best_trials
-print(time.perf_counter() - t, len(best))
+print(time.perf_counter() - t, *sorted(trial.number for trial in best))
 """
 
 
-def optuna_journal(path: Path, trials: int) -> None:
-    import optuna
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name="bench",
-        storage=JournalStorage(JournalFileBackend(str(path))),
-        directions=["maximize", "minimize", "minimize"],
-    )
-    dist = {
-        "hedge_band_base": optuna.distributions.FloatDistribution(0.0, 1.0),
-        "mm_size_eta": optuna.distributions.FloatDistribution(0.2, 3.2),
-    }
-    batch = []
-    for i in range(trials):
-        m = metrics_of(i)
-        batch.append(
-            optuna.trial.create_trial(
-                params={"hedge_band_base": (i % 97) / 97, "mm_size_eta": (i % 89) / 30 + 0.2},
-                distributions=dist,
-                values=[m["mean_pnl"], m["kill_prob_ci_upper"], m["drawdown_cvar"]],
-            )
-        )
-        if len(batch) == CHUNK:
-            study.add_trials(batch)
-            batch = []
-    study.add_trials(batch)
-
-
-def run_ours(root: Path) -> float:
+def time_optuna(journal: Path) -> tuple[float, list[int]]:
+    """Seconds of ``load_study`` + ``best_trials`` in a fresh process, and the best trials'
+    numbers (trial ``i`` of the journal is job ``i`` of the ledger)."""
     out = subprocess.run(
-        [sys.executable, "-c", OURS, str(root)], check=True, capture_output=True, text=True
-    ).stdout
-    return float(out.split()[-1])
+        [sys.executable, "-c", OPTUNA_LOAD, str(journal)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return float(out[0]), [int(n) for n in out[1:]]
+
+
+# --- main ------------------------------------------------------------------------------------
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=200_000)
-    parser.add_argument("--root", type=Path, default=None)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--root", type=Path, default=None, help="work here (kept afterwards)")
     parser.add_argument("--no-optuna", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile one cold pareto run")
     args = parser.parse_args()
     base = args.root or Path(tempfile.mkdtemp(prefix="bench-pareto-"))
-    root = base / "root"
+    base.mkdir(parents=True, exist_ok=True)
+    raw, ready, work = base / "raw", base / "ready", base / "work"
     try:
         t0 = time.perf_counter()
-        build(root, args.trials)
+        build(raw, args.trials)
         print(f"built {args.trials} trials in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        timed(
-            "from pathlib import Path; import sys; from projections import rebuild; "
-            "rebuild(Path(sys.argv[1]), ['gaps'])",
-            str(root),
-        )
-        ours = run_ours(root)
-        front = json.loads((root / "studies" / STUDY / "pareto.json").read_text())["frontier"]
+        fresh_copy(raw, ready)
+        cli(ready, "rebuild", "gaps")  # the shared base tables, caught up once
+        cold = []
+        for _ in range(args.repeat):
+            seconds, _ = cli(fresh_copy(ready, work), "pareto", "--study", STUDY)
+            cold.append(seconds)
+        front = json.loads((work / "studies" / STUDY / "pareto.json").read_text())["frontier"]
+        current, _ = cli(work, "pareto", "--study", STUDY)
+        build(work, MORE_TRIALS, first=args.trials)
+        more, _ = cli(work, "pareto", "--study", STUDY)
+        scratch, _ = cli(fresh_copy(raw, work), "pareto", "--study", STUDY)
+        ours = statistics.median(cold)
         rows = [
             (
-                "pareto update + files",
+                "pareto --study (CLI, projection built)",
                 f"{ours:.2f} s",
                 f"<= {TARGET_S:.0f} s",
+                f"median of {len(cold)}: {', '.join(f'{s:.2f}' for s in cold)}; "
                 f"{len(front)} on the frontier",
-            )
+            ),
+            ("pareto --study, already current", f"{current:.2f} s", "", "read only"),
+            (f"pareto --study after +{MORE_TRIALS:,} trials", f"{more:.2f} s", "", ""),
+            ("pareto --study, no database yet", f"{scratch:.2f} s", "", "base tables too"),
         ]
+        if args.profile:
+            profile(fresh_copy(ready, work))
         if not args.no_optuna:
             try:
                 import optuna  # noqa: F401
             except ImportError:
                 print("optuna not installed: pip install optuna", file=sys.stderr)
             else:
-                journal = base / "optuna.journal"
                 t0 = time.perf_counter()
-                optuna_journal(journal, args.trials)
-                print(
-                    f"optuna journal written in {time.perf_counter() - t0:.1f} s", file=sys.stderr
-                )
-                out = subprocess.run(
-                    [sys.executable, "-c", OPTUNA_LOAD, str(journal)],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout.split()
-                theirs, best = float(out[0]), int(out[1])
-                rows.append(
-                    (
-                        "optuna load_study + best_trials",
-                        f"{theirs:.2f} s",
-                        "",
-                        f"{best} best trials",
-                    )
-                )
-                rows.append(("ratio optuna / ours", f"{theirs / ours:.1f}x", ">= 20x", ""))
+                journal = cached_journal(args.trials, base)
+                took = time.perf_counter() - t0
+                print(f"optuna journal ready in {took:.1f} s: {journal}", file=sys.stderr)
+                theirs, best = time_optuna(journal)
+                same = best == sorted(int(row["job_id"], 16) for row in front)
+                note = f"{len(best)} best, {'the same' if same else 'NOT the same'} trials"
+                rows.append(("optuna load_study + best_trials", f"{theirs:.2f} s", "", note))
+                ratio = theirs / ours
+                rows.append(("ratio optuna / ours", f"{ratio:.1f}x", f">= {TARGET_RATIO:.0f}x", ""))
         width = max(len(r[0]) for r in rows)
         print(f"{'step':<{width}}  {'time':>8}  {'target':>7}  note")
         for name, secs, target, note in rows:

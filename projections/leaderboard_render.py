@@ -11,7 +11,7 @@ from __future__ import annotations
 _SHORT_ESCAPES = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
 
 
-def _python_escaped(expr: str) -> str:
+def python_escaped(expr: str) -> str:
     """SQL for the body of ``json.dumps(text, ensure_ascii=False)`` of a VARCHAR expression."""
     out = f"replace(replace({expr}, '\\', '\\\\'), '\"', '\\\"')"
     for code in range(32):
@@ -29,7 +29,7 @@ def js(expr: str) -> str:
     return (
         f"CASE WHEN {expr} IS NULL THEN 'null' "
         f"WHEN regexp_matches({expr}, '[\\x00-\\x1f]') "
-        f"THEN '\"' || {_python_escaped(expr)} || '\"' "
+        f"THEN '\"' || {python_escaped(expr)} || '\"' "
         f"ELSE to_json({expr}) END"
     )
 

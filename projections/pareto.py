@@ -3,7 +3,7 @@
 A study is any batch holding ``trial.outcome`` events, whoever recorded them (``run``,
 ``study``, ``append --jsonl``). A job's trial is its latest outcome. Its candidate id is
 ``result.candidate_id``, else ``params.candidate_id`` (its intent's), else its job id; its
-``trial_id`` is ``trial_<index, 4 digits>_<candidate_id>`` (``trial_<job_id>`` without an
+``trial_id`` is ``trial_<index, at least 4 digits>_<candidate_id>`` (``trial_<job_id>`` without an
 intent). A trial is valid when its status is ``ok`` and ``result.evidence_verified`` is true.
 Its metrics are the outcome's, plus ``kill_prob_ci_upper`` computed with the 95% Wilson upper
 bound (``projections.stats.wilson_upper``) from ``kills`` / ``total_runs`` when absent.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +32,18 @@ import numpy as np
 
 from projections.comments import Comments
 from projections.dominance import nondominated
-from projections.leaderboard_render import jn, js
+from projections.pareto_render import trials_jsonl
+from projections.pareto_sql import (
+    DELETE_SUPERSEDED,
+    FLOORS,
+    INSERT_TRIALS,
+    KILL_METRIC,
+    MARK_FRONTIER,
+    new_objective_values,
+    stored_objective_values,
+)
 from projections.scope import IN_BATCHES, set_scope
-from projections.stats import Z_95
-from projections.tables import ZSTD
+from projections.tables import RAW, ZSTD
 from projections.writers import BackgroundWrites, csv_text, json_text, safe_dir_name
 
 if TYPE_CHECKING:
@@ -43,7 +51,6 @@ if TYPE_CHECKING:
 
 NAME = "pareto"
 STUDIES_DIR = "studies"
-KILL_METRIC = "kill_prob_ci_upper"
 DEFAULT_OBJECTIVES: tuple[tuple[str, str], ...] = (
     ("mean_pnl", "max"),
     (KILL_METRIC, "min"),
@@ -51,10 +58,13 @@ DEFAULT_OBJECTIVES: tuple[tuple[str, str], ...] = (
 )
 FIXED_FIELDS = ("candidate_id", "trial_id", "job_id")
 
+# Compression named for the id columns as for the base tables (``projections.tables``): left
+# to choose, DuckDB tries every string compression on them, a third of the insert's CPU.
 DDL: tuple[str, ...] = (
     f"""CREATE TABLE IF NOT EXISTS study_trials (
-        batch VARCHAR, seq BIGINT, hash VARCHAR, "index" BIGINT, job_id VARCHAR,
-        name VARCHAR {ZSTD}, candidate_id VARCHAR, trial_id VARCHAR, status VARCHAR,
+        batch VARCHAR, seq BIGINT, hash VARCHAR {RAW}, "index" BIGINT, job_id VARCHAR {ZSTD},
+        name VARCHAR {ZSTD}, candidate_id VARCHAR {ZSTD}, trial_id VARCHAR {ZSTD},
+        status VARCHAR,
         evidence_verified BOOLEAN, valid BOOLEAN, on_frontier BOOLEAN,
         metrics MAP(VARCHAR, DOUBLE), params JSON {ZSTD}, result JSON {ZSTD},
         intent_seq BIGINT, seed BIGINT)""",
@@ -85,70 +95,6 @@ COMMENTS: Comments = {
     ),
 }
 
-# A DOUBLE literal: DuckDB reads a bare decimal literal as DECIMAL, computed exactly.
-_Z = f"CAST('{Z_95!r}' AS DOUBLE)"
-_Z2 = f"({_Z} * {_Z})"
-# stats.wilson_upper, operation for operation (IEEE doubles round the same in both).
-_WILSON = f"""CASE WHEN t = 0 OR k = t THEN 1.0
-     ELSE least(1.0, (k + {_Z2} / 2 + {_Z} * sqrt(k * (t - k) / t + {_Z2} / 4))
-                     / (t + {_Z2})) END"""
-
-REFRESH = f"""
-DELETE FROM study_trials WHERE batch IN (SELECT batch FROM _scope);
-INSERT INTO study_trials
-WITH last AS (
-    SELECT max(seq) AS seq FROM outcomes
-    WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _scope)
-    GROUP BY batch, job_id
-),
-o AS (
-    SELECT o.*, i.params, i.seq AS intent_seq, i.seed, i."index" AS job_index,
-           coalesce(o.metrics, MAP {{}}) AS m,
-           TRY_CAST(o.metrics['kills'] AS DOUBLE) AS k,
-           TRY_CAST(o.metrics['total_runs'] AS DOUBLE) AS t
-    FROM last JOIN outcomes AS o USING (seq)
-    LEFT JOIN intents AS i ON i.seq = o.cause
-),
-c AS (
-    SELECT *, coalesce(result->>'candidate_id', params->>'candidate_id', job_id) AS cid,
-           coalesce(TRY_CAST(result->'evidence_verified' AS BOOLEAN), false) AS verified,
-           CASE WHEN map_contains(m, '{KILL_METRIC}') THEN m
-                WHEN k IS NOT NULL AND t IS NOT NULL AND k >= 0 AND k <= t
-                     AND k = floor(k) AND t = floor(t)
-                THEN map_concat(m, MAP {{'{KILL_METRIC}': ({_WILSON})}})
-                ELSE m END AS em
-    FROM o
-)
-SELECT c.batch, c.seq, e.hash, c.job_index, c.job_id, c.name, c.cid,
-       CASE WHEN c.job_index IS NULL THEN 'trial_' || c.job_id
-            ELSE 'trial_' || lpad(CAST(c.job_index AS VARCHAR), 4, '0') || '_' || c.cid END,
-       c.status, c.verified, c.status = 'ok' AND c.verified, false, c.em, c.params, c.result,
-       c.intent_seq, c.seed
-FROM c JOIN events AS e ON e.seq = c.seq
-"""
-
-TRIAL_LINE = (
-    "'{\"trial_id\": ' || "
-    + js("trial_id")
-    + " || ', \"candidate_id\": ' || "
-    + js("candidate_id")
-    + " || ', \"job_id\": ' || "
-    + js("job_id")
-    + " || ', \"index\": ' || "
-    + jn('"index"')
-    + " || ', \"name\": ' || "
-    + js("name")
-    + " || ', \"seq\": ' || "
-    + jn("seq")
-    + " || ', \"status\": ' || "
-    + js("status")
-    + " || ', \"valid\": ' || CAST(valid AS VARCHAR)"
-    + " || ', \"on_frontier\": ' || CAST(on_frontier AS VARCHAR)"
-    + " || ', \"metrics\": ' || to_json(metrics)"
-    + " || ', \"params\": ' || coalesce(CAST(params AS VARCHAR), 'null')"
-    + " || ', \"result\": ' || coalesce(CAST(result AS VARCHAR), 'null') || '}'"
-)
-
 
 def study_objectives(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, list[Any]]:
     """Each batch's objectives as ``[(metric, direction), ...]``: its first ``batch.started``
@@ -169,46 +115,44 @@ def study_objectives(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict
     return out
 
 
-def _mark_frontier(
-    con: duckdb.DuckDBPyConnection, batches: list[str], objectives: Sequence[tuple[str, str]]
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Set ``on_frontier`` for ``batches`` (sharing ``objectives``); returns, per batch, the
-    frontier's seqs and objective values."""
-    # A null objective is NaN for ``nondominated``: never on the frontier, never dominating.
-    columns = ", ".join(
-        f"coalesce(metrics[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(len(objectives))
-    )
+def _frontier_seqs(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    batches: list[str],
+    objectives: Sequence[tuple[str, str]],
+) -> np.ndarray:
+    """The seqs of the trials on the frontier of each of ``batches`` (sharing ``objectives``),
+    from the objective values ``sql`` selects (``pareto_sql.*_objective_values``)."""
     params: dict[str, Any] = {"batches": batches}
     params.update({f"o{i}": name for i, (name, _) in enumerate(objectives)})
-    arrays = con.execute(
-        f"""SELECT batch, seq, {columns} FROM study_trials
-            WHERE valid AND {IN_BATCHES} ORDER BY batch, seq""",
-        params,
-    ).fetchnumpy()
+    # A null objective is NaN for ``nondominated``: never on the frontier, never dominating.
+    arrays = con.execute(sql, params).fetchnumpy()
     batch_col = np.asarray(arrays["batch"], dtype=object)
     seqs = np.asarray(arrays["seq"], dtype=np.int64)
     values = np.empty((seqs.size, len(objectives)), dtype=np.float64)
     for i in range(len(objectives)):
         values[:, i] = np.asarray(arrays[f"o{i}"], dtype=np.float64)
     maximize = [direction == "max" for _, direction in objectives]
-    fronts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     starts = np.flatnonzero(np.r_[True, batch_col[1:] != batch_col[:-1]])
     bounds = [*map(int, starts), seqs.size] if seqs.size else [0]
-    for lo, hi in itertools.pairwise(bounds):
-        mask = nondominated(values[lo:hi], maximize)
-        fronts[str(batch_col[lo])] = (seqs[lo:hi][mask], values[lo:hi][mask])
-    front_seqs = np.concatenate([f[0] for f in fronts.values()]) if fronts else seqs[:0]
-    if front_seqs.size:
-        import pyarrow as pa
+    fronts = [
+        seqs[lo:hi][nondominated(values[lo:hi], maximize)] for lo, hi in itertools.pairwise(bounds)
+    ]
+    return np.concatenate(fronts) if fronts else seqs[:0]
 
-        con.register("_front", pa.table({"seq": front_seqs}))
-        try:
-            con.execute(
-                "UPDATE study_trials SET on_frontier = true WHERE seq IN (SELECT seq FROM _front)"
-            )
-        finally:
-            con.unregister("_front")
-    return fronts
+
+def _fronts(
+    con: duckdb.DuckDBPyConnection,
+    sql_of: Callable[[int], str],
+    batches: list[str],
+    objectives: dict[str, list[Any]],
+) -> np.ndarray:
+    """``_frontier_seqs`` of ``batches``, grouped by their objectives."""
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for batch in batches:
+        groups.setdefault(tuple(objectives[batch]), []).append(batch)
+    fronts = [_frontier_seqs(con, sql_of(len(o)), group, o) for o, group in groups.items()]
+    return np.concatenate(fronts) if fronts else np.zeros(0, dtype=np.int64)
 
 
 def frontier_document(
@@ -255,31 +199,46 @@ def frontier_csv(doc: dict[str, Any]) -> str:
     return csv_text(header, rows)
 
 
-def trials_jsonl(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, str]:
-    """The ``trials.jsonl`` text of each of ``batches``, rendered by DuckDB."""
-    rows = con.execute(
-        f"""SELECT batch, string_agg({TRIAL_LINE} || chr(10), ''
-                                     ORDER BY "index" NULLS LAST, seq)
-            FROM study_trials WHERE {IN_BATCHES} GROUP BY batch""",
-        {"batches": batches},
-    ).fetchall()
-    return {str(batch): str(text) for batch, text in rows}
-
-
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
-    """Recompute ``study_trials`` for ``batches`` (None: all) and write their files."""
+    """Bring ``study_trials`` up to date for ``batches`` (None: all) and write their files.
+
+    A batch with no rows yet gets all its trials and its frontier in one insert; a batch that
+    has rows gets only the trials whose latest outcome is new (replacing a retried job's row),
+    and only the rows whose ``on_frontier`` changed are updated. Both leave the rows a full
+    rebuild would, and every file is rendered again from the table.
+    """
     scope = set_scope(con, batches)
-    con.execute(REFRESH)
-    have = {r[0] for r in con.execute("SELECT DISTINCT batch FROM study_trials").fetchall()}
+    con.execute(FLOORS)
+    floors = dict(con.execute("SELECT batch, seq FROM _floor").fetchall())
+    have = {
+        r[0]
+        for r in con.execute(
+            """SELECT DISTINCT batch FROM outcomes
+               WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _floor)"""
+        ).fetchall()
+    }
     chosen = [b for b in scope if b in have]
     if not chosen:
         return []
+    import pyarrow as pa  # only now: a catch-up touching no study never loads it
+
     objectives = study_objectives(con, chosen)
-    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
-    for batch in chosen:
-        groups.setdefault(tuple(objectives[batch]), []).append(batch)
-    for objective_list, group in groups.items():
-        _mark_frontier(con, group, objective_list)
+    fresh = [b for b in chosen if not floors.get(b)]
+    grown = [b for b in chosen if floors.get(b)]
+    con.execute(DELETE_SUPERSEDED)
+    front = _fronts(con, new_objective_values, fresh, objectives)
+    con.register("_front", pa.table({"seq": front}))
+    try:
+        con.execute(INSERT_TRIALS)
+    finally:
+        con.unregister("_front")
+    if grown:
+        front = _fronts(con, stored_objective_values, grown, objectives)
+        con.register("_front", pa.table({"seq": front}))
+        try:
+            con.execute(MARK_FRONTIER, {"batches": grown})
+        finally:
+            con.unregister("_front")
     lines = trials_jsonl(con, chosen)
     written: list[Path] = []
     with BackgroundWrites() as files:
@@ -288,5 +247,5 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
             doc = frontier_document(con, batch, objectives[batch])
             written.append(files.write(folder / "pareto.json", json_text(doc)))
             written.append(files.write(folder / "pareto.csv", frontier_csv(doc)))
-            written.append(files.write(folder / "trials.jsonl", lines.get(batch, "")))
+            written.append(files.write(folder / "trials.jsonl", lines.get(batch, memoryview(b""))))
     return written

@@ -31,15 +31,35 @@ if TYPE_CHECKING:
     from schemas import Gates
 
 
-def ensure_current(root: Path) -> RebuildResult | None:
-    """Rebuild (incrementally) only when the ledger head is past the database's cursor.
+def ensure_current(root: Path, names: Sequence[str] | None = None) -> RebuildResult | None:
+    """Rebuild (incrementally) only when the ledger head is past the database's cursor; with
+    ``names``, only when one of those projections is behind it, and only them.
 
     Raises:
         LedgerNotFound: no ledger at ``root``.
     """
-    if is_current(root):
-        return None
-    return rebuild(root)
+    if names is None:
+        return None if is_current(root) else rebuild(root)
+    return None if _projections_current(root, names) else rebuild(root, list(names))
+
+
+def _projections_current(root: Path, names: Sequence[str]) -> bool:
+    """Whether the base tables and each of ``names`` are at the ledger's head (a projection
+    that no command has built yet is behind even when the base tables are current)."""
+    from ledger import Ledger
+    from projections.engine import BASE_CURSOR, get_cursor
+
+    if not db_path(root).exists():
+        return False
+    head = Ledger.open(root).head()
+    con = connect(root, read_only=True)
+    try:
+        cursors = [get_cursor(con, name) for name in (BASE_CURSOR, *names)]
+    except Exception:  # an empty or foreign database: the rebuild sorts it out
+        return False
+    finally:
+        con.close()
+    return all(c is not None and (c.seq, c.hash) == (head.seq, head.hash) for c in cursors)
 
 
 @contextlib.contextmanager
@@ -245,7 +265,7 @@ def pareto_document(root: Path, study: str) -> dict[str, Any]:
     import projections.pareto as pareto
     from projections.engine import connect
 
-    ensure_current(root)
+    ensure_current(root, [pareto.NAME])
     con = connect(root, read_only=True)
     try:
         _require_study(con, study)
@@ -266,8 +286,9 @@ def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
     import json
 
     from projections.engine import connect
+    from projections.pareto import NAME
 
-    ensure_current(root)
+    ensure_current(root, [NAME])
     con = connect(root, read_only=True)
     try:
         _require_study(con, study)

@@ -235,8 +235,9 @@ def recording(only: Collection[Path] | None = None) -> Iterator[OutputLog]:
         _ACTIVE_LOG.reset(token)
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file and rename; returns ``path``.
+def write_atomic(path: Path, text: str | bytes | memoryview) -> Path:
+    """Write ``text`` (UTF-8; bytes or a byte view as they are) to ``path`` via a temporary
+    file and rename; returns ``path``.
 
     Inside ``recording()`` the file's size and SHA-256 are noted, and a path the log does not
     want is left alone.
@@ -244,7 +245,7 @@ def write_atomic(path: Path, text: str) -> Path:
     log = _ACTIVE_LOG.get()
     if log is not None and not log.wants(path):
         return path
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -256,7 +257,7 @@ def write_atomic(path: Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     if log is not None:
-        log.add(Output(path, len(data), hashlib.sha256(data).hexdigest()))
+        log.add(Output(path, memoryview(data).nbytes, hashlib.sha256(data).hexdigest()))
     return path
 
 
@@ -270,7 +271,7 @@ class BackgroundWrites:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweepledger-write")
         self._pending: list[Future[Path]] = []
 
-    def write(self, path: Path, text: str) -> Path:
+    def write(self, path: Path, text: str | bytes | memoryview) -> Path:
         """Queue ``text`` for ``path``; returns ``path``."""
         # The copied context carries the caller's ``recording()`` log into the thread.
         context = contextvars.copy_context()
