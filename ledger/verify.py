@@ -127,6 +127,8 @@ def _scan_live(
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    import numpy  # noqa: F401  (imported once here, inherited by every forked worker)
+
     points = _split_points(path, start, stop, workers)
     with ProcessPoolExecutor(len(points) - 1, mp_context=get_context("fork")) as pool:
         futures = [
