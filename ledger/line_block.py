@@ -89,7 +89,7 @@ def block_ok(buf: bytes, ends: np.ndarray, seq: int, prev: bytes) -> bool:
     stored = tails[:, _HASH_COLS].tobytes()
     if hexlify(_digests(buf, starts.tolist(), (ends - SUFFIX_LEN).tolist())) != stored:
         return False
-    return tails[:, _PREV_COLS].tobytes() == prev + stored[:-64]
+    return bool(tails[:, _PREV_COLS].tobytes() == prev + stored[:-64])
 
 
 def _digests(buf: bytes, starts: list[int], stops: list[int]) -> bytes:
