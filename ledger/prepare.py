@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from itertools import repeat
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ledger.encoding import Prepared, check_lines, encode_middles, utc_timestamp
@@ -21,12 +20,6 @@ if TYPE_CHECKING:
     from schemas import NewEvent
 
 ENVELOPE_FIELDS = frozenset({"type", "data", "batch", "key", "cause"})
-_TYPE, _BATCH, _KEY, _CAUSE = (
-    methodcaller("get", name) for name in ("type", "batch", "key", "cause")
-)
-_DATA = itemgetter("data")
-_TEXT_OR_NONE = frozenset({str, type(None)})
-_SEQ_OR_NONE = frozenset({int, type(None)})
 # ``check_events`` sizes lines as if numbered this high: no ledger reaches it.
 _CHECK_SEQ = 10**15
 
@@ -67,9 +60,7 @@ def check_events(events: Sequence[NewEvent | Mapping[str, Any]]) -> None:
 
 
 def _prepare(events: Sequence[Any], finite: bool) -> list[Prepared]:
-    envelopes = _plain_envelopes(events)
-    if envelopes is None:
-        envelopes = [_envelope(i, event) for i, event in enumerate(events)]
+    envelopes = [_envelope(i, event) for i, event in enumerate(events)]
     kinds = list(map(itemgetter(0), envelopes))
     if len(set(kinds)) == 1:  # the common case: one type, no regrouping
         return _prepare_type(kinds[0], envelopes, list(range(len(envelopes))), finite)
@@ -102,30 +93,6 @@ def _prepare_type(
     except InvalidEvent as e:
         assert e.index is not None
         raise e.moved(indexes[e.index], f"({shown(kind)}) ") from e
-
-
-def _plain_envelopes(events: Sequence[Any]) -> list[Envelope] | None:
-    """The envelopes of ``events`` when all are plain dicts that ``_envelope`` accepts and
-    that give ``data``, taken field by field at C level; None otherwise, for ``_envelope`` to
-    check each (and name the first refused)."""
-    if set(map(type, events)) != {dict} or not all(map(ENVELOPE_FIELDS.issuperset, events)):
-        return None
-    if not all(map(dict.__contains__, events, repeat("data"))):
-        return None
-    kinds = list(map(_TYPE, events))
-    batches = list(map(_BATCH, events))
-    keys = list(map(_KEY, events))
-    causes = list(map(_CAUSE, events))
-    cause_types = set(map(type, causes))
-    if (
-        set(map(type, kinds)) != {str}
-        or "" in kinds
-        or not set(map(type, batches)) | set(map(type, keys)) <= _TEXT_OR_NONE
-        or not cause_types <= _SEQ_OR_NONE
-        or (int in cause_types and min(c for c in causes if c is not None) < 1)
-    ):
-        return None
-    return list(zip(kinds, map(_DATA, events), batches, keys, causes, strict=True))
 
 
 def _envelope(index: int, event: Any) -> Envelope:

@@ -1,5 +1,5 @@
-"""The shortcuts of a bulk append: envelopes taken at C level for plain dicts, and no search
-for NaN/Infinity in events parsed from JSON text. Each gives what the general path gives."""
+"""A shortcut of a bulk append: events parsed from JSON text are not searched for NaN or
+Infinity (they cannot hold one), and store what the general path stores."""
 
 from __future__ import annotations
 
@@ -12,44 +12,8 @@ import orjson
 import pytest
 
 import schemas.registry as registry
-from ledger import InvalidEvent, Ledger, read_jsonl
-from ledger.prepare import _envelope, _plain_envelopes
+from ledger import Ledger, read_jsonl
 from schemas import validate_fields
-
-GOOD: list[dict[str, Any]] = [
-    {"type": "x.a", "data": {"v": 1}},
-    {"type": "x.a", "data": {}, "batch": "b", "key": "k/1", "cause": None},
-    {"type": "trial.outcome", "data": {}, "batch": None, "key": None, "cause": 3},
-]
-ODD: list[dict[str, Any]] = [
-    {"type": "x.a"},  # no data: the general path gives {}
-    {"type": "", "data": {}},
-    {"type": 5, "data": {}},
-    {"type": "x.a", "data": {}, "batch": 5},
-    {"type": "x.a", "data": {}, "key": ["k"]},
-    {"type": "x.a", "data": {}, "cause": 0},
-    {"type": "x.a", "data": {}, "cause": True},
-    {"type": "x.a", "data": {}, "cause": [1]},
-    {"type": "x.a", "data": {}, "cause": 1.0},
-    {"type": "x.a", "data": {}, "extra": 1},
-]
-
-
-def _general(events: list[Any]) -> list[Any] | str:
-    try:
-        return [_envelope(i, event) for i, event in enumerate(events)]
-    except InvalidEvent as e:
-        return str(e)
-
-
-def test_plain_envelopes_are_the_general_ones() -> None:
-    assert _plain_envelopes(GOOD) == _general(GOOD)
-
-
-@pytest.mark.parametrize("odd", ODD, ids=[repr(o) for o in ODD])
-def test_any_unusual_event_goes_to_the_general_check(odd: dict[str, Any]) -> None:
-    assert _plain_envelopes([*GOOD, odd]) is None
-    assert _general([*GOOD, odd]) is not None  # which accepts or names it
 
 
 def _jsonl(events: list[dict[str, Any]]) -> io.BytesIO:
