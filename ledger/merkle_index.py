@@ -19,14 +19,20 @@ catches it up under its own lock (not the ledger's, so appenders never wait for 
 3. read the events after its size (``Ledger.raw_blocks``), record the checkpoint lines among
    them, then append their leaf hashes to the store (a durable commit of the store's own).
 
+When ``<root>/merkle/`` cannot be created or written (EACCES, EPERM, EROFS: someone else's
+root, a read-only mount), the tree is built from the events in a private temporary file and
+nothing is written under the root.
+
 A crash between the two writes of step 3 leaves checkpoint lines beyond the store's size;
 readers ignore lines after the size and duplicates, and check each kept line against its leaf.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -49,6 +55,8 @@ _CHECKPOINT_MARK = b'"type":"ledger.checkpoint"'
 READ_TRIES = 3
 # Leaf hashes gathered before one durable store append (4 MiB of hashes).
 APPEND_LEAVES = 1 << 17
+# What creating or writing the derived files fails with when the root is not ours to write.
+NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 def leaf_hashes(lines: list[bytes]) -> list[bytes]:
@@ -85,6 +93,25 @@ class MerkleIndex:
         until = head if until is None else until
         if not 0 <= until <= head:
             raise ValueError(f"no tree of size {until}: the ledger's head is {head}")
+        try:
+            return cls._open_shared(ledger, until)
+        except OSError as e:
+            if e.errno not in NOT_WRITABLE:
+                raise
+            return cls._open_private(ledger, until)
+
+    @classmethod
+    def _open_private(cls, ledger: Ledger, until: int) -> MerkleIndex:
+        """A tree built from the ledger alone in a private temporary file, for a root this
+        process may read but not write (someone else's ledger, a read-only mount). The file is
+        unlinked at once; the open store keeps its data until it is closed."""
+        with tempfile.TemporaryDirectory(prefix="sweepledger-merkle-") as scratch:
+            store, lines = fresh_tree(ledger, Path(scratch) / STORE_FILE, until)
+        return cls(store, lines)
+
+    @classmethod
+    def _open_shared(cls, ledger: Ledger, until: int) -> MerkleIndex:
+        """Open the index under ``<root>/merkle/``, caught up to ``until`` first."""
         directory = ledger.root / MERKLE_DIR
         path = directory / STORE_FILE
         try:

@@ -107,6 +107,12 @@ def _block_nodes(leaves: Sequence[bytes], level: int) -> list[bytes]:
     return list(_postorder(level)(nodes))
 
 
+def _well_formed(leaf_hashes: Sequence[bytes]) -> bool:
+    """Whether every item is ``bytes`` of ``HASH_LEN``: C-level passes (map, set), no Python
+    loop, since a catch-up hands over a million leaves at a time."""
+    return set(map(type, leaf_hashes)) <= {bytes} and set(map(len, leaf_hashes)) <= {HASH_LEN}
+
+
 def _slot_bytes(size: int) -> bytes:
     count = size.to_bytes(8, "little")
     return SLOT.pack(size, hashlib.sha256(count).digest()[:8])
@@ -197,7 +203,7 @@ class MerkleStore:
         """
         if not self._writable:
             raise io.UnsupportedOperation(f"{self.path} was opened read-only")
-        if not all(isinstance(leaf, bytes) and len(leaf) == HASH_LEN for leaf in leaf_hashes):
+        if not _well_formed(leaf_hashes):
             bad = next(
                 i
                 for i, leaf in enumerate(leaf_hashes)

@@ -6,11 +6,15 @@ that rewrites history does not lean on the code it checks.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
+import os
 import shutil
 import sys
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +129,25 @@ def event_table(ledger: Ledger, since: int = 0, upto: int | None = None) -> pa.T
         union = union.union(relation)
     table: pa.Table = union.order("seq").to_arrow_table()
     return table
+
+
+def drop_file_override() -> None:
+    """Lose root's power to ignore file modes (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) in a child
+    about to exec, so that a read-only root is read-only for it as for any user."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop = 24
+    for capability in (1, 2):
+        libc.prctl(pr_capbset_drop, capability, 0, 0, 0)
+
+
+@contextlib.contextmanager
+def read_only(root: Path) -> Iterator[Callable[[], None] | None]:
+    """Make every file and folder under ``root`` read-only for the block; yields the
+    ``preexec_fn`` a child needs for the modes to bind it (None when not running as root)."""
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        yield drop_file_override if os.geteuid() == 0 else None
+    finally:
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)

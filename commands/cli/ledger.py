@@ -6,7 +6,7 @@ import sys
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,7 +23,9 @@ from ledger import (
     read_jsonl,
     verify_signed,
 )
-from schemas import Event
+
+if TYPE_CHECKING:
+    from schemas import Event
 
 T = TypeVar("T")
 

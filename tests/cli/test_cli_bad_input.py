@@ -4,7 +4,6 @@ limit, a read-only root) run as real subprocesses, where they can be produced.""
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import resource
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ledger_helpers import read_only
 from projection_fixtures import run_main
 
 from ledger import Ledger
@@ -185,20 +185,6 @@ def test_file_size_limit_is_one_line_naming_the_file(tmp_path: Path, command: st
     assert Ledger.open(root).verify().ok
 
 
-def _drop_file_override() -> None:
-    """Lose root's power to ignore file modes (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so that
-    a read-only root is read-only for this process as for any user."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_capbset_drop = 24
-    for capability in (1, 2):
-        libc.prctl(pr_capbset_drop, capability, 0, 0, 0)
-
-
-def _read_only(root: Path) -> None:
-    for path in [root, *root.rglob("*")]:
-        path.chmod(0o555 if path.is_dir() else 0o444)
-
-
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -213,13 +199,8 @@ def test_read_only_root_is_reported_as_read_only(
 ) -> None:
     root = tmp_path / "root"
     Ledger.open(root, create=True).append([{"type": "x.a", "data": {}}])
-    _read_only(root)
-    try:
-        preexec = _drop_file_override if os.geteuid() == 0 else None
+    with read_only(root) as preexec:
         code, err = _cli(root, *args, preexec=preexec)
-    finally:
-        for path in [root, *root.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
     assert code == 2, err
     assert err.count("\n") == 1 and expected in err and "busy" not in err, err
     assert "Permission denied" in err, err

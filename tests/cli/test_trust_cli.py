@@ -21,7 +21,9 @@ from ledger_helpers import (
     commit_record,
     example_events,
     live_lines,
+    read_only,
     relink,
+    snapshot,
     stored_hash,
     write_live,
 )
@@ -41,7 +43,10 @@ def run(tmp_path: Path) -> Run:
     """``run(*args, root=None, cwd=tmp_path)``: the CLI as a process; never raises on exit codes."""
 
     def call(
-        *args: str | Path, root: Path | None = None, cwd: Path | None = None
+        *args: str | Path,
+        root: Path | None = None,
+        cwd: Path | None = None,
+        preexec: Callable[[], None] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-c", MAIN]
         if root is not None:
@@ -55,6 +60,7 @@ def run(tmp_path: Path) -> Run:
             timeout=120,
             env=env,
             cwd=cwd or tmp_path,
+            preexec_fn=preexec,
         )
 
     return call
@@ -94,6 +100,24 @@ def test_root_prints_size_and_reference_root(tmp_path: Path, run: Run) -> None:
     assert done.stdout == f"5:{root(leaves[:5]).hex()}\n"
     done = run("root", "--at", "18", root=ledger.root)
     assert done.returncode == 2 and "head is 17" in done.stderr
+
+
+def test_root_and_prove_on_a_read_only_root_write_nothing(tmp_path: Path, run: Run) -> None:
+    """Someone else's ledger: the tree is built privately; the answers are the same."""
+    ledger = build(tmp_path / "root", 13)
+    leaves = [leaf_hash(line) for line in lines_of(ledger)]
+    before = snapshot(ledger.root)
+    with read_only(ledger.root) as preexec:
+        tree = run("root", root=ledger.root, preexec=preexec)
+        proof = run("prove", "6", "--json", root=ledger.root, preexec=preexec)
+        refused = run("append", "x.a", "--data", "{}", root=ledger.root, preexec=preexec)
+    assert (tree.returncode, tree.stdout) == (0, f"13:{root(leaves).hex()}\n"), tree.stderr
+    assert proof.returncode == 0, proof.stderr
+    assert json.loads(proof.stdout)["root"] == root(leaves).hex()
+    assert refused.returncode == 2  # the modes really bound the child
+    assert snapshot(ledger.root) == before and not (ledger.root / "merkle").exists()
+    (tmp_path / "proof.json").write_text(proof.stdout)
+    assert run("check-proof", tmp_path / "proof.json").returncode == 0
 
 
 def test_keygen_refuses_to_overwrite(tmp_path: Path, run: Run) -> None:

@@ -108,6 +108,47 @@ def test_promotion_is_idempotent_and_its_files_match_the_decision(
     assert "strict: no eligible trial" in out and not (tmp_path / "promoted/strict").exists()
 
 
+def _children(node: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [child for child in node["children"] if child["role"] == role]
+
+
+def test_explain_a_real_promotion_down_to_its_facts(tmp_path: Path, capsys: Any) -> None:
+    """``explain`` on what ``study`` and ``promote`` really recorded (not hand-made events):
+    the decision, the outcome it rests on, the intent, the candidate and its parents, the
+    batch's manifest, the artifacts' blobs."""
+    study_in(tmp_path)
+    capsys.readouterr()  # the study's own output
+    led = Ledger.open(tmp_path)
+    record = json.loads((tmp_path / "promoted/loose/PROMOTION_RECORD.json").read_text())
+    code, out, err = cli(
+        ["--root", str(tmp_path), "explain", "promotion:s/loose", "--json"], capsys
+    )
+    assert code == 0, err
+    decision = json.loads(out)["tree"]
+    assert (decision["seq"], decision["hash"]) == (record["decision_seq"], record["decision_hash"])
+    (outcome,) = _children(decision, "outcome")
+    assert (outcome["seq"], outcome["hash"]) == (record["outcome_seq"], record["outcome_hash"])
+    assert outcome["facts"]["hash_as_named"] is True
+    (intent,) = _children(outcome, "intent")
+    assert intent["type"] == "trial.intent" and intent["facts"]["job_id"] == record["candidate_id"]
+    (candidate,) = _children(intent, "candidate")
+    proposed = {e.data["candidate_id"]: e for e in led.read(types=["candidate.proposed"])}
+    chosen = proposed[record["candidate_id"]]
+    assert (candidate["seq"], candidate["hash"]) == (chosen.seq, chosen.hash)
+    parents = _children(candidate, "parent")
+    assert [p["seq"] for p in parents] == [proposed[c].seq for c in chosen.data["parents"]]
+    (batch,) = _children(intent, "batch")
+    started = next(led.read(types=["batch.started"], batch="s"))
+    assert batch["seq"] == started.seq
+    assert batch["facts"]["manifest_sha256"] == started.data["manifest_sha256"]
+    artifacts = _children(outcome, "artifact")
+    assert {a["facts"]["sha256"] for a in artifacts} == set(outcome["facts"]["artifacts"])
+    assert "mc/SHA256SUMS" in {a["facts"]["name"] for a in artifacts}
+    for artifact in artifacts:
+        blob = led.blobs.read(artifact["facts"]["sha256"])
+        assert hashlib.sha256(blob).hexdigest() == artifact["facts"]["sha256"]
+
+
 def test_reproduce_passes_then_fails_naming_fields(tmp_path: Path, capsys: Any) -> None:
     study_in(tmp_path)
     code, out, _ = cli(
