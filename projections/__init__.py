@@ -19,7 +19,8 @@ Public API (commands use only these):
 - ``write_batch_html(root, batch=None)`` / ``write_study_html(root, study)``: write the
   self-contained HTML report of a batch or a study and return its path.
 - ``pareto_document(root, study)``, ``study_trials(root, study)``: a study's frontier
-  (``pareto.json``) and every trial of it.
+  (``pareto.json``) and every trial of it; ``DEFAULT_OBJECTIVES``: what a study is ranked by
+  when its manifest names no ``study.objectives``.
 - ``scoreboard_report(root, batch, gates_path, allow_missing)``: judge a batch against a gates
   file and write ``scoreboard/<batch>/``.
 - ``parity_report(root, a, b, ...)``: compare two batches' per-job results and write
@@ -46,6 +47,7 @@ from projections.errors import (
     StudyNotFound,
     UnknownProjection,
 )
+from projections.pareto import DEFAULT_OBJECTIVES
 from projections.query import DEFAULT_TIMEOUT_S, QueryResult, rows_as_json, run_query
 from projections.reads import (
     as_of_state,
@@ -72,6 +74,7 @@ from projections.rebuild import (
 )
 
 __all__ = [
+    "DEFAULT_OBJECTIVES",
     "DEFAULT_PROJECTIONS",
     "DEFAULT_TIMEOUT_S",
     "PROJECTIONS",

@@ -320,29 +320,28 @@ def read_gates(path: Path) -> tuple[Gates, str]:
     """
     import hashlib
 
-    import yaml
+    from projections.scoreboard_projection import parse_gates
 
-    from schemas import GatesInvalid, load_gates
+    raw = _read_gates_bytes(path)
+    return parse_gates(raw, f"gates {path}"), hashlib.sha256(raw).hexdigest()
+
+
+def _read_gates_bytes(path: Path) -> bytes:
+    from schemas import GatesInvalid
 
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as e:
         raise GatesInvalid(f"gates {path}: {e.strerror or e}") from e
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}:" if mark is not None else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise GatesInvalid(f"gates {path}:{where} {problem}") from e
-    return load_gates(data, f"gates {path}"), hashlib.sha256(raw).hexdigest()
 
 
 def scoreboard_report(
     root: Path, batch: str, gates_path: Path, allow_missing: bool = False
 ) -> tuple[Scoreboard, list[Path], str]:
     """Judge ``batch`` against the gates file and write ``scoreboard/<batch>/``; returns the
-    scoreboard, the files written and the gates file's sha256.
+    scoreboard, the files written and the gates file's sha256. The gates and the mode are
+    kept in the projection database with the record of the files, so ``rebuild`` keeps them
+    current and ``rebuild --check`` covers them (``projections.scoreboard_projection``).
 
     The files are written even when the strict scoreboard fails for missing metrics (the
     caller decides the exit code from ``Scoreboard.failed_for_missing``).
@@ -352,21 +351,16 @@ def scoreboard_report(
         GatesUnusable: strict mode and a gated metric no cell has.
         BatchNotFound: no such batch, or it has no jobs.
     """
-    import projections.scoreboard as scoreboard
-    import projections.scoreboard_files as scoreboard_files
-    from projections.engine import connect
+    from projections.scoreboard_projection import judge_and_record, parse_gates
 
-    gates, digest = read_gates(gates_path)
+    raw = _read_gates_bytes(gates_path)
+    parse_gates(raw, f"gates {gates_path}")  # refused before the database is touched
     ensure_current(root)
-    con = connect(root, read_only=True)
+    con = connect(root)
     try:
-        if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
-            raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
-        board = scoreboard.judge(con, batch, gates, allow_missing)
-        csvs = scoreboard_files.csv_texts(con, board)
+        return judge_and_record(con, root, batch, raw, allow_missing)
     finally:
         con.close()
-    return board, scoreboard_files.write(root, board, csvs, digest), digest
 
 
 def parity_report(

@@ -31,6 +31,7 @@ import projections.outputs as outputs
 import projections.pareto as pareto
 import projections.promotion as promotion
 import projections.report as report
+import projections.scoreboard_projection as scoreboard
 from projections.comments import Comments
 from projections.engine import (
     BASE_CURSOR,
@@ -40,6 +41,7 @@ from projections.engine import (
     catch_up,
     clear_tables,
     connect,
+    db_path,
     ensure_schema,
     get_cursor,
     hash_in_db,
@@ -71,13 +73,17 @@ PROJECTIONS: dict[str, ModuleType] = {
     gaps.NAME: gaps,
     pareto.NAME: pareto,
     promotion.NAME: promotion,
+    scoreboard.NAME: scoreboard,
     html_report.NAME: html_report,
 }
 # Built only when named: the HTML pages import matplotlib and draw charts per batch.
 OPT_IN: frozenset[str] = frozenset({html_report.NAME})
 DEFAULT_PROJECTIONS: tuple[str, ...] = tuple(n for n in PROJECTIONS if n not in OPT_IN)
 # Projections that read others' tables: those are brought up to date first, then these.
-REQUIRES: dict[str, tuple[str, ...]] = {html_report.NAME: html_report.REQUIRES}
+REQUIRES: dict[str, tuple[str, ...]] = {
+    html_report.NAME: html_report.REQUIRES,
+    scoreboard.NAME: scoreboard.REQUIRES,
+}
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = (
     outputs.DDL,
@@ -344,6 +350,9 @@ def check_outputs(root: Path, names: list[str] | None = None) -> list[outputs.Mi
         con = duckdb.connect(str(scratch / "reference.duckdb"))
         try:
             con.execute("SET enable_progress_bar = false")
+            ensure_schema(con, PROJECTION_DDL, PROJECTION_COMMENTS)
+            # the scoreboard's input is no event: the reference judges with the root's
+            scoreboard.copy_inputs(con, db_path(root))
             rebuild_open(con, ledger, scratch / "outputs", chosen, full=True)
             return outputs.find_mismatches(con, root, chosen, thorough=True)
         finally:

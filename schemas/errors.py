@@ -49,6 +49,8 @@ SweepledgerError                    exit 2 unless noted
       ├── BatchStillRunning         ``--resume`` of a batch whose driver is alive
       ├── ResumeMismatch            the manifest's jobs differ from the batch's
       ├── ExecutorUnavailable       the executor cannot run here
+      ├── UnknownSampler            ``study --sampler`` names no known sampler
+      ├── SamplerUnavailable        the sampler's optional package is not installed
       ├── IngestError               a run-roots source cannot be used
       ├── TierNotPromoted           ``reproduce`` of a tier with no promotion decision
       ├── ExamplesMissing           the demo's example files are not in this checkout

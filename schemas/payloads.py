@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Status = Literal["ok", "empty", "error", "timeout", "crashed", "interrupted", "skipped"]
-Origin = Literal["random", "mutation", "screen"]
+# A built-in generator, or ``<library>:<sampler>`` for one driven by another library
+# (``study --sampler optuna:NSGAIISampler`` records ``optuna:NSGAIISampler``).
+ExternalOrigin = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*:[A-Za-z0-9_.]+$")]
+Origin = Literal["random", "mutation", "screen"] | ExternalOrigin
 
 
 class Payload(BaseModel):

@@ -44,8 +44,8 @@ def rebuild(
     as_of: int | None,
     out: Path | None,
 ) -> None:
-    """Rebuild projections (report, leaderboard, gaps, pareto, promotion when no NAME; html)
-    and ledger.duckdb.
+    """Rebuild projections (report, leaderboard, gaps, pareto, promotion, scoreboard when no
+    NAME; html) and ledger.duckdb.
 
     Only batches touched since the last rebuild are recomputed, unless --full. Output files
     that were deleted or edited since they were written are put back, even with no new event.
@@ -53,7 +53,8 @@ def rebuild(
     under the root) exactly as a rebuild would have written it when the ledger ended at SEQ;
     the root's own outputs are not touched.
     The html projection (batches/<batch>/report.html and studies/<study>/report.html, charts
-    drawn with matplotlib) is built only when named: `rebuild html`.
+    drawn with matplotlib) is built only when named: `rebuild html`. The scoreboard is
+    rendered for the batches `scoreboard` judged, with the gates it was last given.
 
     \b
     Example:

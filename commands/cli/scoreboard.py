@@ -29,8 +29,9 @@ def scoreboard(
     """Judge a batch's cells and write scoreboard/<batch>/ (CSV + Markdown).
 
     Strict by default: a cell lacking a gated metric fails its check and the command exits 1
-    (files still written) naming the missing metrics. The gates file is an input of this
-    command, not of the ledger: `rebuild` does not rewrite the scoreboard.
+    (files still written) naming the missing metrics. The gates file and the mode are kept
+    in ledger.duckdb with the files' record: `rebuild` renders the scoreboard again when its
+    batch gets new events and puts back its files, and `rebuild --check` covers them.
 
     \b
     Example:

@@ -31,6 +31,13 @@ from schemas import EXECUTORS
     type=click.Path(dir_okay=False, path_type=Path),
     help="Budgets YAML for the final promote.",
 )
+@click.option(
+    "--sampler",
+    metavar="NAME",
+    help="Who proposes candidates: builtin (the default: uniform, then mutations of the "
+    "Pareto set), optuna:NSGAIISampler or optuna:TPESampler (Optuna's ask/tell; pip install "
+    "'sweepledger[optuna]').",
+)
 @click.option("--smoke", is_flag=True, help="3 trials, 10 runs, 100 ticks.")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel workers.")
 @click.option("--executor", type=click.Choice(EXECUTORS), help="Where trials run.")
@@ -47,25 +54,31 @@ def study(
     mc_ticks: int | None,
     seed: int,
     budgets_file: Path | None,
+    sampler: str | None,
     smoke: bool,
     workers: int | None,
     executor: str | None,
     as_json: bool,
 ) -> None:
-    """Propose candidates (uniform, then mutations of the Pareto set), evaluate each as a
-    trial of the study's batch, update the pareto projection and promote.
+    """Propose candidates (uniform, then mutations of the Pareto set; or asked from Optuna
+    with --sampler), evaluate each as a trial of the study's batch, update the pareto
+    projection and promote.
 
     Every candidate is a candidate.proposed event, every evaluation a trial.intent/outcome
     pair; running the same command again after Ctrl-C or a crash continues the study from
-    the ledger. Exit 0 when every trial ended ok, 1 otherwise, 130 when stopped.
+    the ledger. An Optuna sampler is seeded from --seed and told every earlier trial read
+    from the ledger, in job order, before each generation. Exit 0 when every trial ended ok,
+    1 otherwise, 130 when stopped.
 
     \b
     Example:
       sweepledger --root ./artifacts study --example mc --smoke
       sweepledger --root ./artifacts study --example mc --trials 20 --generations 3 --seed 7
+      sweepledger --root ./artifacts study --example mc --sampler optuna:NSGAIISampler
     """
     from commands.runner.budgets_file import read_budgets
     from commands.runner.study import DEFAULT_TRIALS, SMOKE, StudyRequest, run_study
+    from commands.runner.study_sampling import BUILTIN_SAMPLER
     from schemas import DEFAULT_BUDGETS
 
     if example is not None and manifest is not None:
@@ -86,6 +99,7 @@ def study(
         mc_runs=mc_runs or fallback["mc_runs"],
         mc_ticks=mc_ticks or fallback["mc_ticks"],
         budgets=read_budgets(budgets_file) if budgets_file is not None else DEFAULT_BUDGETS,
+        sampler=sampler if sampler is not None else BUILTIN_SAMPLER,
         cli_settings={k: v for k, v in cli_settings.items() if v is not None},
         argv=tuple(sys.argv),
     )

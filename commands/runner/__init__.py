@@ -21,8 +21,10 @@ from commands.runner.errors import (
     IngestError,
     ResumeMismatch,
     RunRefused,
+    SamplerUnavailable,
     StoppedBeforeStart,
     TierNotPromoted,
+    UnknownSampler,
 )
 from commands.runner.ingest import ingest_run_roots
 
@@ -36,8 +38,10 @@ __all__ = [
     "RunRefused",
     "RunRequest",
     "RunSummary",
+    "SamplerUnavailable",
     "StoppedBeforeStart",
     "TierNotPromoted",
+    "UnknownSampler",
     "execute",
     "ingest_run_roots",
     "plan_run",

@@ -28,6 +28,7 @@ from commands.runner.executors import make_executor
 from commands.runner.hostinfo import code_version, host_name, process_start
 from commands.runner.job import WorkerSpec
 from commands.runner.job_events import JobEvents
+from commands.runner.job_list import as_recorded
 from commands.runner.manifest import (
     JobPlan,
     LoadedManifest,
@@ -168,7 +169,7 @@ def plan_run(request: RunRequest) -> RunPlan:
 
 
 def _started_event(plan: RunPlan) -> NewEvent:
-    expanded = plan.loaded.expanded(plan.jobs)
+    expanded = as_recorded(plan.loaded.expanded(plan.jobs))  # a large job list: its digest
     data = BatchStarted(
         name=plan.loaded.name,
         manifest=expanded,

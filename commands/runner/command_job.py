@@ -247,8 +247,8 @@ def _execute(spec: CommandSpec, argv: list[str], overlay: dict[str, str], work_d
     finally:
         # The leader is still unreaped (a zombie at most), so its group id is still its own.
         _kill_group(proc.pid)
-        returncode = proc.wait()
         untrack_group(proc.pid)
+        returncode = proc.wait()
     marker.unlink(missing_ok=True)
     return _Exit(returncode, timed_out=not exited)
 

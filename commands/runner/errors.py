@@ -28,6 +28,14 @@ class ExecutorUnavailable(RunRefused):
     """The chosen executor cannot run here (e.g. Ray is not installed)."""
 
 
+class UnknownSampler(RunRefused):
+    """``study --sampler`` names no sampler sweepledger knows."""
+
+
+class SamplerUnavailable(RunRefused):
+    """The chosen sampler's optional package is not installed (e.g. optuna)."""
+
+
 class StoppedBeforeStart(RunRefused):
     """Ctrl-C arrived before the batch was recorded; nothing was written."""
 

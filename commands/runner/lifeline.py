@@ -14,6 +14,11 @@ runs in a session of its own, so it would otherwise survive) and exits at once: 
 left to record what it would finish. A command job's program itself gets the same death
 signal (SIGKILL) for its own parent, which covers command jobs run on the thread executor's
 threads inside the driver.
+
+What no worker can kill, because it runs in the driver or was started by Ray rather than by
+us, is left to the reaper (``commands.runner.reaper``): a process the driver starts (the
+thread executor, a local Ray) that kills the command groups and process tree it was told of once
+the driver is gone. ``track_group`` tells it of each group too.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn
 
 PR_SET_PDEATHSIG = 1
@@ -34,6 +41,10 @@ PARENT_POLL_S = 0.5
 EXIT_ORPHANED = 70
 
 _running_groups: set[int] = set()
+_reaper: subprocess.Popen[bytes] | None = None
+_reaper_lock = threading.Lock()
+REAPER_EXIT_WAIT_S = 5.0
+REAPER_SCRIPT = Path(__file__).with_name("reaper.py")  # run by path: stdlib only
 _prctl: Any = None
 if sys.platform.startswith("linux"):
     with contextlib.suppress(OSError, AttributeError):
@@ -54,12 +65,65 @@ def command_preexec() -> None:
 
 
 def track_group(pgid: int) -> None:
-    """A command job's process group now runs in this process: killed by ``abandon``."""
+    """A command job's process group now runs in this process: killed by ``abandon``, or
+    by the reaper if one runs."""
     _running_groups.add(pgid)
+    tell_reaper(f"group {pgid}")
 
 
 def untrack_group(pgid: int) -> None:
+    """The group was killed; call before reaping its leader (its id is not reused before)."""
     _running_groups.discard(pgid)
+    tell_reaper(f"ungroup {pgid}")
+
+
+def start_reaper() -> None:
+    """In the driver: start the reaper (``commands.runner.reaper``), once; it kills what it
+    is told of (``track_group``, ``reap_tree``) when the driver dies, or at
+    ``stop_reaper``."""
+    global _reaper
+    with _reaper_lock:
+        if _reaper is not None:
+            return
+        # -I: only the standard library on sys.path (not the script's folder, nor PYTHON*)
+        _reaper = subprocess.Popen(
+            [sys.executable, "-I", str(REAPER_SCRIPT)],
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+
+def tell_reaper(line: str) -> None:
+    """Send the reaper one line, if a reaper runs."""
+    with _reaper_lock:
+        if _reaper is None or _reaper.stdin is None:
+            return
+        with contextlib.suppress(OSError):  # it died: nothing to tell
+            _reaper.stdin.write(line.encode() + b"\n")
+            _reaper.stdin.flush()
+
+
+def reap_tree() -> None:
+    """The reaper kills every process below the driver (a local Ray it started) too."""
+    tell_reaper("tree")
+
+
+def stop_reaper() -> None:
+    """Close the reaper's pipe (it kills whatever is still tracked, then exits) and wait
+    for it."""
+    global _reaper
+    with _reaper_lock:
+        process, _reaper = _reaper, None
+    if process is None:
+        return
+    with contextlib.suppress(OSError):
+        if process.stdin is not None:
+            process.stdin.close()
+    try:
+        process.wait(REAPER_EXIT_WAIT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def abandon() -> NoReturn:

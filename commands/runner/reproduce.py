@@ -25,7 +25,7 @@ from schemas import Event
 
 SUMS_NAME = "SHA256SUMS"
 # Keys of an expanded manifest that are not part of what a job runs.
-EXPANDED_ONLY = ("jobs", "users_file", "setup", "callable", "study")
+EXPANDED_ONLY = ("jobs", "jobs_sha256", "users_file", "setup", "callable", "study")
 
 
 @dataclass

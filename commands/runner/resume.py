@@ -14,6 +14,7 @@ from typing import Any
 
 from commands.runner.errors import BatchStillRunning, ResumeMismatch
 from commands.runner.hostinfo import host_name, process_start
+from commands.runner.job_list import DIGEST_KEY, jobs_digest
 from commands.runner.manifest import JobPlan, LoadedManifest
 from ledger import BatchNotFound, Ledger
 from ledger.processes import pid_started
@@ -123,6 +124,15 @@ def _describe_difference(recorded: list[dict[str, Any]], jobs: list[JobPlan]) ->
     return None
 
 
+def _digest_difference(
+    digest: str, history: BatchHistory, loaded: LoadedManifest, jobs: list[JobPlan]
+) -> str | None:
+    if jobs_digest(loaded.expanded(jobs)["jobs"]) == digest:
+        return None
+    count = history.started.get("jobs")
+    return f"the manifest's {len(jobs)} jobs are not the batch's {count} (their SHA-256 differs)"
+
+
 def check_match(
     history: BatchHistory, loaded: LoadedManifest, jobs: list[JobPlan], seed: int, force: bool
 ) -> None:
@@ -141,6 +151,8 @@ def check_match(
         problem = f"kind {loaded.kind!r} differs from {recorded.get('kind')!r}"
     elif history.started.get("settings", {}).get("seed", seed) != seed:
         problem = f"seed {seed} differs from the batch's {history.started['settings']['seed']}"
+    elif DIGEST_KEY in recorded:  # a large batch: its job list is recorded as a digest
+        problem = _digest_difference(recorded[DIGEST_KEY], history, loaded, jobs)
     else:
         problem = _describe_difference(recorded.get("jobs", []), jobs)
     if problem is not None and not force:

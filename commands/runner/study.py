@@ -3,14 +3,12 @@
 A study is one batch (batch id = study id). Each generation:
 
 1. **Propose.** Unless the ledger already holds the generation's ``candidate.proposed`` events
-   (a resumed or extended study), ``trials`` new candidates are drawn with numpy's PCG64 seeded
-   by ``(seed, generation)``: generation 0 uniformly in the space's boxes; a later one by
-   Gaussian mutation (sigma = ``MUTATION_SCALE`` of each box, clipped to it) of the current
-   Pareto frontier read from the ``pareto`` projection, parents taken in candidate_id order
-   round-robin (uniform again when the frontier is empty). Values are rounded to
-   ``DIGITS`` decimals. A candidate's id is its trial's job id: the hash of its params with
-   what runs them (``manifest.job_id_of``); an id already proposed is drawn again. The
-   generation's events are appended in one commit.
+   (a resumed or extended study), ``trials`` new candidates are drawn by the request's sampler
+   (``study_sampling``): the built-in one mutates the current Pareto frontier read from the
+   ``pareto`` projection; an Optuna one is told every earlier candidate's trial read from the
+   ledger, in job order (``study_optuna``). A candidate's id is its trial's job id: the hash of
+   its params with what runs them (``manifest.job_id_of``). The generation's events are
+   appended in one commit.
 2. **Evaluate.** Every proposed candidate is a job of the study's batch (job name
    ``c_<candidate_id>``, params = the manifest's params + the candidate's), run by the runner:
    the first generation starts the batch, later ones (and a re-run after Ctrl-C or kill -9)
@@ -27,26 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from commands.runner.batch import RunRequest, RunSummary, execute, plan_run
 from commands.runner.errors import RunRefused
 from commands.runner.manifest import (
     LoadedManifest,
-    job_id_of,
-    job_target,
     load_parsed,
     manifest_from_data,
     parse_manifest,
 )
 from commands.runner.promote import PromoteSummary, promote
+from commands.runner.study_sampling import BUILTIN_SAMPLER, check_sampler, propose
 from ledger import Ledger
-from projections import StudyNotFound, pareto_document
+from projections import DEFAULT_OBJECTIVES, StudyNotFound, pareto_document, study_trials
 from schemas import DEFAULT_BUDGETS, Budgets, CandidateProposed, Manifest, NewEvent
 
-MUTATION_SCALE = 0.1
-DIGITS = 6
-MAX_DRAWS = 100  # per candidate, before a space too small to hold new candidates is refused
 SMOKE = {"trials": 3, "mc_runs": 10, "mc_ticks": 100}
 DEFAULT_TRIALS = 10
 EXAMPLE_MC = "mc"
@@ -80,6 +72,7 @@ class StudyRequest:
     mc_runs: int = 50
     mc_ticks: int = 600
     budgets: Budgets = DEFAULT_BUDGETS
+    sampler: str = BUILTIN_SAMPLER
     cli_settings: dict[str, Any] = field(default_factory=dict)
     argv: tuple[str, ...] = ()
 
@@ -128,55 +121,49 @@ def _frontier(root: Path, study: str) -> list[dict[str, Any]]:
         return []
 
 
-def propose(
+def _objectives(root: Path, study: str, manifest: Manifest) -> list[tuple[str, str]]:
+    """The objectives ``pareto`` ranks the study by (the manifest's, or the defaults, before
+    any trial)."""
+    try:
+        named = pareto_document(root, study)["objectives"]
+        return [(str(o["name"]), str(o["direction"])) for o in named]
+    except StudyNotFound:
+        assert manifest.study is not None
+        named = manifest.study.objectives
+        return list(named.items()) if named else list(DEFAULT_OBJECTIVES)
+
+
+def _propose(
+    request: StudyRequest,
     manifest: Manifest,
     study: str,
-    seed: int,
     generation: int,
-    count: int,
-    parents: list[dict[str, Any]],
-    taken: set[str],
+    candidates: list[CandidateProposed],
 ) -> list[CandidateProposed]:
-    """``count`` new candidates of ``generation`` (see the module docstring)."""
-    assert manifest.study is not None
-    space = manifest.study.space
-    names = list(space)
-    low = np.array([space[n][0] for n in names])
-    high = np.array([space[n][1] for n in names])
-    rng = np.random.Generator(np.random.PCG64([seed, generation]))
-    target = job_target(manifest)
-    out: list[CandidateProposed] = []
-    for i in range(count):
-        parent = parents[i % len(parents)] if generation and parents else None
-        for _ in range(MAX_DRAWS):
-            if parent is None:
-                values = rng.uniform(low, high)
-            else:
-                start = np.array([float(parent["params"][n]) for n in names])
-                values = np.clip(start + rng.normal(0.0, MUTATION_SCALE * (high - low)), low, high)
-            chosen = {n: round(float(v), DIGITS) for n, v in zip(names, values, strict=True)}
-            params = {**manifest.params, **chosen}
-            candidate_id = job_id_of(target, params)
-            if candidate_id not in taken:
-                break
-        else:
-            raise RunRefused(f"study {study!r}: no new candidate after {MAX_DRAWS} draws")
-        taken.add(candidate_id)
-        out.append(
-            CandidateProposed(
-                candidate_id=candidate_id,
-                study=study,
-                params=chosen,
-                origin="random" if parent is None else "mutation",
-                parents=[] if parent is None else [parent["candidate_id"]],
-                generation=generation,
-                seed=seed,
-                reason="uniform in study.space"
-                if parent is None
-                else f"gaussian mutation, sigma {MUTATION_SCALE} of each box",
-            )
-        )
-    return out
+    """The generation's new candidates from the request's sampler, given those proposed before."""
+    taken = {c.candidate_id for c in candidates}
+    if request.sampler == BUILTIN_SAMPLER:
+        parents = _frontier(request.root, study) if generation else []
+        return propose(manifest, study, request.seed, generation, request.trials, parents, taken)
+    from commands.runner.study_optuna import Told, propose_optuna  # imports optuna (optional)
+
+    try:
+        trials = {t["job_id"]: t for t in study_trials(request.root, study)}
+    except StudyNotFound:
+        trials = {}
+    told = [Told(c, trials.get(c.candidate_id)) for c in candidates]
+    objectives = _objectives(request.root, study, manifest)
+    return propose_optuna(
+        request.sampler,
+        manifest,
+        study,
+        request.seed,
+        generation,
+        request.trials,
+        told,
+        objectives,
+        taken,
+    )
 
 
 def _loaded(manifest: Manifest, path: Path, candidates: list[CandidateProposed]) -> LoadedManifest:
@@ -217,6 +204,7 @@ def run_study(request: StudyRequest) -> StudySummary:
     Raises:
         ManifestInvalid, RunRefused: a bad manifest or option (nothing written).
     """
+    check_sampler(request.sampler, request.trials)
     manifest, path = _base_manifest(request)
     study = request.study_id or f"{manifest.name}-{request.seed}"
     summary = StudySummary(study=study)
@@ -225,9 +213,7 @@ def run_study(request: StudyRequest) -> StudySummary:
         candidates = _proposed(ledger, study)
         have = sum(1 for c in candidates if c.generation == generation)
         if have == 0:
-            parents = _frontier(request.root, study) if generation else []
-            taken = {c.candidate_id for c in candidates}
-            new = propose(manifest, study, request.seed, generation, request.trials, parents, taken)
+            new = _propose(request, manifest, study, generation, candidates)
             ledger.append(
                 [
                     NewEvent(

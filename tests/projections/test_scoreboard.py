@@ -286,3 +286,48 @@ def test_cells_without_coordinates(tmp_path: Path) -> None:
     by_name = {c["name"]: i for i, c in enumerate(cells)}
     index = [by_name[r.name] for r in expected.rows]
     assert got == reference_csv_texts(header(board), board.specs, expected, index)
+
+
+def test_rebuild_check_covers_the_scoreboard_and_rebuild_restores_it(
+    board_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scoreboard's files are recorded outputs: an edit is named by ``rebuild --check``
+    (with the database current, and behind the ledger: the reference then judges with the
+    stored gates), and ``rebuild`` puts the file back byte for byte."""
+    gates = str(board_root.parent / "gates.yaml")
+    base = ["--root", str(board_root)]
+    board = ["scoreboard", "--batch", "t", "--gates", gates, "--allow-missing"]
+    assert _cli([*base, *board], capsys)[0] == 0
+    first = _files(board_root)
+    assert _cli([*base, "rebuild", "--check"], capsys)[0] == 0
+    path = board_root / "scoreboard" / "t" / "tournament_scoreboard.csv"
+    path.write_bytes(path.read_bytes().replace(b"pass", b"fail", 1))
+    code, out, _ = _cli([*base, "rebuild", "--check"], capsys)
+    assert (code, out) == (1, "changed\tscoreboard/t/tournament_scoreboard.csv\n")
+    code, out, err = _cli([*base, "rebuild"], capsys)
+    assert code == 0 and "1 restored" in err and out == f"{path}\n"
+    assert _files(board_root) == first
+    # a new event elsewhere: the database is behind and the check builds its own reference
+    append_batch(board_root, "other", random_grid(random.Random(5)))
+    (board_root / "scoreboard" / "t" / "tournament_candidates.csv").write_text("edited\n")
+    code, out, _ = _cli([*base, "rebuild", "--check"], capsys)
+    named = [line for line in out.splitlines() if "scoreboard/" in line]
+    assert code == 1 and named == ["changed\tscoreboard/t/tournament_candidates.csv"]
+    assert _cli([*base, "rebuild"], capsys)[0] == 0
+    assert _files(board_root) == first
+    assert _cli([*base, "rebuild", "--check"], capsys)[0] == 0
+
+
+def test_rebuild_renders_the_scoreboard_of_new_cells_with_the_stored_gates(
+    board_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch judged in strict mode gets more cells: ``rebuild`` renders its scoreboard
+    again, as ``scoreboard`` with the same gates would."""
+    gates = str(board_root.parent / "gates.yaml")
+    argv = ["--root", str(board_root), "scoreboard", "--batch", "t", "--gates", gates]
+    assert _cli(argv, capsys)[0] == 1  # strict: cells lack gated metrics
+    append_batch(board_root, "t", random_grid(random.Random(8)))
+    assert _cli(["--root", str(board_root), "rebuild"], capsys)[0] == 0
+    rebuilt = _files(board_root)
+    assert _cli(argv, capsys)[0] == 1
+    assert _files(board_root) == rebuilt

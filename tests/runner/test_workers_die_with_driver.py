@@ -1,7 +1,9 @@
 """Nothing a batch started outlives a killed driver: after ``kill -9`` of ``sweepledger run``,
-its worker processes and command-job programs (and, under the process executor, their
-children) are gone within a few seconds. Real processes: the driver is the CLI in a
-subprocess; every process below it is found through /proc before the kill."""
+its worker processes, command-job programs and their children, the reaper and a local Ray's
+processes (GCS, raylet, its agents, the actors) are gone within a few seconds. Real
+processes: the driver is the CLI in a subprocess; every process below it is found through
+/proc before the kill (a Ray agent's environment is overwritten by its process title, so the
+tree, not an environment marker, is what tells this test's processes apart)."""
 
 from __future__ import annotations
 
@@ -102,6 +104,8 @@ def _kill_all(pids: set[int]) -> None:
         ("process", "command"),
         ("process", "shell"),
         ("thread", "command"),
+        ("thread", "shell"),  # the script's background child: killed by the reaper
+        ("ray", "command"),  # Ray's agents: killed by the reaper; the actors: lifeline
     ],
 )
 def test_no_worker_survives_a_killed_driver(tmp_path: Path, executor: str, kind: str) -> None:

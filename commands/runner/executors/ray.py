@@ -4,8 +4,12 @@ Joins the cluster at ``ray_address`` (or ``RAY_ADDRESS``), else starts a local R
 which it shuts down when done; a Ray already initialised by the caller is reused and left up.
 A job past ``timeout_s`` has its actor killed (``timeout``); an actor that dies under a job
 (``os._exit``, OOM) makes it ``crashed``; either way a fresh actor takes its place. Jobs run
-the same ``JobRunner`` as the other executors, so events and results are the same. An actor
-on the driver's host exits, killing its command jobs, once the driver is gone (``lifeline``).
+the same ``JobRunner`` as the other executors, so events and results are the same.
+
+Nothing outlives a killed driver: an actor on the driver's host exits, killing its command
+jobs, once the driver is gone (``lifeline``); the raylet and GCS of a local Ray die with the
+driver (Ray's own ``PR_SET_PDEATHSIG``), and the reaper (``lifeline.start_reaper``) kills the
+rest of the driver's process tree: Ray's agents would otherwise live on for up to a minute.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import structlog
 from commands.runner.errors import ExecutorUnavailable
 from commands.runner.executors.base import Backlog, crashed_done, timeout_done
 from commands.runner.job import Done, JobRunner, Task, WorkerSpec
-from commands.runner.lifeline import die_with_parent
+from commands.runner.lifeline import die_with_parent, reap_tree, start_reaper, stop_reaper
 
 ACTOR_CPUS = 1
 
@@ -82,6 +86,9 @@ class RayExecutor(Backlog):
     def start(self) -> None:
         if not ray.is_initialized():
             local = self.address is None and not os.environ.get("RAY_ADDRESS")
+            if local:
+                start_reaper()
+                reap_tree()  # the Ray it starts: every process below the driver
             try:
                 ray.init(
                     address=self.address,
@@ -92,6 +99,7 @@ class RayExecutor(Backlog):
                     configure_logging=False,
                 )
             except Exception as e:
+                stop_reaper()
                 raise ExecutorUnavailable(f"cannot start Ray: {_first_line(e)}") from e
             self._owns_ray = True
         cpus = int(ray.cluster_resources().get("CPU", 0))  # type: ignore[no-untyped-call]
@@ -185,3 +193,4 @@ class RayExecutor(Backlog):
         if self._owns_ray:
             ray.shutdown()
             self._owns_ray = False
+            stop_reaper()

@@ -1,4 +1,9 @@
-"""The thread executor: jobs on threads of the driver process."""
+"""The thread executor: jobs on threads of the driver process.
+
+A command job's program runs in a session of its own, a child of the driver: the reaper
+(``lifeline.start_reaper``) kills its whole group if the driver dies, background children
+of a ``shell: true`` script included.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import time
 
 from commands.runner.executors.base import timeout_done
 from commands.runner.job import Done, JobRunner, Task, WorkerSpec, failed_outcome
+from commands.runner.lifeline import start_reaper, stop_reaper
 
 
 class ThreadExecutor:
@@ -33,6 +39,8 @@ class ThreadExecutor:
         self._stopped = False
 
     def start(self) -> None:
+        if self.spec.command is not None:
+            start_reaper()
         for _ in range(self.workers):
             self._spawn()
 
@@ -108,3 +116,4 @@ class ThreadExecutor:
             self._stopped = True
         for _ in range(self._next_id):
             self._tasks.put(None)
+        stop_reaper()  # kills the groups of commands still running on abandoned threads
