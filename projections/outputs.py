@@ -12,19 +12,31 @@ Two checks read it:
   rendering the projection again and writing only the damaged files;
 - thorough (``rebuild --check``): every file is hashed, and files under the top-level folders
   that hold outputs (``batches/``, ``gaps/``, ...) that no projection wrote count as extras.
+
+Commands whose files depend on an input the ledger does not hold (``scoreboard``'s gates file,
+``parity``'s matching rules) write them as outputs of a projection of that name: the command
+keeps its input in a table of the projection database (one row per set of files, the last
+run's) and records the files, in one transaction (``command_transaction``); the projection's
+``update`` renders every stored input again (``render_stored``), so ``rebuild`` refreshes
+those files on new events and puts back edited or deleted ones, and ``rebuild --check``,
+building its reference in a scratch database, copies the inputs first (``copy_inputs``).
+Such tables are not derived from the ledger: a full rebuild keeps them; deleting
+``ledger.duckdb`` forgets them with ``_outputs``, and the files are then no longer tracked
+until the command runs again. An as-of state has none.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from projections.comments import Comments
-from projections.writers import Output
+from projections.writers import Output, recording
 
 if TYPE_CHECKING:
     import duckdb
@@ -189,3 +201,70 @@ def _extras(con: duckdb.DuckDBPyConnection, root: Path, projections: list[str]) 
                 if rel not in known:
                     extras.append(Mismatch(rel, EXTRA, None))
     return extras
+
+
+@contextmanager
+def command_transaction(
+    con: duckdb.DuckDBPyConnection, root: Path, projection: str
+) -> Iterator[list[Path]]:
+    """One transaction for a command writing ``projection``'s files from an input it stores
+    (on a current read-write database): the caller stores its input and appends every file it
+    writes to the yielded list; those files are recorded and everything commits together. On
+    an error all is rolled back (a file already written stays, unrecorded)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        written: list[Path] = []
+        with recording() as log:
+            yield written
+        record(con, root, projection, written, {o.path: o for o in log.outputs()}, False)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def render_stored(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    order: str,
+    render: Callable[[tuple[Any, ...]], list[Path] | None],
+) -> list[Path]:
+    """``render`` each row of the command inputs ``table`` (every column, ordered by
+    ``order``); returns the files written. ``render`` returns None for a row it leaves alone
+    (out of scope); a row that can no longer be rendered (a ``SweepledgerError``: refused by
+    this version, or the ledger has since made it unusable) is left as it is, with its files,
+    as the command would then write nothing."""
+    from schemas import SweepledgerError
+
+    written: list[Path] = []
+    for row in con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall():
+        try:
+            written.extend(render(row) or ())
+        except SweepledgerError:
+            continue
+    return written
+
+
+def copy_inputs(con: duckdb.DuckDBPyConnection, source: Path, tables: Sequence[str]) -> None:
+    """Copy the command inputs ``tables`` from the database at ``source`` (those it has, when
+    it can be opened read-only) into ``con``, which holds the tables already."""
+    import duckdb
+
+    if not source.exists() or not tables:
+        return
+    try:
+        con.execute("ATTACH ? AS inputs_source (READ_ONLY)", [str(source)])
+    except duckdb.Error:  # a writer holds it: those outputs go unchecked this time
+        return
+    try:
+        present = {
+            str(r[0])
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'inputs_source'"
+            ).fetchall()
+        }
+        for table in tables:
+            if table in present:
+                con.execute(f"INSERT INTO {table} SELECT * FROM inputs_source.{table}")
+    finally:
+        con.execute("DETACH inputs_source")

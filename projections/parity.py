@@ -21,8 +21,9 @@ computing the same records over another (focused over full replay):
   runs can leave exactly that out.
 
 Files: ``parity/<A>_vs_<B>.json`` and ``.md`` (batch ids made safe as file names), rewritten
-by every ``sweepledger parity`` run. ``rebuild`` does not write them: the key, field,
-tolerance and exact fields are the command's inputs.
+by every ``sweepledger parity`` run. The key, field, tolerance and exact fields are the
+command's inputs, kept with the files' record (``projections.parity_projection``), from which
+``rebuild`` writes the files again.
 """
 
 from __future__ import annotations

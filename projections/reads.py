@@ -375,6 +375,9 @@ def parity_report(
     """Compare batch ``a``'s per-job results with batch ``b``'s (rules in
     ``projections.parity``) and write ``parity/<a>_vs_<b>.json`` and ``.md``; returns the
     report and the files written, whatever the verdict (the caller decides the exit code).
+    The rules are kept in the projection database with the record of the files, so
+    ``rebuild`` keeps them current and ``rebuild --check`` covers them
+    (``projections.parity_projection``).
 
     Raises:
         BatchNotFound: either batch has no jobs.
@@ -382,20 +385,14 @@ def parity_report(
             job's ``result.<field>`` is not a list of objects, or ``tol`` is not a finite
             number >= 0.
     """
-    import projections.parity as parity
-    from projections.engine import connect
+    from projections.parity_projection import compare_and_record
 
     ensure_current(root)
-    con = connect(root, read_only=True)
+    con = connect(root)
     try:
-        for batch in (a, b):
-            found = con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone()
-            if found is None:
-                raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
-        report = parity.parity(con, a, b, key, field, tol, exact)
+        return compare_and_record(con, root, a, b, key, field, tol, exact)
     finally:
         con.close()
-    return report, parity.write(root, report)
 
 
 def _latest_batch_with_jobs(con: Any) -> str:

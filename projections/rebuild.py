@@ -29,6 +29,7 @@ import projections.html_report as html_report
 import projections.leaderboard as leaderboard
 import projections.outputs as outputs
 import projections.pareto as pareto
+import projections.parity_projection as parity
 import projections.promotion as promotion
 import projections.report as report
 import projections.scoreboard_projection as scoreboard
@@ -74,6 +75,7 @@ PROJECTIONS: dict[str, ModuleType] = {
     pareto.NAME: pareto,
     promotion.NAME: promotion,
     scoreboard.NAME: scoreboard,
+    parity.NAME: parity,
     html_report.NAME: html_report,
 }
 # Built only when named: the HTML pages import matplotlib and draw charts per batch.
@@ -83,11 +85,16 @@ DEFAULT_PROJECTIONS: tuple[str, ...] = tuple(n for n in PROJECTIONS if n not in 
 REQUIRES: dict[str, tuple[str, ...]] = {
     html_report.NAME: html_report.REQUIRES,
     scoreboard.NAME: scoreboard.REQUIRES,
+    parity.NAME: parity.REQUIRES,
 }
 WAL_ONLY_EVENTS = 20_000
 PROJECTION_DDL: tuple[str, ...] = (
     outputs.DDL,
     *(s for m in PROJECTIONS.values() for s in m.DDL),
+)
+# Tables of the inputs commands gave (no event holds them): see ``projections.outputs``.
+COMMAND_INPUTS: tuple[str, ...] = tuple(
+    m.INPUTS for m in PROJECTIONS.values() if hasattr(m, "INPUTS")
 )
 PROJECTION_COMMENTS: Comments = {
     **outputs.COMMENTS,
@@ -351,8 +358,8 @@ def check_outputs(root: Path, names: list[str] | None = None) -> list[outputs.Mi
         try:
             con.execute("SET enable_progress_bar = false")
             ensure_schema(con, PROJECTION_DDL, PROJECTION_COMMENTS)
-            # the scoreboard's input is no event: the reference judges with the root's
-            scoreboard.copy_inputs(con, db_path(root))
+            # commands' inputs are no events: the reference renders with the root's
+            outputs.copy_inputs(con, db_path(root), COMMAND_INPUTS)
             rebuild_open(con, ledger, scratch / "outputs", chosen, full=True)
             return outputs.find_mismatches(con, root, chosen, thorough=True)
         finally:

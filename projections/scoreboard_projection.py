@@ -3,25 +3,21 @@
 A scoreboard depends on the ledger and on an input the ledger does not hold: the gates file
 (and ``--allow-missing``) the ``scoreboard`` command was given. The command keeps that input
 in ``ledger.duckdb`` beside the record of the files it wrote (``scoreboard_inputs``: the gates
-file's text and SHA-256 and the mode, one row per batch, the last run's), the way
-``_outputs`` keeps that record. From there ``rebuild`` renders the scoreboard again when its
-batch gets new events, puts back a file deleted or edited since, and ``rebuild --check``
-compares the files with what the ledger and that input imply.
-
-``scoreboard_inputs`` is not cleared by a full rebuild (it is not derived from the ledger);
-deleting ``ledger.duckdb`` forgets it, as it forgets ``_outputs``: the scoreboard's files are
-then no longer tracked until ``scoreboard`` is run again. An as-of state has no scoreboard.
+file's text and SHA-256 and the mode, one row per batch, the last run's), as every command
+with such an input does (``projections.outputs``: ``command_transaction``, ``render_stored``,
+``copy_inputs``). From there ``rebuild`` renders the scoreboard again when its batch gets new
+events, puts back a file deleted or edited since, and ``rebuild --check`` compares the files
+with what the ledger and that input imply.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import projections.outputs as outputs
 from projections.comments import Comments
-from projections.writers import recording
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,69 +91,33 @@ def judge_and_record(
 
     Raises:
         GatesInvalid, GatesUnusable: as ``parse_gates`` and ``scoreboard.judge``.
+        BatchNotFound: no such batch, or it has no jobs.
     """
     from ledger import BatchNotFound
 
     gates = parse_gates(raw, "gates")
     digest = hashlib.sha256(raw).hexdigest()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with outputs.command_transaction(con, root, NAME) as written:
         if con.execute("SELECT 1 FROM report_jobs WHERE batch = ?", [batch]).fetchone() is None:
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         con.execute(
             f"INSERT OR REPLACE INTO {INPUTS} VALUES (?, ?, ?, ?)",
             [batch, raw.decode("utf-8"), digest, allow_missing],
         )
-        with recording() as log:
-            board, written = _render(con, root, batch, gates, digest, allow_missing)
-        outputs.record(con, root, NAME, written, {o.path: o for o in log.outputs()}, False)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        board, files = _render(con, root, batch, gates, digest, allow_missing)
+        written.extend(files)
     return board, written, digest
 
 
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
     """Render again the scoreboards of ``batches`` (None: all) that were ever judged, from
-    their stored input. A stored input that can no longer be judged (the gates refused by
-    this version) is left as it is, with its files."""
-    from schemas import SweepledgerError
+    their stored input (``outputs.render_stored``)."""
 
-    rows = con.execute(
-        f"SELECT batch, gates, gates_sha256, allow_missing FROM {INPUTS} ORDER BY batch"
-    ).fetchall()
-    written: list[Path] = []
-    for batch, text, digest, allow_missing in rows:
+    def render(row: tuple[Any, ...]) -> list[Path] | None:
+        batch, text, digest, allow_missing = row
         if batches is not None and batch not in batches:
-            continue
-        try:
-            gates = parse_gates(str(text).encode("utf-8"), f"stored gates of {batch}")
-            board = _render(con, root, str(batch), gates, str(digest), bool(allow_missing))
-            written.extend(board[1])
-        except SweepledgerError:
-            continue
-    return written
+            return None
+        gates = parse_gates(str(text).encode("utf-8"), f"stored gates of {batch}")
+        return _render(con, root, str(batch), gates, str(digest), bool(allow_missing))[1]
 
-
-def copy_inputs(con: duckdb.DuckDBPyConnection, source: Path) -> None:
-    """Copy ``scoreboard_inputs`` from the database at ``source`` (if it has the table and
-    can be opened read-only) into ``con``, which holds the table already."""
-    import duckdb
-
-    if not source.exists():
-        return
-    try:
-        con.execute("ATTACH ? AS scoreboard_source (READ_ONLY)", [str(source)])
-    except duckdb.Error:  # a writer holds it: the scoreboard goes unchecked this time
-        return
-    try:
-        found = con.execute(
-            "SELECT 1 FROM duckdb_tables() WHERE database_name = 'scoreboard_source' "
-            "AND table_name = ?",
-            [INPUTS],
-        ).fetchone()
-        if found is not None:
-            con.execute(f"INSERT INTO {INPUTS} SELECT * FROM scoreboard_source.{INPUTS}")
-    finally:
-        con.execute("DETACH scoreboard_source")
+    return outputs.render_stored(con, INPUTS, "batch", render)

@@ -62,7 +62,10 @@ def parity(
     result lists are compared element by element: counts, exact fields, other numbers within
     --tol, anything else equal. The files also give bars processed (the bars_processed
     metric) and wall time (duration_s) per batch with their ratio A / B. Exit 0 when the
-    batches agree, 1 when they differ (files still written), 2 for bad input.
+    batches agree, 1 when they differ (files still written), 2 for bad input (nothing written).
+    The options are kept in ledger.duckdb with the files' record: `rebuild` compares the
+    batches again when either gets new events and puts back the files, and `rebuild --check`
+    covers them.
 
     \b
     Example:

@@ -44,8 +44,8 @@ def rebuild(
     as_of: int | None,
     out: Path | None,
 ) -> None:
-    """Rebuild projections (report, leaderboard, gaps, pareto, promotion, scoreboard when no
-    NAME; html) and ledger.duckdb.
+    """Rebuild projections (report, leaderboard, gaps, pareto, promotion, scoreboard, parity
+    when no NAME; html) and ledger.duckdb.
 
     Only batches touched since the last rebuild are recomputed, unless --full. Output files
     that were deleted or edited since they were written are put back, even with no new event.
@@ -54,7 +54,8 @@ def rebuild(
     the root's own outputs are not touched.
     The html projection (batches/<batch>/report.html and studies/<study>/report.html, charts
     drawn with matplotlib) is built only when named: `rebuild html`. The scoreboard is
-    rendered for the batches `scoreboard` judged, with the gates it was last given.
+    rendered for the batches `scoreboard` judged, with the gates it was last given; parity
+    for the pairs `parity` compared, with the options it was last given.
 
     \b
     Example:

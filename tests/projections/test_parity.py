@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from projection_fixtures import open_ledger, run_batch, run_main
+from projection_fixtures import intent, job_id_of, open_ledger, outcome, run_batch, run_main
 
 from ledger import Ledger
 
@@ -255,6 +255,107 @@ def test_running_the_command_twice_gives_the_same_bytes(root: Path, capsys: Any)
     orders: list[list[str]] = []
     json.loads(first[0], object_pairs_hook=lambda pairs: orders.append([k for k, _ in pairs]))
     assert len(orders) == 8 and all(keys == sorted(keys) for keys in orders)
+
+
+def _rebuild(capsys: Any, root: Path, *args: str) -> tuple[int, str, str]:
+    return run_main(capsys, "--root", str(root), "rebuild", *args)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    folder = root / "parity"
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+# Options other than the defaults: a rebuild that ignored the stored ones would differ.
+OPTIONS = ("--key", "symbol", "--tol", "0.5", "--exact", "timestamp,entry_bar")
+
+
+def _differing_b(root: Path) -> None:
+    trades = _base()
+    trades["SYM00"][0]["pnl"] = 1.25  # within --tol 0.5
+    trades["SYM01"][1]["pnl"] = 3.0  # beyond it
+    _append(root, "b", _jobs(trades, duration_s=0.25, bars=500.0))
+
+
+def test_rebuild_check_names_an_edited_or_deleted_parity_file_and_rebuild_restores_it(
+    root: Path, capsys: Any
+) -> None:
+    """The parity files are recorded outputs: an edit and a deletion are named by ``rebuild
+    --check`` (with the database current, and behind the ledger: the reference then compares
+    with the stored options), and ``rebuild`` puts both back byte for byte."""
+    _differing_b(root)
+    assert _parity(capsys, root, "a", "b", *OPTIONS)[0] == 1
+    first = _files(root)
+    assert sorted(first) == ["a_vs_b.json", "a_vs_b.md"]
+    assert _rebuild(capsys, root, "--check")[0] == 0
+    json_file, md_file = root / "parity" / "a_vs_b.json", root / "parity" / "a_vs_b.md"
+    json_file.write_bytes(
+        json_file.read_bytes().replace(b'"identical": false', b'"identical": true')
+    )
+    md_file.unlink()
+    code, out, _ = _rebuild(capsys, root, "--check")
+    assert (code, out) == (1, "changed\tparity/a_vs_b.json\nmissing\tparity/a_vs_b.md\n")
+    code, out, err = _rebuild(capsys, root)
+    assert code == 0 and "2 restored" in err
+    assert sorted(out.splitlines()) == [str(json_file), str(md_file)]
+    assert _files(root) == first
+    assert _rebuild(capsys, root, "--check")[0] == 0
+    # a new batch: the database is behind and the check builds its own reference
+    _append(root, "c", _jobs(_base()))
+    md_file.write_text(md_file.read_text().replace("differ", "agree"))
+    json_file.unlink()
+    code, out, _ = _rebuild(capsys, root, "--check")
+    named = [line for line in out.splitlines() if "parity/" in line]
+    assert code == 1 and named == ["missing\tparity/a_vs_b.json", "changed\tparity/a_vs_b.md"]
+    assert _rebuild(capsys, root)[0] == 0
+    assert _files(root) == first
+    assert _rebuild(capsys, root, "--check")[0] == 0
+    # deleting the database forgets the options: the files are then no longer vouched for
+    (root / "ledger.duckdb").unlink()
+    code, out, _ = _rebuild(capsys, root, "--check")
+    assert code == 0 and out == ""  # no other output under parity/: no folder to scan
+
+
+@pytest.mark.parametrize("side", ["a", "b"])
+def test_a_new_event_in_either_batch_is_compared_again_as_the_command_would(
+    root: Path, capsys: Any, side: str
+) -> None:
+    """A job added to either batch after ``parity`` ran: ``rebuild`` (and any reading command
+    that catches up) writes the files again, byte for byte what ``parity`` with the same
+    options writes now."""
+    _differing_b(root)
+    assert _parity(capsys, root, "a", "b", *OPTIONS)[0] == 1
+    before = _files(root)
+    led = open_ledger(root)
+    params = {"symbol": "sym02", "mode": "x"}
+    cause = intent(led, side, 2, "SYM02", "simulate", **params)
+    trades = {"trades": [_trade(5)]}
+    outcome(led, cause, side, job_id_of("SYM02", params), kind="simulate", result=trades)
+    code, out, _ = _rebuild(capsys, root)
+    assert code == 0 and str(root / "parity" / "a_vs_b.json") in out.splitlines()
+    rebuilt = _files(root)
+    assert rebuilt != before
+    document = json.loads(rebuilt["a_vs_b.json"])
+    assert document[side]["jobs_compared"] == 3 and document["match_by"] == "params.symbol"
+    assert _parity(capsys, root, "a", "b", *OPTIONS)[0] == 1
+    assert _files(root) == rebuilt
+    assert _rebuild(capsys, root, "--check")[0] == 0
+
+
+def test_pairs_written_to_the_same_files_are_kept_as_the_last_run(root: Path, capsys: Any) -> None:
+    """``x_vs_y`` vs ``z`` and ``x`` vs ``y_vs_z`` write the same ``parity/x_vs_y_vs_z.*``:
+    the stored options follow the files, so ``rebuild`` restores the last run's, not both in
+    turn."""
+    for batch in ("x_vs_y", "z", "x", "y_vs_z"):
+        _append(root, batch, _jobs(_base()))
+    assert _parity(capsys, root, "x_vs_y", "z")[0] == 0
+    assert _parity(capsys, root, "x", "y_vs_z", "--tol", "0.25")[0] == 0
+    last = _files(root)
+    assert json.loads(last["x_vs_y_vs_z.json"])["a"]["batch"] == "x"
+    (root / "parity" / "x_vs_y_vs_z.json").unlink()
+    assert _rebuild(capsys, root, "--full")[0] == 0
+    assert _files(root) == last
+    assert _rebuild(capsys, root, "--check")[0] == 0
 
 
 # The example replays, run for real: full vs focused, at 1 and 2 workers.
