@@ -16,13 +16,27 @@ from ledger.json_text import JSONTextError, loads_text, loads_text_lines
 JSONL_BLOCK = 256 << 10
 
 
-def read_jsonl(stream: IO[bytes], name: str, numbers: list[int]) -> Iterator[Any]:
+class ParsedEvents:
+    """Events parsed from JSON text (``read_jsonl``). Iterating gives the events; being of
+    this type says that no float in them is NaN or infinite (JSON text cannot write one, and
+    the JSON rule refuses a number beyond a double's range), so ``Ledger.append`` does not
+    look for them."""
+
+    def __init__(self, events: Iterator[Any]) -> None:
+        self._events = events
+
+    def __iter__(self) -> Iterator[Any]:
+        # The C-level iterator itself: a Python-level __next__ would cost a call per event.
+        return self._events
+
+
+def read_jsonl(stream: IO[bytes], name: str, numbers: list[int]) -> ParsedEvents:
     """Events from a JSONL stream; records each event's line number in ``numbers``.
 
     Lazy like a line-by-line reader: a bad line raises only once the events before it have
     been consumed, so an earlier invalid event is still the one reported.
     """
-    return chain.from_iterable(_jsonl_blocks(stream, name, numbers))
+    return ParsedEvents(chain.from_iterable(_jsonl_blocks(stream, name, numbers)))
 
 
 def _jsonl_blocks(stream: IO[bytes], name: str, numbers: list[int]) -> Iterator[list[Any]]:

@@ -27,16 +27,20 @@ _CHECK_SEQ = 10**15
 Envelope = tuple[str, Any, "str | None", "str | None", "int | None"]
 
 
-def prepare(events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0) -> list[Prepared]:
+def prepare(
+    events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0, finite: bool = False
+) -> list[Prepared]:
     """Validate events and encode their payloads; the parts needing a seq come later.
 
     ``offset`` is the position of ``events[0]`` in the caller's whole call, for messages.
+    ``finite``: the payloads hold no NaN or infinite float (parsed from JSON text), so the
+    look for them is skipped (``schemas.validate_fields``).
 
     Raises:
         InvalidEvent: naming the 1-based index of the first refused event and the field.
     """
     try:
-        return _prepare(events)
+        return _prepare(events, finite)
     except InvalidEvent as e:
         if offset and e.index is not None:
             raise e.moved(e.index + offset) from e
@@ -55,29 +59,32 @@ def check_events(events: Sequence[NewEvent | Mapping[str, Any]]) -> None:
     check_lines([(None, middle) for _, middle in prepared], _CHECK_SEQ, utc_timestamp())
 
 
-def _prepare(events: Sequence[Any]) -> list[Prepared]:
+def _prepare(events: Sequence[Any], finite: bool) -> list[Prepared]:
     envelopes = [_envelope(i, event) for i, event in enumerate(events)]
     kinds = list(map(itemgetter(0), envelopes))
     if len(set(kinds)) == 1:  # the common case: one type, no regrouping
-        return _prepare_type(kinds[0], envelopes, list(range(len(envelopes))))
+        return _prepare_type(kinds[0], envelopes, list(range(len(envelopes))), finite)
     by_type: dict[str, list[int]] = {}
     for index, kind in enumerate(kinds):
         by_type.setdefault(kind, []).append(index)
     prepared: list[Prepared] = [(None, b"")] * len(envelopes)
     for kind, indexes in by_type.items():
-        for index, one in zip(indexes, _prepare_type(kind, envelopes, indexes), strict=True):
+        typed = _prepare_type(kind, envelopes, indexes, finite)
+        for index, one in zip(indexes, typed, strict=True):
             prepared[index] = one
     return prepared
 
 
-def _prepare_type(kind: str, envelopes: list[Envelope], indexes: list[int]) -> list[Prepared]:
+def _prepare_type(
+    kind: str, envelopes: list[Envelope], indexes: list[int], finite: bool
+) -> list[Prepared]:
     """Validate and encode the events at ``indexes``, all of type ``kind``."""
     from schemas import SchemaError, validate_fields, version_for
 
     group = envelopes if len(indexes) == len(envelopes) else [envelopes[i] for i in indexes]
     try:
         version = version_for(kind)
-        validated = validate_fields(kind, [envelope[1] for envelope in group])
+        validated = validate_fields(kind, [envelope[1] for envelope in group], finite)
     except SchemaError:
         _raise_first_invalid(envelopes)
         raise

@@ -27,6 +27,7 @@ from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewr
 from ledger.encoding import Prepared, decode_fields, decode_line
 from ledger.errors import LedgerDamaged, LedgerNotFound, ReadRaced
 from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs, os_errors
+from ledger.jsonl_input import ParsedEvents
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -138,7 +139,9 @@ class Ledger:
     def append(self, events: Iterable[NewEvent | Mapping[str, Any]]) -> list[Receipt]:
         """Append ``events`` as one durable commit and return their receipts, in order.
 
-        ``events`` may be any iterable (a generator keeps memory small for huge calls).
+        ``events`` may be any iterable (a generator keeps memory small for huge calls). Events
+        from ``read_jsonl`` (``ParsedEvents``) hold no NaN or infinite float, so their payloads
+        are not searched for one.
 
         Raises:
             InvalidEvent: an event is refused (its index is in the message); nothing written.
@@ -147,11 +150,12 @@ class Ledger:
             LockTimeout: another writer held the lock too long.
             StorageRefused: the OS refused a write (read-only root, file size limit, disk full).
         """
+        finite = isinstance(events, ParsedEvents)
         with _gc_paused():
             prepared: list[Prepared] = []
             remaining = iter(events)
             while chunk := list(islice(remaining, PREPARE_CHUNK)):
-                prepared += prepare(chunk, offset=len(prepared))
+                prepared += prepare(chunk, offset=len(prepared), finite=finite)
             if not prepared:
                 return []
             with os_errors(self.root), self._lock.held():

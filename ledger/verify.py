@@ -24,7 +24,7 @@ from ledger.errors import BadAnchor, LedgerNotFound
 from ledger.files import LedgerFiles
 from ledger.live import find_boundary, iter_lines
 from ledger.lock import lock_is_held
-from ledger.scan import RangeResult, scan_range
+from ledger.scan import VECTOR_MIN_BYTES, RangeResult, scan_range
 from ledger.segments import TMP_SUFFIX, deep_check, file_sha256, hash_at, list_segments
 from ledger.writer import Head
 
@@ -128,6 +128,9 @@ def _scan_live(
     from multiprocessing import get_context
 
     points = _split_points(path, start, stop, workers)
+    if size // (len(points) - 1) >= VECTOR_MIN_BYTES:
+        import numpy  # noqa: F401  (imported once here, inherited by every forked worker)
+
     with ProcessPoolExecutor(len(points) - 1, mp_context=get_context("fork")) as pool:
         futures = [
             pool.submit(scan_range, path, a, b, first_seq if i == 0 else None, anchor_seq)

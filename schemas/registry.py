@@ -193,17 +193,26 @@ def validate_payloads(event_type: str, items: Sequence[Any]) -> list[dict[str, A
     return dumped
 
 
-def validate_fields(event_type: str, items: Sequence[Any]) -> list[dict[str, Any]]:
+def validate_fields(
+    event_type: str, items: Sequence[Any], finite: bool = False
+) -> list[dict[str, Any]]:
     """Like ``validate_payloads``, but cheaper for bulk encoding: returns plain field dicts,
     in which nested payload models (e.g. ``error``) may stay model instances. Encoders
     serialize a model as its own field dict.
+
+    ``finite``: the items are known to hold no NaN or infinite float (they were parsed from
+    JSON text, which cannot write one), so the walks looking for them are skipped.
     """
     model = model_for(event_type)
     if model is None:
+        if finite and set(map(type, items)) <= {dict}:
+            return list(items)
         return [_validate_free(item) for item in items]
     fields = _validate_plain(model, items)
     if fields is None:
         fields = _validate_models(model, items)
+    if finite:
+        return fields
     for name in _LOOSE_FIELDS.get(model, ()):
         for index, data in enumerate(fields):
             value = data[name]
