@@ -100,10 +100,12 @@ def encode_middles(
     version: int,
     envelopes: Sequence[tuple[Any, Any, str | None, str | None, int | None]],
     payloads: Sequence[Any],
+    payload_texts: Sequence[bytes | None] | None = None,
 ) -> list[Prepared]:
     """Encode the seq-independent part of events of one type and version.
 
-    ``envelopes`` are (type, data, batch, key, cause) and ``payloads`` the validated data.
+    ``envelopes`` are (type, data, batch, key, cause) and ``payloads`` the validated data;
+    ``payload_texts`` the canonical encoding of each payload where already known (or None).
 
     Raises:
         InvalidEvent: a payload is not representable (``index`` is its position).
@@ -115,12 +117,17 @@ def encode_middles(
     dumps = orjson.dumps
     prepared: list[Prepared] = []
     add = prepared.append
-    for (_type, _data, batch, key, cause), data in zip(envelopes, payloads, strict=True):
+    texts = [None] * len(payloads) if payload_texts is None else payload_texts
+    for (_type, _data, batch, key, cause), data, text in zip(
+        envelopes, payloads, texts, strict=True
+    ):
         # Each line part is built at once: orjson's output holds a ~4 KiB buffer, so keeping
         # thousands of them alive costs a page fault each. orjson inline: canonical_json's
         # own call costs more than the encoding of a small payload.
         try:
-            encoded = dumps(data, default=_model_fields, option=_SORTED)
+            encoded = (
+                text if text is not None else dumps(data, default=_model_fields, option=_SORTED)
+            )
         except orjson.JSONEncodeError:
             try:
                 encoded = canonical_json(data)

@@ -120,9 +120,20 @@ def loads_text(text: bytes) -> Any:
     return _strict_loads(text)
 
 
-def loads_text_lines(lines: list[bytes]) -> list[Any]:
+class ParsedLines(list[Any]):
+    """Events parsed from lines (``loads_text_lines``). ``data_texts``, when not None, holds
+    the canonical encoding (``encoding.canonical_json``) of each event's ``data`` (``{}``
+    when it has none), found while checking for duplicate keys: the stored payload of a
+    free-form event is exactly that encoding, so it need not be encoded twice."""
+
+    data_texts: list[bytes] | None = None
+
+
+def loads_text_lines(lines: list[bytes]) -> ParsedLines:
     """``loads_text`` of each of ``lines`` (one JSON text each, no newlines), with one parse
-    call and one duplicate-key count for them all in the usual case.
+    call and one duplicate-key count for them all in the usual case. When every line is an
+    object of a free-form type (``x.*``), the count is made over the canonical encoding of
+    each event's data, kept in ``data_texts``.
 
     Raises:
         JSONTextError: some line is refused (parse them one by one to know which).
@@ -130,11 +141,59 @@ def loads_text_lines(lines: list[bytes]) -> list[Any]:
     block = b"\n".join(lines)
     if not may_hold_huge_int(block):
         try:
-            parsed = list(map(orjson.loads, lines))
+            parsed = ParsedLines(map(orjson.loads, lines))
         except orjson.JSONDecodeError:
             pass
         else:
+            if _all_free_form(parsed):
+                parsed.data_texts = _data_texts(block, parsed)
+                if parsed.data_texts is not None:
+                    return parsed
             # Newlines between lines are not colons: the block counts as its lines do.
             if _has_duplicate_keys(block, parsed) is False:
                 return parsed
-    return [loads_text(line) for line in lines]
+    return ParsedLines(loads_text(line) for line in lines)
+
+
+def _all_free_form(parsed: list[Any]) -> bool:
+    """Whether every item of ``parsed`` is an object whose ``type`` is a free-form one."""
+    from schemas import SchemaError, model_for
+
+    if set(map(type, parsed)) != {dict}:
+        return False
+    try:
+        kinds = {event.get("type") for event in parsed}
+        return all(type(kind) is str and model_for(kind) is None for kind in kinds)
+    except (SchemaError, TypeError):
+        return False
+
+
+_NO_DATA: dict[str, Any] = {}
+
+
+def _data_texts(block: bytes, parsed: list[dict[str, Any]]) -> list[bytes] | None:
+    """The canonical encoding of each event's data, if ``block`` (which orjson parsed into
+    ``parsed``) surely gave no key twice; None when this cannot tell.
+
+    As in ``_has_duplicate_keys``, a dropped duplicate leaves the text with more colons than
+    the parsed objects imply. These imply at least one colon per top-level key plus those of
+    the encoded data: a text with exactly that many gave no key twice (one with more is left
+    to the full count, as colons inside envelope strings also make more).
+    """
+    if _ESCAPED_COLON.search(block):
+        return None
+    dumps, option = orjson.dumps, orjson.OPT_SORT_KEYS
+    # Appended to one buffer as made: orjson's output holds a ~4 KiB buffer, and keeping
+    # thousands of them alive costs a page fault each.
+    joined = bytearray()
+    ends: list[int] = []
+    try:
+        for event in parsed:
+            joined += dumps(event.get("data", _NO_DATA), option=option)
+            ends.append(len(joined))
+    except orjson.JSONEncodeError:
+        return None
+    if block.count(b":") != sum(map(len, parsed)) + joined.count(b":"):
+        return None
+    texts = bytes(joined)
+    return [texts[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ledger.encoding import Prepared, check_lines, encode_middles, utc_timestamp
@@ -28,19 +28,24 @@ Envelope = tuple[str, Any, "str | None", "str | None", "int | None"]
 
 
 def prepare(
-    events: Sequence[NewEvent | Mapping[str, Any]], offset: int = 0, finite: bool = False
+    events: Sequence[NewEvent | Mapping[str, Any]],
+    offset: int = 0,
+    finite: bool = False,
+    data_texts: Sequence[bytes | None] | None = None,
 ) -> list[Prepared]:
     """Validate events and encode their payloads; the parts needing a seq come later.
 
     ``offset`` is the position of ``events[0]`` in the caller's whole call, for messages.
     ``finite``: the payloads hold no NaN or infinite float (parsed from JSON text), so the
-    look for them is skipped (``schemas.validate_fields``).
+    look for them is skipped (``schemas.validate_fields``). ``data_texts``: for each event,
+    the canonical encoding of its ``data`` object if known (``ParsedEvents.take_data_texts``),
+    or None; used when that very object is the payload stored (a free-form event).
 
     Raises:
         InvalidEvent: naming the 1-based index of the first refused event and the field.
     """
     try:
-        return _prepare(events, finite)
+        return _prepare(events, finite, data_texts)
     except InvalidEvent as e:
         if offset and e.index is not None:
             raise e.moved(e.index + offset) from e
@@ -59,37 +64,49 @@ def check_events(events: Sequence[NewEvent | Mapping[str, Any]]) -> None:
     check_lines([(None, middle) for _, middle in prepared], _CHECK_SEQ, utc_timestamp())
 
 
-def _prepare(events: Sequence[Any], finite: bool) -> list[Prepared]:
+def _prepare(
+    events: Sequence[Any], finite: bool, data_texts: Sequence[bytes | None] | None
+) -> list[Prepared]:
     envelopes = [_envelope(i, event) for i, event in enumerate(events)]
     kinds = list(map(itemgetter(0), envelopes))
     if len(set(kinds)) == 1:  # the common case: one type, no regrouping
-        return _prepare_type(kinds[0], envelopes, list(range(len(envelopes))), finite)
+        return _prepare_type(kinds[0], envelopes, list(range(len(envelopes))), finite, data_texts)
     by_type: dict[str, list[int]] = {}
     for index, kind in enumerate(kinds):
         by_type.setdefault(kind, []).append(index)
     prepared: list[Prepared] = [(None, b"")] * len(envelopes)
     for kind, indexes in by_type.items():
-        typed = _prepare_type(kind, envelopes, indexes, finite)
+        typed = _prepare_type(kind, envelopes, indexes, finite, data_texts)
         for index, one in zip(indexes, typed, strict=True):
             prepared[index] = one
     return prepared
 
 
 def _prepare_type(
-    kind: str, envelopes: list[Envelope], indexes: list[int], finite: bool
+    kind: str,
+    envelopes: list[Envelope],
+    indexes: list[int],
+    finite: bool,
+    data_texts: Sequence[bytes | None] | None,
 ) -> list[Prepared]:
     """Validate and encode the events at ``indexes``, all of type ``kind``."""
     from schemas import SchemaError, validate_fields, version_for
 
-    group = envelopes if len(indexes) == len(envelopes) else [envelopes[i] for i in indexes]
+    whole = len(indexes) == len(envelopes)
+    group = envelopes if whole else [envelopes[i] for i in indexes]
+    data = [envelope[1] for envelope in group]
     try:
         version = version_for(kind)
-        validated = validate_fields(kind, [envelope[1] for envelope in group], finite)
+        validated = validate_fields(kind, data, finite)
     except SchemaError:
         _raise_first_invalid(envelopes)
         raise
+    texts = None
+    # A known encoding is of the input object: it is the payload's only if that is stored.
+    if data_texts is not None and all(map(is_, validated, data)):
+        texts = data_texts if whole else [data_texts[i] for i in indexes]
     try:
-        return encode_middles(kind, version, group, validated)
+        return encode_middles(kind, version, group, validated, texts)
     except InvalidEvent as e:
         assert e.index is not None
         raise e.moved(indexes[e.index], f"({shown(kind)}) ") from e

@@ -141,7 +141,7 @@ class Ledger:
 
         ``events`` may be any iterable (a generator keeps memory small for huge calls). Events
         from ``read_jsonl`` (``ParsedEvents``) hold no NaN or infinite float, so their payloads
-        are not searched for one.
+        are not searched for one, and a free-form payload is stored as the reader encoded it.
 
         Raises:
             InvalidEvent: an event is refused (its index is in the message); nothing written.
@@ -150,12 +150,13 @@ class Ledger:
             LockTimeout: another writer held the lock too long.
             StorageRefused: the OS refused a write (read-only root, file size limit, disk full).
         """
-        finite = isinstance(events, ParsedEvents)
+        parsed = events if isinstance(events, ParsedEvents) else None
         with _gc_paused():
             prepared: list[Prepared] = []
             remaining = iter(events)
             while chunk := list(islice(remaining, PREPARE_CHUNK)):
-                prepared += prepare(chunk, offset=len(prepared), finite=finite)
+                texts = None if parsed is None else parsed.take_data_texts(len(chunk))
+                prepared += prepare(chunk, len(prepared), parsed is not None, texts)
             if not prepared:
                 return []
             with os_errors(self.root), self._lock.held():
