@@ -26,26 +26,13 @@ class ParsedEvents:
     one's ``data`` when the reader found it (``json_text.ParsedLines``), else None.
     """
 
-    def __init__(
-        self,
-        events: Iterator[Any],
-        data_texts: list[bytes | None],
-        stream: IO[bytes],
-        numbers: list[int],
-    ) -> None:
+    def __init__(self, events: Iterator[Any], data_texts: list[bytes | None]) -> None:
         self._events = events
         self._data_texts = data_texts
-        self._source: tuple[IO[bytes], list[int]] | None = (stream, numbers)
 
     def __iter__(self) -> Iterator[Any]:
         # The C-level iterator itself: a Python-level __next__ would cost a call per event.
-        self._source = None
         return self._events
-
-    def unread_source(self) -> tuple[IO[bytes], list[int]] | None:
-        """The stream and line-number list given to ``read_jsonl``, while no event has been
-        read from them (for a reader of its own, ``jsonl_parallel``); None after that."""
-        return self._source
 
     def take_data_texts(self, count: int) -> list[bytes | None]:
         """The data encodings of the next ``count`` events iterated (each once), in order."""
@@ -61,8 +48,7 @@ def read_jsonl(stream: IO[bytes], name: str, numbers: list[int]) -> ParsedEvents
     been consumed, so an earlier invalid event is still the one reported.
     """
     texts: list[bytes | None] = []
-    blocks = _jsonl_blocks(stream, name, numbers, texts)
-    return ParsedEvents(chain.from_iterable(blocks), texts, stream, numbers)
+    return ParsedEvents(chain.from_iterable(_jsonl_blocks(stream, name, numbers, texts)), texts)
 
 
 def _jsonl_blocks(

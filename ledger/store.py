@@ -28,7 +28,6 @@ from ledger.encoding import Prepared, decode_fields, decode_line
 from ledger.errors import LedgerDamaged, LedgerNotFound, ReadRaced
 from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs, os_errors
 from ledger.jsonl_input import ParsedEvents
-from ledger.jsonl_parallel import prepare_file
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -142,8 +141,7 @@ class Ledger:
 
         ``events`` may be any iterable (a generator keeps memory small for huge calls). Events
         from ``read_jsonl`` (``ParsedEvents``) hold no NaN or infinite float, so their payloads
-        are not searched for one, and a free-form payload is stored as the reader encoded it; a
-        large JSONL file is prepared in worker processes (``jsonl_parallel``).
+        are not searched for one, and a free-form payload is stored as the reader encoded it.
 
         Raises:
             InvalidEvent: an event is refused (its index is in the message); nothing written.
@@ -154,10 +152,8 @@ class Ledger:
         """
         parsed = events if isinstance(events, ParsedEvents) else None
         with _gc_paused():
-            source = None if parsed is None else parsed.unread_source()
-            whole = None if source is None else prepare_file(*source)
-            prepared: list[Prepared] = [] if whole is None else whole
-            remaining = iter(() if whole is not None else events)
+            prepared: list[Prepared] = []
+            remaining = iter(events)
             while chunk := list(islice(remaining, PREPARE_CHUNK)):
                 texts = None if parsed is None else parsed.take_data_texts(len(chunk))
                 prepared += prepare(chunk, len(prepared), parsed is not None, texts)
