@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -29,24 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench_projections import append_batch, build  # noqa: E402
+from cli_timing import best  # noqa: E402
 
 from ledger import Ledger  # noqa: E402
-
-MAIN = "import sys; from commands.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-def cli_seconds(root: Path, *args: str, before: object = None) -> float:
-    """Wall time of one CLI process running this checkout's code."""
-    if callable(before):
-        before()
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", MAIN, "--root", str(root), *args],
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-    )
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -68,16 +52,16 @@ def main() -> None:
         def fresh() -> None:
             shutil.rmtree(then, ignore_errors=True)
 
-        def best(*argv: str, before: object = None) -> float:
-            return min(cli_seconds(root, *argv, before=before) for _ in range(args.repeats))
+        def timed(*argv: str, before: Callable[[], object] | None = None) -> float:
+            return best(root, *argv, repeats=args.repeats, before=before)
 
-        full = best("rebuild", "--full")
-        at_middle = best("rebuild", "--as-of", str(middle), "--out", str(then), before=fresh)
-        at_live = best("rebuild", "--as-of", str(live), "--out", str(then), before=fresh)
+        full = timed("rebuild", "--full")
+        at_middle = timed("rebuild", "--as-of", str(middle), "--out", str(then), before=fresh)
+        at_live = timed("rebuild", "--as-of", str(live), "--out", str(then), before=fresh)
         sql = "SELECT count(*) FROM outcomes"
-        query = best("query", "--as-of", str(live), "--state", str(then), sql)
-        explain = best("explain", f"job:{job}", "--json")
-        proof = best("explain", f"job:{job}", "--json", "--proof")
+        query = timed("query", "--as-of", str(live), "--state", str(then), sql)
+        explain = timed("explain", f"job:{job}", "--json")
+        proof = timed("explain", f"job:{job}", "--json", "--proof")
 
         table = Table(
             title=f"time travel on {head:,} events (whole CLI processes, best of {args.repeats})"

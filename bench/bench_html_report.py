@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -27,27 +25,12 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from cli_timing import best  # noqa: E402
+
 from ledger import Ledger  # noqa: E402
 from schemas import NewEvent  # noqa: E402
 
 REPEATS = 3
-MAIN = "import sys; from commands.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-def cli_seconds(root: Path, *args: str) -> float:
-    """Wall time of one CLI process running this checkout's code."""
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", MAIN, "--root", str(root), *args],
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-    )
-    return time.perf_counter() - start
-
-
-def best(root: Path, *args: str) -> float:
-    return min(cli_seconds(root, *args) for _ in range(REPEATS))
 
 
 def batch_events(batch: str, jobs: int) -> list[NewEvent]:
@@ -120,10 +103,10 @@ def main() -> None:
     root = workdir / "root"
     try:
         names = build(root, args.batches, args.jobs)
-        plain = best(root, "rebuild", "--full")
-        pages = best(root, "rebuild", "html", "--full")
-        markdown = best(root, "report", "--batch", names[0])
-        page = best(root, "report", "--batch", names[0], "--html")
+        plain = best(root, "rebuild", "--full", repeats=REPEATS)
+        pages = best(root, "rebuild", "html", "--full", repeats=REPEATS)
+        markdown = best(root, "report", "--batch", names[0], repeats=REPEATS)
+        page = best(root, "report", "--batch", names[0], "--html", repeats=REPEATS)
         table = Table(
             title=f"HTML report on {args.batches} batches x {args.jobs} jobs "
             f"(each a whole CLI process, best of {REPEATS})"

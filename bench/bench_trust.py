@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -29,34 +27,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench_ledger import event  # noqa: E402
+from cli_timing import best  # noqa: E402
 
 from ledger import Ledger  # noqa: E402
 from ledger.merkle_index import MERKLE_DIR  # noqa: E402
 
 REPEATS = 3
 CALL = 10_000
-MAIN = "import sys; from commands.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-def cli_seconds(root: Path, *args: str) -> float:
-    """Wall time of one CLI process running this checkout's code."""
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", MAIN, "--root", str(root), *args],
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-    )
-    return time.perf_counter() - start
-
-
-def best(root: Path, *args: str, before: object = None) -> float:
-    times = []
-    for _ in range(REPEATS):
-        if callable(before):
-            before()
-        times.append(cli_seconds(root, *args))
-    return min(times)
 
 
 def main() -> None:
@@ -76,12 +53,12 @@ def main() -> None:
         def drop_index() -> None:
             shutil.rmtree(root / MERKLE_DIR, ignore_errors=True)
 
-        head = best(root, "head")
-        verify = best(root, "verify")
-        cold = best(root, "root", before=drop_index)
-        warm = best(root, "root")
+        head = best(root, "head", repeats=REPEATS)
+        verify = best(root, "verify", repeats=REPEATS)
+        cold = best(root, "root", before=drop_index, repeats=REPEATS)
+        warm = best(root, "root", repeats=REPEATS)
         seq = str(random.Random(9162).randrange(1, n + 1))
-        prove = best(root, "prove", seq, "--json")
+        prove = best(root, "prove", seq, "--json", repeats=REPEATS)
         table = Table(title=f"trust on {n:,} events (each a whole CLI process, best of {REPEATS})")
         for column in ("figure", "seconds", "vs verify", "target"):
             table.add_column(column, justify="right" if column != "figure" else "left")
