@@ -20,10 +20,10 @@ from scoreboard_fixtures import (
 
 from projections import rebuild
 from projections.engine import connect
-from projections.scoreboard import judge, judged_cells
+from projections.scoreboard import Cell, Scoreboard, judge, judged_cells
 from projections.scoreboard_files import csv_texts, header
-from projections.scoreboard_rules import evaluate
-from schemas import load_gates
+from projections.scoreboard_rules import ScoreboardResult, evaluate
+from schemas import Gates, load_gates
 
 
 def _reference_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,21 +34,30 @@ def _reference_cells(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _judge_both_ways(
+    root: Path, cells: list[dict[str, Any]], gates: Gates, allow_missing: bool
+) -> tuple[Scoreboard, tuple[Cell, ...], tuple[str, str], ScoreboardResult]:
+    """Record ``cells`` as batch ``b``, rebuild, and judge them in SQL (the board, its cells,
+    its CSV texts) and with the reference rules."""
+    append_batch(root, "b", cells)
+    rebuild(root)
+    con = connect(root, read_only=True)
+    try:
+        board = judge(con, "b", gates, allow_missing)
+        judged = judged_cells(con, board)
+        texts = csv_texts(con, board)
+    finally:
+        con.close()
+    return board, judged, texts, evaluate(_reference_cells(cells), gates, allow_missing)
+
+
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("allow_missing", [False, True], ids=["strict", "allow-missing"])
 def test_sql_matches_the_reference_rules(tmp_path: Path, seed: int, allow_missing: bool) -> None:
     rng = random.Random(seed)
     cells = random_grid(rng)
     gates = load_gates(random_gates(rng))
-    append_batch(tmp_path, "b", cells)
-    rebuild(tmp_path)
-    con = connect(tmp_path, read_only=True)
-    try:
-        board = judge(con, "b", gates, allow_missing)
-        judged = judged_cells(con, board)
-    finally:
-        con.close()
-    expected = evaluate(_reference_cells(cells), gates, allow_missing)
+    board, judged, _, expected = _judge_both_ways(tmp_path, cells, gates, allow_missing)
     got = [(c.job_id, c.baseline, c.candidate, c.checks) for c in judged]
     want = [(r.job_id, r.baseline, r.candidate, r.checks) for r in expected.rows]
     assert got == want
@@ -75,15 +84,7 @@ def test_csv_is_byte_identical_to_the_csv_module_over_the_reference_rows(
     for cell, name in zip(cells, AWKWARD_NAMES, strict=False):
         cell["name"] = name
     gates = load_gates(random_gates(rng))
-    append_batch(tmp_path, "b", cells)
-    rebuild(tmp_path)
-    con = connect(tmp_path, read_only=True)
-    try:
-        board = judge(con, "b", gates, allow_missing)
-        got = csv_texts(con, board)
-    finally:
-        con.close()
-    expected = evaluate(_reference_cells(cells), gates, allow_missing)
+    board, _, got, expected = _judge_both_ways(tmp_path, cells, gates, allow_missing)
     index = [{c["job_id"]: i for i, c in enumerate(cells)}[r.job_id] for r in expected.rows]
     assert (board.coordinates, board.metric_names) == reference_names(expected)
     assert got == reference_csv_texts(header(board), board.specs, expected, index)
@@ -93,14 +94,8 @@ def test_csv_is_byte_identical_to_the_csv_module_over_the_reference_rows(
 def test_a_carriage_return_in_a_field_is_quoted_so_the_row_reads_back(tmp_path: Path) -> None:
     cells = random_grid(random.Random(5))
     cells[0]["name"], cells[1]["name"] = "cr\ronly", "crlf\r\nx"
-    append_batch(tmp_path, "b", cells)
-    rebuild(tmp_path)
-    con = connect(tmp_path, read_only=True)
-    try:
-        board = judge(con, "b", load_gates({"gates": {"sharpe": {"min": 0.2}}}), True)
-        text = csv_texts(con, board)[0]
-    finally:
-        con.close()
+    gates = load_gates({"gates": {"sharpe": {"min": 0.2}}})
+    text = _judge_both_ways(tmp_path, cells, gates, True)[2][0]
     assert '"cr\ronly"' in text and '"crlf\r\nx"' in text
     names = [row[1] for row in csv.reader(io.StringIO(text))][1:]
     assert sorted(names) == sorted(c["name"] for c in cells if c.get("status", "ok") == "ok")
@@ -246,16 +241,7 @@ def test_coordinate_names_with_json_path_characters(tmp_path: Path) -> None:
         if "lookback" in params:
             params['$look"back'] = params.pop("lookback")
     gates = load_gates(random_gates(rng))
-    append_batch(tmp_path, "b", cells)
-    rebuild(tmp_path)
-    con = connect(tmp_path, read_only=True)
-    try:
-        board = judge(con, "b", gates, True)
-        judged = judged_cells(con, board)
-        got = csv_texts(con, board)
-    finally:
-        con.close()
-    expected = evaluate(_reference_cells(cells), gates, True)
+    board, judged, got, expected = _judge_both_ways(tmp_path, cells, gates, True)
     assert [(c.job_id, c.checks) for c in judged] == [(r.job_id, r.checks) for r in expected.rows]
     assert '$look"back' in board.coordinates and "sel/ect~ion.x" in board.coordinates
     index = [{c["job_id"]: i for i, c in enumerate(cells)}[r.job_id] for r in expected.rows]
@@ -271,16 +257,7 @@ def test_cells_without_coordinates(tmp_path: Path) -> None:
     ]
     cells[0]["params"] = {"profile": "market"}
     gates = load_gates(random_gates(random.Random(1)))
-    append_batch(tmp_path, "b", cells)
-    rebuild(tmp_path)
-    con = connect(tmp_path, read_only=True)
-    try:
-        board = judge(con, "b", gates, True)
-        judged = judged_cells(con, board)
-        got = csv_texts(con, board)
-    finally:
-        con.close()
-    expected = evaluate(_reference_cells(cells), gates, True)
+    board, judged, got, expected = _judge_both_ways(tmp_path, cells, gates, True)
     assert [(c.job_id, c.checks) for c in judged] == [(r.job_id, r.checks) for r in expected.rows]
     assert [c.index for c in judged] == [1, 2, 3, 0]
     by_name = {c["name"]: i for i, c in enumerate(cells)}
