@@ -26,13 +26,26 @@ class ParsedEvents:
     one's ``data`` when the reader found it (``json_text.ParsedLines``), else None.
     """
 
-    def __init__(self, events: Iterator[Any], data_texts: list[bytes | None]) -> None:
+    def __init__(
+        self,
+        events: Iterator[Any],
+        data_texts: list[bytes | None],
+        source: tuple[IO[bytes], list[int]],
+    ) -> None:
         self._events = events
         self._data_texts = data_texts
+        self._source: tuple[IO[bytes], list[int]] | None = source
 
     def __iter__(self) -> Iterator[Any]:
+        self._source = None
         # The C-level iterator itself: a Python-level __next__ would cost a call per event.
         return self._events
+
+    def unread_source(self) -> tuple[IO[bytes], list[int]] | None:
+        """The stream and line-number list given to ``read_jsonl`` while no event has been
+        read from them (for ``jsonl_parallel``, which reads the stream's file by offset and
+        leaves its position alone); None once iterated."""
+        return self._source
 
     def take_data_texts(self, count: int) -> list[bytes | None]:
         """The data encodings of the next ``count`` events iterated (each once), in order."""
@@ -48,7 +61,8 @@ def read_jsonl(stream: IO[bytes], name: str, numbers: list[int]) -> ParsedEvents
     been consumed, so an earlier invalid event is still the one reported.
     """
     texts: list[bytes | None] = []
-    return ParsedEvents(chain.from_iterable(_jsonl_blocks(stream, name, numbers, texts)), texts)
+    blocks = _jsonl_blocks(stream, name, numbers, texts)
+    return ParsedEvents(chain.from_iterable(blocks), texts, (stream, numbers))
 
 
 def _jsonl_blocks(

@@ -1,13 +1,34 @@
-"""Process identity: when a live process started, so a recorded driver can be told apart from
-a later process that reused its pid. Used by the runner (to record itself) and by the gap
-audit (to see that a recorded driver is gone).
+"""Processes: when a live process started, so a recorded driver can be told apart from a later
+process that reused its pid (used by the runner to record itself and by the gap audit to see
+that a recorded driver is gone); and asking the kernel to signal a helper process when its
+parent dies (the runner's workers, ``append --jsonl``'s preparing workers).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+
+_prctl: Any = None
+if sys.platform.startswith("linux"):
+    with contextlib.suppress(OSError, AttributeError):
+        _prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+
+
+def set_death_signal(signum: int) -> bool:
+    """Ask the kernel for ``signum`` when this process's parent (thread) exits; False where
+    that is not available (not Linux)."""
+    if _prctl is None:
+        return False
+    return bool(_prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0)
 
 
 def pid_started(pid: int) -> str | None:

@@ -19,15 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, check_line, line_hash, line_seq, sha256_hex
 from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewrite_commits
-from ledger.encoding import Prepared, decode_fields, decode_line
+from ledger.encoding import Prepared, decode_fields, decode_line, utc_timestamp
 from ledger.errors import LedgerDamaged, LedgerNotFound, ReadRaced
 from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs, os_errors
 from ledger.jsonl_input import ParsedEvents
+from ledger.jsonl_parallel import encode_file
 from ledger.live import (
     LiveState,
     find_boundary,
@@ -43,7 +44,7 @@ from ledger.recovered import keep
 from ledger.sealing import SealReport, finish_pending_seal, seal_live
 from ledger.segments import hash_at, iter_raw, iter_raw_blocks, list_segments, raw_at
 from ledger.verify import VerifyReport, verify_ledger
-from ledger.writer import Head, Receipt, commit, ensure_commit_log
+from ledger.writer import Head, Receipt, commit, commit_encoded, ensure_commit_log
 
 if TYPE_CHECKING:
     from schemas import Event, NewEvent
@@ -152,6 +153,9 @@ class Ledger:
         """
         parsed = events if isinstance(events, ParsedEvents) else None
         with _gc_paused():
+            source = None if parsed is None else parsed.unread_source()
+            if source is not None and (receipts := self._append_file(*source)) is not None:
+                return receipts
             prepared: list[Prepared] = []
             remaining = iter(events)
             while chunk := list(islice(remaining, PREPARE_CHUNK)):
@@ -162,6 +166,22 @@ class Ledger:
             with os_errors(self.root), self._lock.held():
                 state = self._writable_state()
                 return commit(self.files, prepared, state.head_seq, state.head_hash)
+
+    def _append_file(self, stream: IO[bytes], numbers: list[int]) -> list[Receipt] | None:
+        """Append a large JSONL file prepared on several cores (``jsonl_parallel``) and
+        chained after the head as read now, committed if that is still the head once the lock
+        is held; None when that path is not taken or another commit landed meanwhile (the
+        caller appends the sequential way; ``stream`` and ``numbers`` are as they were)."""
+        head = self.head()
+        encoded = encode_file(stream, numbers, head.seq, head.hash, utc_timestamp())
+        if encoded is None:
+            return None
+        with os_errors(self.root), self._lock.held():
+            state = self._writable_state()
+            if (state.head_seq, state.head_hash) == head:
+                return commit_encoded(self.files, encoded.blocks, head.seq, encoded.digests)
+        del numbers[:]
+        return None
 
     def append_with(self, build: EventsAfter) -> list[Receipt]:
         """Append the events ``build(head)`` returns, as one commit right after ``head``.

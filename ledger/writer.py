@@ -6,6 +6,7 @@ ledger lock held.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from itertools import repeat
 from typing import NamedTuple
 
@@ -60,20 +61,50 @@ def commit(files: LedgerFiles, prepared: list[Prepared], seq: int, prev: str) ->
     if len(prepared) > ENCODE_CHUNK:
         check_lines(prepared, seq, ts)
     lines, digests = encode_lines(prepared[:ENCODE_CHUNK], seq, prev, ts)
+
+    def write(fd: int) -> None:
+        nonlocal lines
+        write_lines(fd, lines)
+        for start in range(ENCODE_CHUNK, len(prepared), ENCODE_CHUNK):
+            chunk = prepared[start : start + ENCODE_CHUNK]
+            lines, more = encode_lines(chunk, seq + start, digests[-1], ts, start)
+            write_lines(fd, lines)
+            digests.extend(more)
+
+    _write_live(files, write)
+    return _acknowledge(files, seq, digests)
+
+
+def commit_encoded(
+    files: LedgerFiles, blocks: list[bytes], seq: int, digests: list[str]
+) -> list[Receipt]:
+    """Write and durably commit lines already encoded after ``seq`` (lock held; the caller
+    checked that ``seq`` and its hash are still the head): ``blocks`` of whole lines, the
+    hash of each line in ``digests``.
+
+    Raises:
+        StorageRefused: the OS refused a write (naming the file); nothing acknowledged.
+    """
+    _write_live(files, lambda fd: write_lines(fd, blocks))
+    return _acknowledge(files, seq, digests)
+
+
+def _write_live(files: LedgerFiles, write: Callable[[int], None]) -> None:
+    """Run ``write`` on the live file opened for appending, then fsync it."""
     with os_errors(files.commits_path):
         ensure_commit_log(files)
     with os_errors(files.live_path):
         fd = os.open(files.live_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            write_lines(fd, lines)
-            for start in range(ENCODE_CHUNK, len(prepared), ENCODE_CHUNK):
-                chunk = prepared[start : start + ENCODE_CHUNK]
-                lines, more = encode_lines(chunk, seq + start, digests[-1], ts, start)
-                write_lines(fd, lines)
-                digests += more
+            write(fd)
             os.fdatasync(fd)
         finally:
             os.close(fd)
+
+
+def _acknowledge(files: LedgerFiles, seq: int, digests: list[str]) -> list[Receipt]:
+    """Record the commit of the events after ``seq`` (hashes ``digests``, fsynced in the
+    live file): the acknowledgement. Returns their receipts."""
     # tuple.__new__ straight from C: Receipt(seq, digest) is a Python-level call per event.
     seqs = range(seq + 1, seq + 1 + len(digests))
     receipts = list(map(tuple.__new__, repeat(Receipt), zip(seqs, digests, strict=True)))

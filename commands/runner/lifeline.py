@@ -24,8 +24,6 @@ the driver is gone. ``track_group`` tells it of each group too.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
@@ -34,9 +32,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-PR_SET_PDEATHSIG = 1
+from ledger.processes import set_death_signal
+
 PARENT_POLL_S = 0.5
 EXIT_ORPHANED = 70
 
@@ -45,18 +44,6 @@ _reaper: subprocess.Popen[bytes] | None = None
 _reaper_lock = threading.Lock()
 REAPER_EXIT_WAIT_S = 5.0
 REAPER_SCRIPT = Path(__file__).with_name("reaper.py")  # run by path: stdlib only
-_prctl: Any = None
-if sys.platform.startswith("linux"):
-    with contextlib.suppress(OSError, AttributeError):
-        _prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
-
-
-def set_death_signal(signum: int) -> bool:
-    """Ask the kernel for ``signum`` when this process's parent (thread) exits; False where
-    that is not available (not Linux)."""
-    if _prctl is None:
-        return False
-    return bool(_prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0)
 
 
 def command_preexec() -> None:

@@ -1,0 +1,226 @@
+"""``append --jsonl`` of a large file on several cores: workers prepare, the parent chains.
+
+The work per event that does not depend on its seq (parse, check, validate, encode the line
+from its type to ``prev``: ``prepare``) is done by forked worker processes, one block of whole
+lines of the file each (read with ``pread``, so the caller's stream never moves). The parent
+takes the blocks in file order and chains them (seq, hash) after the ledger's head as it was
+read at the start, while the workers go on with later blocks. The caller then commits the
+encoded lines under the lock if no other commit landed meanwhile (``Ledger.append``).
+
+A worker writes each block's encoded events to a memory file of its own (``memfd``) and tells
+the parent only where they are; the parent reads them through ``/proc/<pid>/fd``. Nothing is
+named in a file system, and the memory goes with the processes, whatever kills them. Workers
+ask the kernel for SIGKILL when their parent dies.
+
+Only a clean file takes this path: at the first block holding a blank, bad or refused line
+(or an event refused when chained), the workers are stopped and ``None`` tells the caller to
+read the file the sequential way, which names the first bad line with the same message as
+always. So what is accepted, what is stored and what is reported never depend on this path.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import signal
+import stat
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import accumulate, repeat
+from operator import itemgetter
+from typing import IO, Any
+
+from ledger.encoding import encode_lines
+from ledger.errors import InvalidEvent
+from ledger.json_text import JSONTextError, loads_text_lines
+from ledger.jsonl_input import JSONL_BLOCK
+from ledger.prepare import prepare
+from ledger.processes import set_death_signal
+
+# Smaller files are not worth starting workers for.
+MIN_PARALLEL_BYTES = 4 << 20
+# Bytes a worker reads past a block's end looking for the newline ending its last line.
+_PROBE = 1 << 16
+
+# A worker's view of its task, set in the parent before the workers are forked.
+_source: tuple[int, int, int] = (-1, 0, 0)  # (fd, first offset, end offset)
+_out = -1  # the worker's memory file
+
+# A block's result: (events, causes or None when all are None, end offset of each event's
+# encoding as array('q') bytes, worker pid, its memory file's fd, offset there, length).
+BlockResult = tuple[int, list[Any] | None, bytes, int, int, int, int]
+
+
+@dataclass
+class Encoded:
+    """A file's events chained after ``seq``: ``blocks`` of whole lines and each line's hash."""
+
+    seq: int
+    blocks: list[bytes]
+    digests: list[str]
+
+
+def workers() -> int:
+    """Worker processes to use: one per core this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def encode_file(
+    stream: IO[bytes], numbers: list[int], seq: int, prev: str, ts: str
+) -> Encoded | None:
+    """The events of the rest of ``stream`` encoded after ``seq``/``prev`` with timestamp
+    ``ts`` (each event's line number added to ``numbers``); None, with ``stream`` and
+    ``numbers`` as they were, when this path is not taken: the input is small, not a regular
+    file, or not clean; a single core; no memory files. The caller then reads ``stream`` the
+    sequential way.
+    """
+    span = _file_span(stream)
+    if span is None or workers() < 2 or not hasattr(os, "memfd_create"):
+        return None
+    global _source
+    _source = (stream.fileno(), *span)
+    blocks = -(-(span[1] - span[0]) // JSONL_BLOCK)
+    context = multiprocessing.get_context("fork")
+    try:
+        with context.Pool(workers(), _start_worker, (os.getpid(),)) as pool:
+            return _chain(pool.imap(_prepare_block, range(blocks)), numbers, seq, prev, ts)
+    finally:
+        _source = (-1, 0, 0)
+
+
+def _file_span(stream: IO[bytes]) -> tuple[int, int] | None:
+    """The byte range of a regular file left to read in ``stream``, if large enough."""
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        start, size = stream.tell(), os.fstat(fd).st_size
+    except (OSError, ValueError, AttributeError):
+        return None
+    return (start, size) if size - start >= MIN_PARALLEL_BYTES else None
+
+
+def _chain(
+    results: Iterator[BlockResult | None], numbers: list[int], seq: int, prev: str, ts: str
+) -> Encoded | None:
+    """Chain the blocks' events in order as they come; None at the first block not clean."""
+    encoded = Encoded(seq, [], [])
+    files: dict[tuple[int, int], int] = {}
+    try:
+        for result in results:
+            if result is None:
+                return None
+            count, causes, ends, pid, fd, offset, length = result
+            if not count:
+                continue
+            joined = _read_block(files, pid, fd, offset, length)
+            middles = _split(joined, ends)
+            try:
+                lines, digests = encode_lines(
+                    list(zip(causes or repeat(None), middles, strict=False)),
+                    seq + len(encoded.digests),
+                    encoded.digests[-1] if encoded.digests else prev,
+                    ts,
+                    len(encoded.digests),
+                )
+            except InvalidEvent:
+                return None
+            encoded.blocks.append(b"".join(lines))
+            encoded.digests += digests
+    finally:
+        for opened in files.values():
+            os.close(opened)
+    numbers.extend(range(1, len(encoded.digests) + 1))
+    return encoded if encoded.digests else None
+
+
+def _read_block(
+    files: dict[tuple[int, int], int], pid: int, fd: int, offset: int, length: int
+) -> bytes:
+    """``length`` bytes at ``offset`` of worker ``pid``'s memory file ``fd``."""
+    if (pid, fd) not in files:
+        files[(pid, fd)] = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY)
+    return _pread_all(files[(pid, fd)], length, offset)
+
+
+def _split(joined: bytes, ends: bytes) -> list[bytes]:
+    """``joined`` cut at the end offsets packed in ``ends``."""
+    stops = array("q")
+    stops.frombytes(ends)
+    return list(map(joined.__getitem__, map(slice, [0, *stops[:-1]], stops)))
+
+
+def _pread_all(fd: int, length: int, offset: int) -> bytes:
+    data = os.pread(fd, length, offset)
+    if len(data) == length:
+        return data
+    parts = [data]
+    while length > (have := sum(map(len, parts))):
+        part = os.pread(fd, length - have, offset + have)
+        if not part:
+            raise OSError(f"file ended {length - have} bytes early")
+        parts.append(part)
+    return b"".join(parts)
+
+
+# -- in the workers ------------------------------------------------------------------------
+
+
+def _start_worker(parent: int) -> None:
+    """Die with the parent (kill -9 of ``append``), leave a Ctrl-C to it, and make the memory
+    file this worker's blocks go to."""
+    global _out
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_death_signal(signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
+    gc.disable()  # parsed events hold no cycles: reference counting frees them
+    _out = os.memfd_create("sweepledger-prepared", os.MFD_CLOEXEC)
+
+
+def _prepare_block(index: int) -> BlockResult | None:
+    """Prepare block ``index`` of the source into this worker's memory file; None unless
+    every line of it is a valid event parsed on the fast path."""
+    start, end = _line_start(index), _line_start(index + 1)
+    if start >= end:
+        return 0, None, b"", 0, -1, 0, 0
+    text = _pread_all(_source[0], end - start, start)
+    lines = text[:-1].split(b"\n") if text.endswith(b"\n") else text.split(b"\n")
+    if not all(map(bytes.strip, lines)):
+        return None
+    try:
+        events: Any = loads_text_lines(lines)
+        if set(map(type, events)) != {dict}:
+            return None
+        prepared = prepare(events, finite=True, data_texts=events.data_texts)
+    except (JSONTextError, InvalidEvent):
+        return None
+    causes = list(map(itemgetter(0), prepared))
+    middles = list(map(itemgetter(1), prepared))
+    joined = b"".join(middles)
+    offset = os.lseek(_out, 0, os.SEEK_END)
+    view = memoryview(joined)
+    while view:
+        view = view[os.write(_out, view) :]
+    stops = array("q", accumulate(map(len, middles))).tobytes()
+    known = None if causes.count(None) == len(causes) else causes
+    return len(prepared), known, stops, os.getpid(), _out, offset, len(joined)
+
+
+def _line_start(index: int) -> int:
+    """Where block ``index`` starts: the first line starting at or after ``index`` blocks
+    into the source (the source's end past its last block)."""
+    fd, first, end = _source
+    position = first + index * JSONL_BLOCK
+    if index == 0 or position >= end:
+        return min(position, end)
+    position -= 1  # a line starts here if the byte before it ends a line
+    while position < end:
+        probe = os.pread(fd, min(_PROBE, end - position), position)
+        found = probe.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(probe)
+    return end
