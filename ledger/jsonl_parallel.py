@@ -21,7 +21,6 @@ always. So what is accepted, what is stored and what is reported never depend on
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 import stat
@@ -79,6 +78,8 @@ def encode_file(
     span = _file_span(stream)
     if span is None or workers() < 2 or not hasattr(os, "memfd_create"):
         return None
+    import multiprocessing  # here: its import is a noticeable share of a small append
+
     global _source
     _source = (stream.fileno(), *span)
     blocks = -(-(span[1] - span[0]) // JSONL_BLOCK)

@@ -7,28 +7,37 @@ parent dies (the runner's workers, ``append --jsonl``'s preparing workers).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import os
 import sys
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 PR_SET_PDEATHSIG = 1
 
-_prctl: Any = None
-if sys.platform.startswith("linux"):
+
+@cache
+def _prctl() -> Any:
+    """libc's ``prctl`` (None where there is none), loaded when first needed: ctypes is a
+    noticeable share of a fast command's start-up."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import ctypes.util
+
     with contextlib.suppress(OSError, AttributeError):
-        _prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    return None
 
 
 def set_death_signal(signum: int) -> bool:
     """Ask the kernel for ``signum`` when this process's parent (thread) exits; False where
     that is not available (not Linux)."""
-    if _prctl is None:
+    prctl = _prctl()
+    if prctl is None:
         return False
-    return bool(_prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0)
+    return bool(prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0)
 
 
 def pid_started(pid: int) -> str | None:

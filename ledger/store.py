@@ -39,6 +39,7 @@ from ledger.live import (
     seek_seq,
 )
 from ledger.lock import FileLock
+from ledger.logs import get_logger
 from ledger.prepare import prepare
 from ledger.recovered import keep
 from ledger.sealing import SealReport, finish_pending_seal, seal_live
@@ -288,9 +289,7 @@ class Ledger:
         if tail:
             _truncate(self.live_path, state.boundary)
         digest = sha256_hex(tail)
-        import structlog
-
-        structlog.get_logger("sweepledger.ledger").warning(
+        get_logger("sweepledger.ledger").warning(
             "uncommitted tail cut and kept",
             truncated_bytes=len(tail),
             truncated_sha256=digest,

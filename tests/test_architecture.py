@@ -103,3 +103,23 @@ def test_no_import_cycles() -> None:
         if name not in state:
             visit(name, [name])
     assert not cycles, cycles
+
+
+# structlog is imported only where logging is configured and where loggers are handed out:
+# a module importing it directly could log before the CLI's configuration applies.
+STRUCTLOG_IMPORTERS = {"ledger.logs", "commands.cli.logs"}
+
+
+def test_every_module_logs_through_ledger_logs() -> None:
+    def imported(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        return [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+
+    importers = {
+        name
+        for name, path in MODULES.items()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if any(module.split(".")[0] == "structlog" for module in imported(node))
+    }
+    assert importers == STRUCTLOG_IMPORTERS

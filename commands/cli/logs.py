@@ -1,11 +1,18 @@
-"""structlog configuration: one place, stderr only, JSON lines or human-readable."""
+"""structlog configuration: one place, stderr only, JSON lines or human-readable. It applies
+when something first logs (``ledger.logs``): a command that never logs never imports
+structlog."""
 
 from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
+from typing import TYPE_CHECKING
 
-import structlog
+from ledger import logs
+
+if TYPE_CHECKING:
+    import structlog
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
@@ -13,6 +20,8 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 def _stderr_logger(*_args: object) -> structlog.PrintLogger:
     """A logger on whatever ``sys.stderr`` is when it logs (not when logging was configured),
     so a redirected or replaced stderr is honoured and a closed one is never written to."""
+    import structlog
+
     return structlog.PrintLogger(file=sys.stderr)
 
 
@@ -21,6 +30,12 @@ def configure_logging(json_lines: bool = False, level: str = "warning") -> None:
 
     Logging defaults to warnings only, so a failing command prints just its one-line error.
     """
+    logs.configure(partial(_configure, json_lines, level))
+
+
+def _configure(json_lines: bool, level: str) -> None:
+    import structlog
+
     renderer: structlog.typing.Processor
     if json_lines:
         renderer = structlog.processors.JSONRenderer()

@@ -19,8 +19,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import structlog
-
 from commands.runner.command_job import kill_leftovers
 from commands.runner.driver import Driver, StopFlag, Tally
 from commands.runner.errors import BatchExists, ExecutorUnavailable, RunRefused, StoppedBeforeStart
@@ -50,6 +48,7 @@ from commands.runner.resume import (
 from commands.runner.settings import Settings, resolve_settings
 from commands.runner.workdirs import work_dir_of
 from ledger import Ledger, LedgerNotFound
+from ledger.logs import get_logger
 from schemas import BatchFinished, BatchStarted, NewEvent
 
 BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
@@ -58,7 +57,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 # steps in this much later, for a worker stuck after its command ended.
 COMMAND_TIMEOUT_GRACE_S = 10.0
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 @dataclass(frozen=True)

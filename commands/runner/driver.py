@@ -15,8 +15,6 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import structlog
-
 from commands.runner.committer import Committer
 from commands.runner.executors.base import Executor
 from commands.runner.job import Done, Task, failed_outcome
@@ -24,6 +22,7 @@ from commands.runner.job_events import Causes, JobEvents
 from commands.runner.manifest import JobPlan
 from commands.runner.progress import Progress
 from ledger import InvalidEvent, Ledger, Receipt
+from ledger.logs import get_logger
 from schemas import NewEvent
 
 FLUSH_S = 0.05
@@ -32,7 +31,7 @@ COMMIT_POLL_S = 0.02
 MAX_INTENT_CHUNK = 5000
 INTENT_LOOKAHEAD_S = 1.0
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 @dataclass

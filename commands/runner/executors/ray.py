@@ -21,16 +21,16 @@ from collections import deque
 from typing import Any
 
 import ray
-import structlog
 
 from commands.runner.errors import ExecutorUnavailable
 from commands.runner.executors.base import Backlog, crashed_done, timeout_done
 from commands.runner.job import Done, JobRunner, Task, WorkerSpec
 from commands.runner.lifeline import die_with_parent, reap_tree, start_reaper, stop_reaper
+from ledger.logs import get_logger
 
 ACTOR_CPUS = 1
 
-log = structlog.get_logger()
+log = get_logger()
 CALLS_IN_FLIGHT = 1
 
 
