@@ -6,7 +6,9 @@
 Figures: durable append through the Python API (calls of 10,000); `append --jsonl` of three
 shapes of input (typed `trial.intent`, free-form nested `x.scan`, `trial.outcome` with metrics),
 each whole CLI process and in-process, as a share of a bare loop doing only the unavoidable work
-over the same file in the same run; `sweepledger verify` (whole CLI process, and in-process) on
+over the same file in the same run (the bare loop runs on one core; `append --jsonl` of a file
+this large prepares it on every core, `ledger.jsonl_parallel`, so its CPU ratio is lower than
+its wall ratio); `sweepledger verify` (whole CLI process, and in-process) on
 JSONL and sealed ledgers against plain hashlib over the same bytes in 1 MiB blocks; `head`
 start-up; one-event-per-call appends against raw write+fsync of the same disk. Every figure is
 the best of `--repeat` runs (3).

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -32,8 +33,6 @@ DEPTH_MESSAGE = f"nested deeper than {MAX_DEPTH} levels"
 # A colon inside a string can be written escaped; the duplicate-key count below needs none.
 _ESCAPED_COLON = re.compile(rb"\\u003[aA]")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-# How the type of a free-form event (x.*) starts in text written without escapes.
-_FREE_TYPE_START = b'"x.'
 
 
 class JSONTextError(ValueError):
@@ -147,7 +146,7 @@ def loads_text_lines(lines: list[bytes]) -> ParsedLines:
         except orjson.JSONDecodeError:
             pass
         else:
-            if _all_free_form(block, parsed):
+            if _all_free_form(parsed):
                 parsed.data_texts = _data_texts(block, parsed)
                 if parsed.data_texts is not None:
                     return parsed
@@ -157,17 +156,14 @@ def loads_text_lines(lines: list[bytes]) -> ParsedLines:
     return ParsedLines(loads_text(line) for line in lines)
 
 
-def _all_free_form(block: bytes, parsed: list[Any]) -> bool:
-    """Whether every item of ``parsed`` (parsed from ``block``) is an object whose ``type`` is
-    a free-form one."""
+def _all_free_form(parsed: list[Any]) -> bool:
+    """Whether every item of ``parsed`` is an object whose ``type`` is a free-form one."""
     from schemas import SchemaError, model_for
 
-    # Free-form types are x.*: a block of typed events is told at C speed (one written with
-    # escapes is only left to the general path).
-    if _FREE_TYPE_START not in block or set(map(type, parsed)) != {dict}:
+    if set(map(type, parsed)) != {dict}:
         return False
     try:
-        kinds = {event.get("type") for event in parsed}
+        kinds = set(map(dict.get, parsed, repeat("type")))
         return all(type(kind) is str and model_for(kind) is None for kind in kinds)
     except (SchemaError, TypeError):
         return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
+from itertools import repeat
 from operator import is_, itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,9 @@ def check_events(events: Sequence[NewEvent | Mapping[str, Any]]) -> None:
 def _prepare(
     events: Sequence[Any], finite: bool, data_texts: Sequence[bytes | None] | None
 ) -> list[Prepared]:
-    envelopes = [_envelope(i, event) for i, event in enumerate(events)]
+    envelopes = _plain_envelopes(events)
+    if envelopes is None:
+        envelopes = [_envelope(i, event) for i, event in enumerate(events)]
     kinds = list(map(itemgetter(0), envelopes))
     if len(set(kinds)) == 1:  # the common case: one type, no regrouping
         return _prepare_type(kinds[0], envelopes, list(range(len(envelopes))), finite, data_texts)
@@ -110,6 +113,35 @@ def _prepare_type(
     except InvalidEvent as e:
         assert e.index is not None
         raise e.moved(indexes[e.index], f"({shown(kind)}) ") from e
+
+
+_NO_DATA: dict[str, Any] = {}
+_TEXT_OR_NONE = {str, type(None)}
+
+
+def _plain_envelopes(events: Sequence[Any]) -> list[Envelope] | None:
+    """The envelopes of ``events`` when all are plain dicts with valid envelope fields and no
+    ``cause`` (the usual bulk input), checked a field at a time over all of them; None
+    otherwise (``_envelope`` then checks each, naming the first refused)."""
+    if not events or set(map(type, events)) != {dict}:
+        return None
+    if not all(map(ENVELOPE_FIELDS.issuperset, events)):
+        return None
+    get = dict.get
+    kinds: list[Any] = list(map(get, events, repeat("type")))
+    batches = list(map(get, events, repeat("batch")))
+    keys = list(map(get, events, repeat("key")))
+    if (
+        set(map(type, kinds)) != {str}
+        or not all(kinds)
+        or not set(map(type, batches)) <= _TEXT_OR_NONE
+        or not set(map(type, keys)) <= _TEXT_OR_NONE
+        or list(map(get, events, repeat("cause"))).count(None) != len(events)
+    ):
+        return None
+    data = list(map(get, events, repeat("data"), repeat(_NO_DATA)))
+    envelopes: list[Envelope] = list(zip(kinds, data, batches, keys, repeat(None), strict=False))
+    return envelopes
 
 
 def _envelope(index: int, event: Any) -> Envelope:
