@@ -64,11 +64,10 @@ latest AS (
 )"""
 
 
-def _trials(last: str, hashed: bool = True) -> str:
+def _trials(last: str) -> str:
     """Per trial of ``last`` (a CTE of outcome seqs): ``batch, seq, hash, index, job_id, name,
     candidate_id, trial_id, status, evidence_verified, valid, on_frontier, metrics, params,
-    result, intent_seq, seed`` (``study_trials``' columns); ``hash`` is NULL unless ``hashed``
-    (it is read from the events table).
+    result, intent_seq, seed`` (``study_trials``' columns).
 
     ``trial_id`` pads the index to four digits as Python's ``f"{index:04d}"`` does (a longer
     index is kept whole). The events' hashes and the intents' columns are narrowed to the
@@ -76,21 +75,14 @@ def _trials(last: str, hashed: bool = True) -> str:
     streams the outcomes' payload through: the other way round, every metrics map and result
     is copied into a hash table.
     """
-    if hashed:
-        source = "outcomes AS o JOIN hashes AS h ON h.seq = o.seq"
-        hashes = "hashes AS (SELECT seq, hash FROM events WHERE seq IN (SELECT seq FROM last)),"
-        extra = ", h.hash"
-    else:
-        source = "last JOIN outcomes AS o USING (seq)"
-        hashes, extra = "", ", NULL::VARCHAR AS hash"
     return f"""
 WITH {last},
-{hashes}
+hashes AS (SELECT seq, hash FROM events WHERE seq IN (SELECT seq FROM last)),
 i AS (
     SELECT seq, params, seed, "index" FROM intents
     WHERE seq IN (SELECT cause FROM outcomes WHERE seq IN (SELECT seq FROM last))
 ),
-{_latest(source, extra)},
+{_latest("outcomes AS o JOIN hashes AS h ON h.seq = o.seq", ", h.hash")},
 c AS (
     SELECT l.*, i.params, i.seq AS intent_seq, i.seed, i."index" AS job_index,
            coalesce(l.result->>'candidate_id', i.params->>'candidate_id', l.job_id) AS cid
@@ -110,8 +102,8 @@ FROM c
 
 # Every trial of every batch, computed from the base tables when read: nothing is copied.
 STUDY_TRIALS_VIEW = f"CREATE VIEW IF NOT EXISTS study_trials AS {_trials(_last(ANY_BATCH))}"
-# The trials of the update's batches (``_scope``), without their hashes (no file shows them).
-SCOPED_TRIALS = _trials(_last(IN_SCOPE), hashed=False)
+# The trials of the update's batches (``_scope``).
+SCOPED_TRIALS = _trials(_last(IN_SCOPE))
 # The frontier trials of ``$batch``.
 FRONTIER_TRIALS = _trials(_FRONT_OF_BATCH)
 
