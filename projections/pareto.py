@@ -14,7 +14,9 @@ A valid trial is on the frontier when no valid trial is at least as good on ever
 and better on one (``projections.dominance.nondominated``: equal points are all on it; a null
 objective is never on it and never dominates).
 
-Files under ``studies/<study>/``: ``pareto.json`` (``study``, ``objectives``, ``frontier``:
+``study_trials`` is a view over the base tables (``pareto_sql``); ``study_frontier`` holds
+the seqs on each study's frontier, the one thing an update stores. Files under
+``studies/<study>/``: ``pareto.json`` (``study``, ``objectives``, ``frontier``:
 ``{candidate_id, trial_id, job_id, <objectives>, params}`` by candidate_id then trial_id),
 ``pareto.csv`` (the same rows, one column per param), ``trials.jsonl`` (every trial, in job
 order: index, then seq).
