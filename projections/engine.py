@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from projections.comments import Comments
 
 DB_FILE = "ledger.duckdb"
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 BASE_CURSOR = "base"
 AS_OF_KEY = "as_of"
 GENESIS_HASH = "0" * 64

@@ -14,7 +14,9 @@ A valid trial is on the frontier when no valid trial is at least as good on ever
 and better on one (``projections.dominance.nondominated``: equal points are all on it; a null
 objective is never on it and never dominates).
 
-Files under ``studies/<study>/``: ``pareto.json`` (``study``, ``objectives``, ``frontier``:
+``study_trials`` is a view over the base tables (``pareto_sql``); ``study_frontier`` holds
+the seqs on each study's frontier, the one thing an update stores. Files under
+``studies/<study>/``: ``pareto.json`` (``study``, ``objectives``, ``frontier``:
 ``{candidate_id, trial_id, job_id, <objectives>, params}`` by candidate_id then trial_id),
 ``pareto.csv`` (the same rows, one column per param), ``trials.jsonl`` (every trial, in job
 order: index, then seq).
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,16 +36,12 @@ from projections.comments import Comments
 from projections.dominance import nondominated
 from projections.pareto_render import trials_jsonl
 from projections.pareto_sql import (
-    DELETE_SUPERSEDED,
-    FLOORS,
-    INSERT_TRIALS,
+    FRONTIER_TRIALS,
     KILL_METRIC,
-    MARK_FRONTIER,
-    new_objective_values,
-    stored_objective_values,
+    STUDY_TRIALS_VIEW,
+    objective_values,
 )
 from projections.scope import IN_BATCHES, set_scope
-from projections.tables import RAW, ZSTD
 from projections.writers import BackgroundWrites, csv_text, json_text, safe_dir_name
 
 if TYPE_CHECKING:
@@ -58,21 +56,19 @@ DEFAULT_OBJECTIVES: tuple[tuple[str, str], ...] = (
 )
 FIXED_FIELDS = ("candidate_id", "trial_id", "job_id")
 
-# Compression named for the id columns as for the base tables (``projections.tables``): left
-# to choose, DuckDB tries every string compression on them, a third of the insert's CPU.
+# The frontier is the one thing stored; the trials are a view over the base tables.
 DDL: tuple[str, ...] = (
-    f"""CREATE TABLE IF NOT EXISTS study_trials (
-        batch VARCHAR, seq BIGINT, hash VARCHAR {RAW}, "index" BIGINT, job_id VARCHAR {ZSTD},
-        name VARCHAR {ZSTD}, candidate_id VARCHAR {ZSTD}, trial_id VARCHAR {ZSTD},
-        status VARCHAR,
-        evidence_verified BOOLEAN, valid BOOLEAN, on_frontier BOOLEAN,
-        metrics MAP(VARCHAR, DOUBLE), params JSON {ZSTD}, result JSON {ZSTD},
-        intent_seq BIGINT, seed BIGINT)""",
+    "CREATE TABLE IF NOT EXISTS study_frontier (batch VARCHAR, seq BIGINT)",
+    STUDY_TRIALS_VIEW,
 )
-TABLES: tuple[str, ...] = ("study_trials",)
+TABLES: tuple[str, ...] = ("study_frontier",)
 COMMENTS: Comments = {
+    "study_frontier": (
+        "the pareto projection's stored part: the trials on each study's Pareto front",
+        {"batch": "batch id (the study's batch)", "seq": "seq of the trial's latest outcome"},
+    ),
     "study_trials": (
-        "the pareto projection: one row per trial job of a study batch, its latest outcome",
+        "the pareto projection (a view): one row per trial job of a batch, its latest outcome",
         {
             "batch": "batch id (the study's batch)",
             "seq": "seq of the trial's latest outcome",
@@ -142,16 +138,15 @@ def _frontier_seqs(
 
 
 def _fronts(
-    con: duckdb.DuckDBPyConnection,
-    sql_of: Callable[[int], str],
-    batches: list[str],
-    objectives: dict[str, list[Any]],
+    con: duckdb.DuckDBPyConnection, batches: list[str], objectives: dict[str, list[Any]]
 ) -> np.ndarray:
     """``_frontier_seqs`` of ``batches``, grouped by their objectives."""
     groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
     for batch in batches:
         groups.setdefault(tuple(objectives[batch]), []).append(batch)
-    fronts = [_frontier_seqs(con, sql_of(len(o)), group, o) for o, group in groups.items()]
+    fronts = [
+        _frontier_seqs(con, objective_values(len(o)), group, o) for o, group in groups.items()
+    ]
     return np.concatenate(fronts) if fronts else np.zeros(0, dtype=np.int64)
 
 
@@ -164,8 +159,7 @@ def frontier_document(
     columns = "".join(f", metrics[$o{i}]" for i in range(len(objectives)))
     rows = con.execute(
         f"""SELECT candidate_id, trial_id, job_id{columns}, CAST(params AS VARCHAR)
-            FROM study_trials WHERE batch = $batch AND on_frontier
-            ORDER BY candidate_id, trial_id, seq""",
+            FROM ({FRONTIER_TRIALS}) ORDER BY candidate_id, trial_id, seq""",
         params,
     ).fetchall()
     frontier = []
@@ -200,45 +194,31 @@ def frontier_csv(doc: dict[str, Any]) -> str:
 
 
 def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None) -> list[Path]:
-    """Bring ``study_trials`` up to date for ``batches`` (None: all) and write their files.
+    """Bring ``study_frontier`` up to date for ``batches`` (None: all) and write their files.
 
-    A batch with no rows yet gets all its trials and its frontier in one insert; a batch that
-    has rows gets only the trials whose latest outcome is new (replacing a retried job's row),
-    and only the rows whose ``on_frontier`` changed are updated. Both leave the rows a full
-    rebuild would, and every file is rendered again from the table.
+    A batch's trials are the ``study_trials`` view, always current: an update computes each
+    batch's frontier whole and replaces its rows, so a catch-up leaves what a full rebuild
+    would, and every file is rendered again.
     """
     scope = set_scope(con, batches)
-    con.execute(FLOORS)
-    floors = dict(con.execute("SELECT batch, seq FROM _floor").fetchall())
     have = {
         r[0]
         for r in con.execute(
             """SELECT DISTINCT batch FROM outcomes
-               WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _floor)"""
+               WHERE type = 'trial.outcome' AND batch IN (SELECT batch FROM _scope)"""
         ).fetchall()
     }
     chosen = [b for b in scope if b in have]
     if not chosen:
         return []
-    import pyarrow as pa  # only now: a catch-up touching no study never loads it
-
     objectives = study_objectives(con, chosen)
-    fresh = [b for b in chosen if not floors.get(b)]
-    grown = [b for b in chosen if floors.get(b)]
-    con.execute(DELETE_SUPERSEDED)
-    front = _fronts(con, new_objective_values, fresh, objectives)
-    con.register("_front", pa.table({"seq": front}))
-    try:
-        con.execute(INSERT_TRIALS)
-    finally:
-        con.unregister("_front")
-    if grown:
-        front = _fronts(con, stored_objective_values, grown, objectives)
-        con.register("_front", pa.table({"seq": front}))
-        try:
-            con.execute(MARK_FRONTIER, {"batches": grown})
-        finally:
-            con.unregister("_front")
+    front = _fronts(con, chosen, objectives)
+    con.execute("DELETE FROM study_frontier WHERE batch IN (SELECT batch FROM _scope)")
+    con.execute(
+        """INSERT INTO study_frontier SELECT batch, seq FROM outcomes
+           WHERE seq IN (SELECT unnest($seqs::BIGINT[])) ORDER BY seq""",
+        {"seqs": front.tolist()},
+    )
     lines = trials_jsonl(con, chosen)
     written: list[Path] = []
     with BackgroundWrites() as files:

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from projections.pareto_sql import TRIAL_LINE
-from projections.scope import IN_BATCHES
+from projections.pareto_sql import SCOPED_TRIALS, TRIAL_LINE
 
 if TYPE_CHECKING:
     import duckdb
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 # without an intent last), then seq.
 _LINES = f"""
 SELECT list_position($batches::VARCHAR[], batch) AS study, {TRIAL_LINE} AS line
-FROM study_trials WHERE {IN_BATCHES}
+FROM ({SCOPED_TRIALS}) WHERE batch IN (SELECT unnest($batches::VARCHAR[]))
 ORDER BY study, "index" NULLS LAST, seq
 """
 

@@ -1,14 +1,13 @@
 """The SQL of the ``pareto`` projection: a study's trial rows from the base tables, and each
 trial's ``trials.jsonl`` line.
 
-``TRIALS`` selects, for the batches of ``_floor`` (the update's batches, each with the last
-seq its rows already hold), one row per trial job whose latest ``trial.outcome`` came after
-that seq, in ``study_trials``' column order. A batch with no rows yet gets its frontier from
-``new_objective_values`` before its rows are inserted, once, never updated: an ``UPDATE`` of
-rows inserted in the same transaction sends the whole insert through DuckDB's write-ahead log
-instead of writing it straight to the database file. A batch that already has rows gets only
-its new trials inserted, then its frontier from ``stored_objective_values`` and
-``MARK_FRONTIER`` on the rows whose flag changed.
+``study_trials`` is a view: every trial job's latest ``trial.outcome`` with its intent,
+computed from the base tables when read, so an update copies no trial. Only the frontier is
+stored (``study_frontier``: the seqs of the outcomes on it). An update computes the frontier
+of its batches from ``objective_values`` (the objective columns of their valid trials, nothing
+else), replaces their rows of ``study_frontier``, and renders their files from
+``SCOPED_TRIALS`` (the view's rows of the update's batches only); ``FRONTIER_TRIALS`` gives a
+batch's frontier rows without computing the others.
 """
 
 from __future__ import annotations
@@ -26,32 +25,22 @@ _WILSON = f"""CASE WHEN t = 0 OR k = t THEN 1.0
      ELSE least(1.0, (k + {_Z2} / 2 + {_Z} * sqrt(k * (t - k) / t + {_Z2} / 4))
                      / (t + {_Z2})) END"""
 
-# Per batch of the update, the last seq its rows in ``study_trials`` hold (0: none yet). A
-# job's outcome after it is newer than the job's row (rows hold each job's latest outcome).
-FLOORS = """
-CREATE OR REPLACE TEMP TABLE _floor AS
-SELECT s.batch, coalesce(max(t.seq), 0) AS seq
-FROM _scope AS s LEFT JOIN study_trials AS t USING (batch) GROUP BY s.batch
-"""
 
-# The rows of jobs that have a newer outcome than their row.
-DELETE_SUPERSEDED = """
-DELETE FROM study_trials AS t USING (
-    SELECT DISTINCT o.batch, o.job_id FROM outcomes AS o JOIN _floor AS f
-        ON f.batch = o.batch AND o.seq > f.seq
-    WHERE o.type = 'trial.outcome' AND f.seq > 0
-) AS n
-WHERE t.batch = n.batch AND t.job_id = n.job_id
-"""
-
-# Each trial job's latest outcome after its batch's floor (``_floor``).
-_LAST = """
+# Each trial job's latest outcome, of the batches ``where`` selects.
+def _last(where: str) -> str:
+    return f"""
 last AS (
-    SELECT max(o.seq) AS seq FROM outcomes AS o JOIN _floor AS f
-        ON f.batch = o.batch AND o.seq > f.seq
-    WHERE o.type = 'trial.outcome'
-    GROUP BY o.batch, o.job_id
+    SELECT max(seq) AS seq FROM outcomes
+    WHERE type = 'trial.outcome' AND {where}
+    GROUP BY batch, job_id
 )"""
+
+
+ANY_BATCH = "batch IS NOT NULL"
+IN_SCOPE = "batch IN (SELECT batch FROM _scope)"
+# The frontier of the batch ``$batch``, as ``study_frontier`` holds it.
+_FRONT_OF_BATCH = "last AS (SELECT seq FROM study_frontier WHERE batch = $batch)"
+ON_FRONTIER = "seq IN (SELECT seq FROM study_frontier)"
 
 
 def _latest(source: str, extra: str = "") -> str:
@@ -75,14 +64,19 @@ latest AS (
 )"""
 
 
-# Per trial: ``batch, seq, hash, index, job_id, name, candidate_id, trial_id, status,
-# evidence_verified, valid, metrics, params, result, intent_seq, seed``. ``trial_id`` pads the
-# index to four digits as Python's ``f"{index:04d}"`` does (a longer index is kept whole).
-# The events' hashes and the intents' columns are narrowed to the trials first (semi-joins),
-# so each join keeps the narrow side in its hash table and streams the outcomes' payload
-# through: the other way round, every metrics map and result is copied into a hash table.
-TRIALS = f"""
-WITH {_LAST},
+def _trials(last: str) -> str:
+    """Per trial of ``last`` (a CTE of outcome seqs): ``batch, seq, hash, index, job_id, name,
+    candidate_id, trial_id, status, evidence_verified, valid, on_frontier, metrics, params,
+    result, intent_seq, seed`` (``study_trials``' columns).
+
+    ``trial_id`` pads the index to four digits as Python's ``f"{index:04d}"`` does (a longer
+    index is kept whole). The events' hashes and the intents' columns are narrowed to the
+    trials first (semi-joins), so each join keeps the narrow side in its hash table and
+    streams the outcomes' payload through: the other way round, every metrics map and result
+    is copied into a hash table.
+    """
+    return f"""
+WITH {last},
 hashes AS (SELECT seq, hash FROM events WHERE seq IN (SELECT seq FROM last)),
 i AS (
     SELECT seq, params, seed, "index" FROM intents
@@ -100,50 +94,33 @@ SELECT c.batch, c.seq, c.hash, c.job_index AS "index", c.job_id, c.name,
             ELSE 'trial_' || format('{{:04d}}', c.job_index) || '_' || c.cid END AS trial_id,
        c.status, c.verified AS evidence_verified,
        coalesce(c.status = 'ok' AND c.verified, false) AS valid,
+       c.seq IN (SELECT seq FROM study_frontier) AS on_frontier,
        c.em AS metrics, c.params, c.result, c.intent_seq, c.seed
 FROM c
 """
 
-# The rows of ``TRIALS`` with ``on_frontier`` (``_front``: the seqs on a frontier), in
-# ``study_trials``' column order.
-INSERT_TRIALS = f"""
-INSERT INTO study_trials
-SELECT batch, seq, hash, "index", job_id, name, candidate_id, trial_id, status,
-       evidence_verified, valid, seq IN (SELECT seq FROM _front), metrics, params, result,
-       intent_seq, seed
-FROM ({TRIALS})
-"""
+
+# Every trial of every batch, computed from the base tables when read: nothing is copied.
+STUDY_TRIALS_VIEW = f"CREATE VIEW IF NOT EXISTS study_trials AS {_trials(_last(ANY_BATCH))}"
+# The trials of the update's batches (``_scope``).
+SCOPED_TRIALS = _trials(_last(IN_SCOPE))
+# The frontier trials of ``$batch``.
+FRONTIER_TRIALS = _trials(_FRONT_OF_BATCH)
 
 
-def _objectives(count: int, metrics: str) -> str:
-    return ", ".join(f"coalesce({metrics}[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(count))
+def _objectives(count: int) -> str:
+    return ", ".join(f"coalesce(em[$o{i}], 'NaN'::DOUBLE) AS o{i}" for i in range(count))
 
 
-def new_objective_values(count: int) -> str:
-    """SQL for the valid trials about to be inserted for the batches ``$batches`` (batch, seq,
-    ``o0``...): objective ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq. Only
+def objective_values(count: int) -> str:
+    """SQL for the valid trials of the batches ``$batches`` (of ``_scope``): batch, seq,
+    ``o0``...: objective ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq. Only
     the outcomes are read: validity and metrics need neither the intent nor the hash."""
-    return f"""WITH {_LAST}, {_latest("last JOIN outcomes AS o USING (seq)")}
-               SELECT batch, seq, {_objectives(count, "em")} FROM latest
+    return f"""WITH {_last(IN_SCOPE)}, {_latest("last JOIN outcomes AS o USING (seq)")}
+               SELECT batch, seq, {_objectives(count)} FROM latest
                WHERE status = 'ok' AND verified
                      AND batch IN (SELECT unnest($batches::VARCHAR[]))
                ORDER BY batch, seq"""
-
-
-def stored_objective_values(count: int) -> str:
-    """``new_objective_values`` of the valid trials ``study_trials`` holds."""
-    return f"""SELECT batch, seq, {_objectives(count, "metrics")} FROM study_trials
-               WHERE valid AND batch IN (SELECT unnest($batches::VARCHAR[]))
-               ORDER BY batch, seq"""
-
-
-# Set ``on_frontier`` from ``_front`` for the batches ``$batches``, touching only the rows
-# whose flag changes (an update rewrites the rows it touches in the write-ahead log).
-MARK_FRONTIER = """
-UPDATE study_trials SET on_frontier = NOT on_frontier
-WHERE batch IN (SELECT unnest($batches::VARCHAR[]))
-  AND on_frontier <> (seq IN (SELECT seq FROM _front))
-"""
 
 
 def json_string(expr: str) -> str:

@@ -329,7 +329,12 @@ def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
 
 
 def _require_study(con: Any, study: str) -> None:
-    if con.execute("SELECT 1 FROM study_trials WHERE batch = ?", [study]).fetchone() is None:
+    # A batch has rows in the ``study_trials`` view when it has a trial outcome; asked of the
+    # outcomes directly, the view's trials are not computed for a yes or no.
+    found = con.execute(
+        "SELECT 1 FROM outcomes WHERE type = 'trial.outcome' AND batch = ? LIMIT 1", [study]
+    ).fetchone()
+    if found is None:
         raise StudyNotFound(f"no trial outcomes recorded for study {study!r}")
 
 

@@ -165,3 +165,40 @@ def test_catch_up_with_new_trials_equals_a_full_rebuild(tmp_path: Path) -> None:
     assert len(lines) == len(before) + 3  # the retry replaced its job's row
     assert lines[1]["metrics"]["mean_pnl"] == 5.0
     assert [x["name"] for x in lines if x["on_frontier"]] == ["more0", "more1"]
+
+
+def _frontier_rows(root: Path) -> tuple[list[Any], list[Any], int]:
+    con = connect(root, read_only=True)
+    try:
+        stored = con.execute("SELECT batch, seq FROM study_frontier ORDER BY seq").fetchall()
+        shown = con.execute(
+            "SELECT batch, seq FROM study_trials WHERE on_frontier ORDER BY seq"
+        ).fetchall()
+        count = con.execute("SELECT count(*) FROM study_trials WHERE batch = 'awk'").fetchone()
+    finally:
+        con.close()
+    assert count is not None
+    return stored, shown, int(count[0])
+
+
+def test_only_the_frontier_is_stored_and_the_trials_follow_the_base_tables(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "root"
+    record_awkward(root)
+    rebuild(root)
+    con = connect(root, read_only=True)
+    try:
+        views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    finally:
+        con.close()
+    assert "study_trials" in views  # a view: no trial is copied into a table
+    stored, shown, before = _frontier_rows(root)
+    assert stored == shown and {b for b, _ in stored} == set(AWKWARD_STUDIES)
+    record_more(root, "awk")
+    rebuild(root, ["gaps"])  # the base tables move on, the pareto projection does not
+    stale, _, after = _frontier_rows(root)
+    assert stale == stored and after == before + 3
+    rebuild(root)
+    caught_up, shown, _ = _frontier_rows(root)
+    assert caught_up == shown != stored
