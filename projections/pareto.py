@@ -34,7 +34,7 @@ import numpy as np
 
 from projections.comments import Comments
 from projections.dominance import nondominated
-from projections.pareto_render import trials_jsonl
+from projections.pareto_render import trials_jsonl_pieces
 from projections.pareto_sql import (
     FRONTIER_TRIALS,
     KILL_METRIC,
@@ -42,7 +42,13 @@ from projections.pareto_sql import (
     objective_values,
 )
 from projections.scope import IN_BATCHES, set_scope
-from projections.writers import BackgroundWrites, csv_text, json_text, safe_dir_name
+from projections.writers import (
+    BackgroundWrites,
+    PieceStream,
+    csv_text,
+    json_text,
+    safe_dir_name,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -219,13 +225,39 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
            WHERE seq IN (SELECT unnest($seqs::BIGINT[])) ORDER BY seq""",
         {"seqs": front.tolist()},
     )
-    lines = trials_jsonl(con, chosen)
     written: list[Path] = []
     with BackgroundWrites() as files:
+        folders = {batch: root / STUDIES_DIR / safe_dir_name(batch) for batch in chosen}
         for batch in chosen:
-            folder = root / STUDIES_DIR / safe_dir_name(batch)
             doc = frontier_document(con, batch, objectives[batch])
-            written.append(files.write(folder / "pareto.json", json_text(doc)))
-            written.append(files.write(folder / "pareto.csv", frontier_csv(doc)))
-            written.append(files.write(folder / "trials.jsonl", lines.get(batch, memoryview(b""))))
+            written.append(files.write(folders[batch] / "pareto.json", json_text(doc)))
+            written.append(files.write(folders[batch] / "pareto.csv", frontier_csv(doc)))
+            written.append(folders[batch] / "trials.jsonl")
+        _stream_trials(con, chosen, folders, files)
     return written
+
+
+def _stream_trials(
+    con: duckdb.DuckDBPyConnection,
+    batches: list[str],
+    folders: dict[str, Path],
+    files: BackgroundWrites,
+) -> None:
+    """Write each batch's ``trials.jsonl`` while it is rendered: each piece goes to its
+    file's writer as soon as DuckDB hands it over (``pareto_render.trials_jsonl_pieces``)."""
+    stream: PieceStream | None = None
+    current = None
+    done: set[str] = set()
+    for batch, piece in trials_jsonl_pieces(con, batches):
+        if batch != current:
+            if stream is not None:
+                stream.close()
+            stream, current = files.stream(folders[batch] / "trials.jsonl"), batch
+            done.add(batch)
+        assert stream is not None
+        stream.add(piece)
+    if stream is not None:
+        stream.close()
+    for batch in batches:
+        if batch not in done:  # no trial line at all: an empty file
+            files.write(folders[batch] / "trials.jsonl", b"")

@@ -3,12 +3,16 @@
 study's file is the slice of that column's data buffer its lines occupy.
 
 An Arrow string array keeps its values back to back in one buffer, so lines that each end with
-a newline already are the file: no Python string per line, no join, no ``encode``.
+a newline already are the file: no Python string per line, no join, no ``encode``. The
+result is fetched a record batch at a time and each batch's bytes handed on as they arrive,
+so the file can be written while DuckDB converts the next batch, and the process holds a few
+batches rather than a second copy of every line.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +23,9 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+# Lines per fetched record batch: pieces of a few MB, enough for the writer to keep up.
+PIECE_ROWS = 8192
+
 # File order: study (its position in ``$batches``, 1-based), then job order (index, a trial
 # without an intent last), then seq.
 _LINES = f"""
@@ -28,23 +35,25 @@ ORDER BY study, "index" NULLS LAST, seq
 """
 
 
-def trials_jsonl(con: duckdb.DuckDBPyConnection, batches: list[str]) -> dict[str, memoryview]:
-    """The ``trials.jsonl`` bytes of each of ``batches`` that has trials (UTF-8), as views of
-    the fetched Arrow buffers (no copy unless a study spans two record batches)."""
-    table = con.sql(_LINES, params={"batches": batches}).to_arrow_table()
-    pieces: dict[str, list[memoryview]] = {}
-    chunks = zip(table.column("study").chunks, table.column("line").chunks, strict=True)
-    for studies, lines in chunks:
-        positions = studies.to_numpy()
+def trials_jsonl_pieces(
+    con: duckdb.DuckDBPyConnection, batches: list[str], rows: int = PIECE_ROWS
+) -> Iterator[tuple[str, memoryview]]:
+    """The ``trials.jsonl`` bytes (UTF-8) of each of ``batches`` that has trials, in pieces of
+    at most ``rows`` lines as DuckDB hands them over: ``(batch, piece)``, a batch's pieces
+    one after another and in file order, the batches in the order given.
+
+    Each piece is a view of a fetched Arrow buffer (no copy); it keeps that record batch
+    alive until dropped, so a consumer writing pieces as they come holds a few in memory, not
+    the whole file. No other query may run on ``con`` until the iterator is exhausted.
+    """
+    reader = con.sql(_LINES, params={"batches": batches}).to_arrow_reader(rows)
+    for record_batch in reader:
+        positions = record_batch.column(0).to_numpy()
+        lines = record_batch.column(1)
         starts = np.flatnonzero(positions[1:] != positions[:-1]) + 1
         bounds = [0, *map(int, starts), positions.size] if positions.size else []
         for lo, hi in itertools.pairwise(bounds):
-            name = batches[int(positions[lo]) - 1]
-            pieces.setdefault(name, []).append(_data_slice(lines, lo, hi))
-    return {
-        name: parts[0] if len(parts) == 1 else memoryview(b"".join(parts))
-        for name, parts in pieces.items()
-    }
+            yield batches[int(positions[lo]) - 1], _data_slice(lines, lo, hi)
 
 
 def _data_slice(lines: pa.Array, lo: int, hi: int) -> memoryview:

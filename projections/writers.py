@@ -3,32 +3,27 @@
 Floats are written with ``repr`` (shortest round-trip form) everywhere, None as an empty
 cell (CSV) or ``null`` (JSON), so the same values always give the same bytes.
 
-Every file a projection writes goes through ``write_atomic``. Inside ``recording()`` (the
-rebuild loop opens one around each projection's update) it also notes the file's size and
-SHA-256 in an ``OutputLog``, which ``projections.outputs`` stores in the projection database:
-a new projection gets its outputs checked and restored without code of its own.
+The files themselves are written by ``projections.files`` (atomic, recorded); its names are
+imported here too, where the projections have always found them.
 """
 
 from __future__ import annotations
 
-import contextvars
 import csv
-import hashlib
 import io
 import json
-import os
 import re
-import tempfile
-import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-OUTPUT_MODE = 0o644
+from projections.files import BackgroundWrites as BackgroundWrites
+from projections.files import Output as Output
+from projections.files import OutputLog as OutputLog
+from projections.files import PieceStream as PieceStream
+from projections.files import recording as recording
+from projections.files import write_atomic as write_atomic
+from projections.files import write_atomic_pieces as write_atomic_pieces
+
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}\Z")
 
 
@@ -177,117 +172,3 @@ def safe_dir_name(name: str) -> str:
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
     stem = re.sub(r"[^A-Za-z0-9._\-]", "_", name).strip("._")[:60] or "batch"
     return f"{stem}-{digest}"
-
-
-@dataclass(frozen=True)
-class Output:
-    """One file a projection wrote: its path, its size in bytes and their SHA-256 (hex)."""
-
-    path: Path
-    size: int
-    sha256: str
-
-
-class OutputLog:
-    """The files ``write_atomic`` wrote while this log was active (thread-safe: background
-    writers add to it). With ``only``, the other paths are rendered but not written: a
-    restore rewrites just the damaged files."""
-
-    def __init__(self, only: Collection[Path] | None = None) -> None:
-        self.only = frozenset(only) if only is not None else None
-        self._outputs: dict[Path, Output] = {}
-        self._lock = threading.Lock()
-
-    def wants(self, path: Path) -> bool:
-        """Whether ``path`` is to be written."""
-        return self.only is None or path in self.only
-
-    def add(self, output: Output) -> None:
-        """Note one written file (the last write of a path wins)."""
-        with self._lock:
-            self._outputs[output.path] = output
-
-    def get(self, path: Path) -> Output | None:
-        """What was written at ``path``, if it was."""
-        with self._lock:
-            return self._outputs.get(path)
-
-    def outputs(self) -> list[Output]:
-        """Every file written, by path."""
-        with self._lock:
-            return sorted(self._outputs.values(), key=lambda o: o.path)
-
-
-_ACTIVE_LOG: contextvars.ContextVar[OutputLog | None] = contextvars.ContextVar(
-    "sweepledger_output_log", default=None
-)
-
-
-@contextmanager
-def recording(only: Collection[Path] | None = None) -> Iterator[OutputLog]:
-    """Note every ``write_atomic`` of this context (and of ``BackgroundWrites`` started in it)
-    in the log yielded; with ``only``, write nothing but those paths."""
-    log = OutputLog(only)
-    token = _ACTIVE_LOG.set(log)
-    try:
-        yield log
-    finally:
-        _ACTIVE_LOG.reset(token)
-
-
-def write_atomic(path: Path, text: str | bytes | memoryview) -> Path:
-    """Write ``text`` (UTF-8; bytes or a byte view as they are) to ``path`` via a temporary
-    file and rename; returns ``path``.
-
-    Inside ``recording()`` the file's size and SHA-256 are noted, and a path the log does not
-    want is left alone.
-    """
-    log = _ACTIVE_LOG.get()
-    if log is not None and not log.wants(path):
-        return path
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, OUTPUT_MODE)  # mkstemp makes 0600; reports are for the whole group
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if log is not None:
-        log.add(Output(path, memoryview(data).nbytes, hashlib.sha256(data).hexdigest()))
-    return path
-
-
-class BackgroundWrites:
-    """Files written (``write_atomic``) by two background threads while the caller renders
-    the next ones; leaving the ``with`` block waits for every file and raises the first
-    failure. Writing hundreds of MB is mostly the kernel's work, done without the GIL.
-    """
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sweepledger-write")
-        self._pending: list[Future[Path]] = []
-
-    def write(self, path: Path, text: str | bytes | memoryview) -> Path:
-        """Queue ``text`` for ``path``; returns ``path``."""
-        # The copied context carries the caller's ``recording()`` log into the thread.
-        context = contextvars.copy_context()
-        self._pending.append(self._pool.submit(context.run, write_atomic, path, text))
-        return path
-
-    def __enter__(self) -> BackgroundWrites:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._pool.shutdown(wait=True)
-        if kind is None:
-            for future in self._pending:
-                future.result()
