@@ -140,7 +140,7 @@ class PieceStream:
     def __init__(self, path: Path, depth: int) -> None:
         self.path = path
         self._queue: queue.Queue[bytes | memoryview | object] = queue.Queue(maxsize=depth)
-        self._failed = threading.Event()
+        self._discarding = threading.Event()  # the writer reads no more pieces
         self._ended = False
         self._ended_seen = False  # the writer took ``close``'s or ``abort``'s marker
         self._error: BaseException | None = None
@@ -151,10 +151,11 @@ class PieceStream:
         self._thread.start()
 
     def add(self, piece: bytes | memoryview) -> None:
-        """Queue the next piece (dropped once the writing has failed: ``wait`` raises)."""
+        """Queue the next piece (dropped once the writing has failed, ``wait`` then raises, or
+        when the ``recording()`` log does not want the file)."""
         if self._ended:
             raise RuntimeError(f"{self.path}: piece added after the stream ended")
-        if not self._failed.is_set():
+        if not self._discarding.is_set():
             self._queue.put(piece)
 
     def close(self) -> None:
@@ -196,9 +197,11 @@ class PieceStream:
         try:
             write_atomic_pieces(self.path, self._pieces())
         except BaseException as error:  # handed to ``wait``, in the caller's thread
-            self._failed.set()
             self._error = error
-            # Take what is still coming, so that an ``add`` blocked on a full queue returns.
+        finally:
+            # Failed, or a path the log does not want: take what is still coming, so that an
+            # ``add`` blocked on a full queue returns.
+            self._discarding.set()
             while not self._ended_seen:
                 item = self._queue.get()
                 self._ended_seen = item is _CLOSE or item is _ABORT
