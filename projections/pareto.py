@@ -129,13 +129,13 @@ def _frontier_seqs(
     params.update({f"o{i}": name for i, (name, _) in enumerate(objectives)})
     # A null objective is NaN for ``nondominated``: never on the frontier, never dominating.
     arrays = con.execute(sql, params).fetchnumpy()
-    batch_col = np.asarray(arrays["batch"], dtype=object)
+    studies = np.asarray(arrays["study"], dtype=np.int32)
     seqs = np.asarray(arrays["seq"], dtype=np.int64)
     values = np.empty((seqs.size, len(objectives)), dtype=np.float64)
     for i in range(len(objectives)):
         values[:, i] = np.asarray(arrays[f"o{i}"], dtype=np.float64)
     maximize = [direction == "max" for _, direction in objectives]
-    starts = np.flatnonzero(np.r_[True, batch_col[1:] != batch_col[:-1]])
+    starts = np.flatnonzero(np.r_[True, studies[1:] != studies[:-1]])
     bounds = [*map(int, starts), seqs.size] if seqs.size else [0]
     fronts = [
         seqs[lo:hi][nondominated(values[lo:hi], maximize)] for lo, hi in itertools.pairwise(bounds)

@@ -113,14 +113,16 @@ def _objectives(count: int) -> str:
 
 
 def objective_values(count: int) -> str:
-    """SQL for the valid trials of the batches ``$batches`` (of ``_scope``): batch, seq,
-    ``o0``...: objective ``i`` is metric ``$o<i>``, NaN when null; by batch, then seq. Only
-    the outcomes are read: validity and metrics need neither the intent nor the hash."""
+    """SQL for the valid trials of the batches ``$batches`` (of ``_scope``): ``study`` (the
+    batch's 1-based position in ``$batches``: a number, not a string per trial), seq, ``o0``...:
+    objective ``i`` is metric ``$o<i>``, NaN when null; by study, then seq. Only the outcomes
+    are read: validity and metrics need neither the intent nor the hash."""
     return f"""WITH {_last(IN_SCOPE)}, {_latest("last JOIN outcomes AS o USING (seq)")}
-               SELECT batch, seq, {_objectives(count)} FROM latest
+               SELECT CAST(list_position($batches::VARCHAR[], batch) AS INTEGER) AS study,
+                      seq, {_objectives(count)} FROM latest
                WHERE status = 'ok' AND verified
                      AND batch IN (SELECT unnest($batches::VARCHAR[]))
-               ORDER BY batch, seq"""
+               ORDER BY study, seq"""
 
 
 def json_string(expr: str) -> str:
