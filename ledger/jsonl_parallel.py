@@ -24,8 +24,9 @@ import gc
 import os
 import signal
 import stat
+import threading
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import itemgetter
@@ -42,14 +43,22 @@ from ledger.processes import set_death_signal
 MIN_PARALLEL_BYTES = 4 << 20
 # Bytes a worker reads past a block's end looking for the newline ending its last line.
 _PROBE = 1 << 16
+# Blocks prepared but not yet chained, per worker: the window that keeps workers ahead of the
+# parent. Block ``i`` goes to slot ``i % slots`` of a worker's memory file, which the window
+# guarantees was read: slots are rewritten, never grown, so their pages are paid for once.
+SLOTS_PER_WORKER = 16
+# Bytes of a slot (the memory file is sparse: only what is written takes memory). A block
+# whose encodings are larger travels in the result itself.
+SLOT_BYTES = 64 << 20
 
 # A worker's view of its task, set in the parent before the workers are forked.
-_source: tuple[int, int, int] = (-1, 0, 0)  # (fd, first offset, end offset)
+_source: tuple[int, int, int, int] = (-1, 0, 0, 1)  # (fd, first offset, end offset, slots)
 _out = -1  # the worker's memory file
 
 # A block's result: (events, causes or None when all are None, end offset of each event's
-# encoding as array('q') bytes, worker pid, its memory file's fd, offset there, length).
-BlockResult = tuple[int, list[Any] | None, bytes, int, int, int, int]
+# encoding as array('q') bytes, where the encodings are: (worker pid, its memory file's fd,
+# offset, length), or the encodings themselves).
+BlockResult = tuple[int, list[Any] | None, bytes, "tuple[int, int, int, int] | bytes"]
 
 
 @dataclass
@@ -81,14 +90,46 @@ def encode_file(
     import multiprocessing  # here: its import is a noticeable share of a small append
 
     global _source
-    _source = (stream.fileno(), *span)
-    blocks = -(-(span[1] - span[0]) // JSONL_BLOCK)
+    slots = SLOTS_PER_WORKER * workers()
+    _source = (stream.fileno(), *span, slots)
+    window = _Window(-(-(span[1] - span[0]) // JSONL_BLOCK), slots)
     context = multiprocessing.get_context("fork")
     try:
         with context.Pool(workers(), _start_worker, (os.getpid(),)) as pool:
-            return _chain(pool.imap(_prepare_block, range(blocks)), numbers, seq, prev, ts)
+            results = pool.imap(_prepare_block, window.tasks())
+            try:
+                return _chain(results, window.done, numbers, seq, prev, ts)
+            finally:
+                window.close()
     finally:
-        _source = (-1, 0, 0)
+        _source = (-1, 0, 0, 1)
+
+
+class _Window:
+    """Hands out block indexes to the workers at most ``slots`` ahead of the last block the
+    parent has read (``done``)."""
+
+    def __init__(self, blocks: int, slots: int) -> None:
+        self._blocks = blocks
+        self._slots = slots
+        self._free = threading.Semaphore(slots)
+        self._closed = False
+
+    def tasks(self) -> Iterator[int]:
+        for index in range(self._blocks):
+            self._free.acquire()
+            if self._closed:
+                return
+            yield index
+
+    def done(self) -> None:
+        """The parent has read one more block: its slot may be written again."""
+        self._free.release()
+
+    def close(self) -> None:
+        """Let the feeding thread end (it may wait for a slot that is never freed)."""
+        self._closed = True
+        self._free.release(self._slots + 1)
 
 
 def _file_span(stream: IO[bytes]) -> tuple[int, int] | None:
@@ -104,20 +145,26 @@ def _file_span(stream: IO[bytes]) -> tuple[int, int] | None:
 
 
 def _chain(
-    results: Iterator[BlockResult | None], numbers: list[int], seq: int, prev: str, ts: str
+    results: Iterator[BlockResult | None],
+    done: Callable[[], None],
+    numbers: list[int],
+    seq: int,
+    prev: str,
+    ts: str,
 ) -> Encoded | None:
-    """Chain the blocks' events in order as they come; None at the first block not clean."""
+    """Chain the blocks' events in order as they come (calling ``done`` once each block is
+    read); None at the first block not clean."""
     encoded = Encoded(seq, [], [])
-    files: dict[tuple[int, int], int] = {}
+    reader = _SlotReader()
     try:
         for result in results:
             if result is None:
                 return None
-            count, causes, ends, pid, fd, offset, length = result
+            count, causes, ends, where = result
+            middles = reader.read(where, ends)
+            done()
             if not count:
                 continue
-            joined = _read_block(files, pid, fd, offset, length)
-            middles = _split(joined, ends)
             try:
                 lines, digests = encode_lines(
                     list(zip(causes or repeat(None), middles, strict=False)),
@@ -128,29 +175,52 @@ def _chain(
                 )
             except InvalidEvent:
                 return None
+            del middles
             encoded.blocks.append(b"".join(lines))
             encoded.digests += digests
     finally:
-        for opened in files.values():
-            os.close(opened)
+        reader.close()
     numbers.extend(range(1, len(encoded.digests) + 1))
     return encoded if encoded.digests else None
 
 
-def _read_block(
-    files: dict[tuple[int, int], int], pid: int, fd: int, offset: int, length: int
-) -> bytes:
-    """``length`` bytes at ``offset`` of worker ``pid``'s memory file ``fd``."""
-    if (pid, fd) not in files:
-        files[(pid, fd)] = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY)
-    return _pread_all(files[(pid, fd)], length, offset)
+class _SlotReader:
+    """Reads blocks' encodings from the workers' memory files into one buffer, reused (fresh
+    memory costs a page fault per page; a reused buffer costs none)."""
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[int, int], int] = {}
+        self._buffer = bytearray()
+
+    def read(self, where: tuple[int, int, int, int] | bytes, ends: bytes) -> list[Any]:
+        """The encodings of one block, cut at the end offsets packed in ``ends``: views of
+        the buffer, valid until the next call."""
+        stops = array("q")
+        stops.frombytes(ends)
+        if isinstance(where, bytes):
+            data: Any = where
+        else:
+            pid, fd, offset, length = where
+            if (pid, fd) not in self._files:
+                self._files[(pid, fd)] = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY)
+            if len(self._buffer) < length:
+                self._buffer = bytearray(length)
+            data = memoryview(self._buffer)[:length]
+            _preadv_all(self._files[(pid, fd)], data, offset)
+        return list(map(data.__getitem__, map(slice, [0, *stops[:-1]], stops)))
+
+    def close(self) -> None:
+        for opened in self._files.values():
+            os.close(opened)
 
 
-def _split(joined: bytes, ends: bytes) -> list[bytes]:
-    """``joined`` cut at the end offsets packed in ``ends``."""
-    stops = array("q")
-    stops.frombytes(ends)
-    return list(map(joined.__getitem__, map(slice, [0, *stops[:-1]], stops)))
+def _preadv_all(fd: int, view: memoryview, offset: int) -> None:
+    """Fill ``view`` from ``fd`` at ``offset``."""
+    while view:
+        got = os.preadv(fd, [view], offset)
+        if not got:
+            raise OSError(f"file ended {len(view)} bytes early")
+        view, offset = view[got:], offset + got
 
 
 def _pread_all(fd: int, length: int, offset: int) -> bytes:
@@ -186,7 +256,7 @@ def _prepare_block(index: int) -> BlockResult | None:
     every line of it is a valid event parsed on the fast path."""
     start, end = _line_start(index), _line_start(index + 1)
     if start >= end:
-        return 0, None, b"", 0, -1, 0, 0
+        return 0, None, b"", b""
     text = _pread_all(_source[0], end - start, start)
     lines = text[:-1].split(b"\n") if text.endswith(b"\n") else text.split(b"\n")
     if not all(map(bytes.strip, lines)):
@@ -201,19 +271,27 @@ def _prepare_block(index: int) -> BlockResult | None:
     causes = list(map(itemgetter(0), prepared))
     middles = list(map(itemgetter(1), prepared))
     joined = b"".join(middles)
-    offset = os.lseek(_out, 0, os.SEEK_END)
-    view = memoryview(joined)
-    while view:
-        view = view[os.write(_out, view) :]
     stops = array("q", accumulate(map(len, middles))).tobytes()
     known = None if causes.count(None) == len(causes) else causes
-    return len(prepared), known, stops, os.getpid(), _out, offset, len(joined)
+    if len(joined) > SLOT_BYTES:
+        return len(prepared), known, stops, joined
+    offset = index % _source[3] * SLOT_BYTES
+    view = memoryview(joined)
+    while view:
+        written = os.pwrite(_out, view, offset)
+        view, offset = view[written:], offset + written
+    return (
+        len(prepared),
+        known,
+        stops,
+        (os.getpid(), _out, index % _source[3] * SLOT_BYTES, len(joined)),
+    )
 
 
 def _line_start(index: int) -> int:
     """Where block ``index`` starts: the first line starting at or after ``index`` blocks
     into the source (the source's end past its last block)."""
-    fd, first, end = _source
+    fd, first, end, _slots = _source
     position = first + index * JSONL_BLOCK
     if index == 0 or position >= end:
         return min(position, end)
