@@ -20,11 +20,11 @@ always. So what is accepted, what is stored and what is reported never depend on
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
 import stat
-import threading
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,16 +43,15 @@ from ledger.processes import set_death_signal
 MIN_PARALLEL_BYTES = 4 << 20
 # Bytes a worker reads past a block's end looking for the newline ending its last line.
 _PROBE = 1 << 16
-# Blocks prepared but not yet chained, per worker: the window that keeps workers ahead of the
-# parent. Block ``i`` goes to slot ``i % slots`` of a worker's memory file, which the window
-# guarantees was read: slots are rewritten, never grown, so their pages are paid for once.
+# Blocks a worker may have prepared and the parent not yet read: its memory file's slots, each
+# rewritten once the parent read what it held (never grown: fresh pages cost a fault each).
 SLOTS_PER_WORKER = 16
 # Bytes of a slot (the memory file is sparse: only what is written takes memory). A block
 # whose encodings are larger travels in the result itself.
 SLOT_BYTES = 64 << 20
 
 # A worker's view of its task, set in the parent before the workers are forked.
-_source: tuple[int, int, int, int] = (-1, 0, 0, 1)  # (fd, first offset, end offset, slots)
+_source: tuple[int, int, int] = (-1, 0, 0)  # (fd, first offset, end offset)
 _out = -1  # the worker's memory file
 
 # A block's result: (events, causes or None when all are None, end offset of each event's
@@ -90,46 +89,66 @@ def encode_file(
     import multiprocessing  # here: its import is a noticeable share of a small append
 
     global _source
-    slots = SLOTS_PER_WORKER * workers()
-    _source = (stream.fileno(), *span, slots)
-    window = _Window(-(-(span[1] - span[0]) // JSONL_BLOCK), slots)
-    context = multiprocessing.get_context("fork")
+    _source = (stream.fileno(), *span)
+    crew = _Crew(multiprocessing.get_context("fork"), -(-(span[1] - span[0]) // JSONL_BLOCK))
     try:
-        with context.Pool(workers(), _start_worker, (os.getpid(),)) as pool:
-            results = pool.imap(_prepare_block, window.tasks())
-            try:
-                return _chain(results, window.done, numbers, seq, prev, ts)
-            finally:
-                window.close()
+        return _chain(crew.results(), crew.done, numbers, seq, prev, ts)
     finally:
-        _source = (-1, 0, 0, 1)
+        crew.stop()
+        _source = (-1, 0, 0)
 
 
-class _Window:
-    """Hands out block indexes to the workers at most ``slots`` ahead of the last block the
-    parent has read (``done``)."""
+class _Crew:
+    """The worker processes: worker ``w`` of ``n`` prepares blocks ``w``, ``w + n``, ... in
+    order, each into the next of its memory file's slots once the parent has read the block
+    that slot last held (a semaphore of ``SLOTS_PER_WORKER`` per worker), and sends where it
+    is over a pipe of its own. No thread in the parent: it takes block ``i`` from worker
+    ``i % n``'s pipe itself."""
 
-    def __init__(self, blocks: int, slots: int) -> None:
+    def __init__(self, context: Any, blocks: int) -> None:
         self._blocks = blocks
-        self._slots = slots
-        self._free = threading.Semaphore(slots)
-        self._closed = False
+        self._pipes: list[Any] = []
+        self._free: list[Any] = []
+        self._processes: list[Any] = []
+        count = workers()
+        for w in range(count):
+            receive, send = context.Pipe(duplex=False)
+            free = context.Semaphore(SLOTS_PER_WORKER)
+            process = context.Process(
+                target=_work,
+                args=(w, count, blocks, send, free, os.getpid()),
+                name=f"sweepledger-prepare-{w}",
+                daemon=True,
+            )
+            process.start()
+            send.close()
+            self._pipes.append(receive)
+            self._free.append(free)
+            self._processes.append(process)
 
-    def tasks(self) -> Iterator[int]:
+    def results(self) -> Iterator[BlockResult | None]:
+        """Each block's result in order; None for a block not clean or a worker gone."""
+        count = len(self._pipes)
         for index in range(self._blocks):
-            self._free.acquire()
-            if self._closed:
+            try:
+                yield self._pipes[index % count].recv()
+            except (EOFError, OSError):
+                yield None
                 return
-            yield index
 
-    def done(self) -> None:
-        """The parent has read one more block: its slot may be written again."""
-        self._free.release()
+    def done(self, index: int) -> None:
+        """The parent has read block ``index``: its slot may be written again."""
+        self._free[index % len(self._free)].release()
 
-    def close(self) -> None:
-        """Let the feeding thread end (it may wait for a slot that is never freed)."""
-        self._closed = True
-        self._free.release(self._slots + 1)
+    def stop(self) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.kill()
+        for process in self._processes:
+            process.join()
+            process.close()
+        for pipe in self._pipes:
+            pipe.close()
 
 
 def _file_span(stream: IO[bytes]) -> tuple[int, int] | None:
@@ -146,23 +165,23 @@ def _file_span(stream: IO[bytes]) -> tuple[int, int] | None:
 
 def _chain(
     results: Iterator[BlockResult | None],
-    done: Callable[[], None],
+    done: Callable[[int], None],
     numbers: list[int],
     seq: int,
     prev: str,
     ts: str,
 ) -> Encoded | None:
-    """Chain the blocks' events in order as they come (calling ``done`` once each block is
-    read); None at the first block not clean."""
+    """Chain the blocks' events in order as they come (calling ``done`` with each block's
+    index once it is read); None at the first block not clean."""
     encoded = Encoded(seq, [], [])
     reader = _SlotReader()
     try:
-        for result in results:
+        for index, result in enumerate(results):
             if result is None:
                 return None
             count, causes, ends, where = result
             middles = reader.read(where, ends)
-            done()
+            done(index)
             if not count:
                 continue
             try:
@@ -239,6 +258,27 @@ def _pread_all(fd: int, length: int, offset: int) -> bytes:
 # -- in the workers ------------------------------------------------------------------------
 
 
+def _work(w: int, count: int, blocks: int, pipe: Any, free: Any, parent: int) -> None:
+    """A worker's life: blocks ``w``, ``w + count``, ... each into slot ``k % SLOTS_PER_WORKER``
+    of its memory file (its ``k``-th block) once ``free`` says the parent read what the slot
+    held; stops after the first block not clean. Whatever goes wrong is told as None (the
+    parent then reads the file the sequential way, which reports it)."""
+    _start_worker(parent)
+    try:
+        for k, index in enumerate(range(w, blocks, count)):
+            free.acquire()
+            result = _prepare_block(index, k % SLOTS_PER_WORKER)
+            pipe.send(result)
+            if result is None:
+                break
+    except BaseException:  # any failure is the parent's to handle
+        with contextlib.suppress(OSError):
+            pipe.send(None)
+    finally:
+        pipe.close()
+        os._exit(0)  # no atexit handlers or buffered output inherited from the parent
+
+
 def _start_worker(parent: int) -> None:
     """Die with the parent (kill -9 of ``append``), leave a Ctrl-C to it, and make the memory
     file this worker's blocks go to."""
@@ -251,9 +291,9 @@ def _start_worker(parent: int) -> None:
     _out = os.memfd_create("sweepledger-prepared", os.MFD_CLOEXEC)
 
 
-def _prepare_block(index: int) -> BlockResult | None:
-    """Prepare block ``index`` of the source into this worker's memory file; None unless
-    every line of it is a valid event parsed on the fast path."""
+def _prepare_block(index: int, slot: int) -> BlockResult | None:
+    """Prepare block ``index`` of the source into slot ``slot`` of this worker's memory file;
+    None unless every line of it is a valid event parsed on the fast path."""
     start, end = _line_start(index), _line_start(index + 1)
     if start >= end:
         return 0, None, b"", b""
@@ -275,23 +315,17 @@ def _prepare_block(index: int) -> BlockResult | None:
     known = None if causes.count(None) == len(causes) else causes
     if len(joined) > SLOT_BYTES:
         return len(prepared), known, stops, joined
-    offset = index % _source[3] * SLOT_BYTES
-    view = memoryview(joined)
+    view, offset = memoryview(joined), slot * SLOT_BYTES
     while view:
         written = os.pwrite(_out, view, offset)
         view, offset = view[written:], offset + written
-    return (
-        len(prepared),
-        known,
-        stops,
-        (os.getpid(), _out, index % _source[3] * SLOT_BYTES, len(joined)),
-    )
+    return len(prepared), known, stops, (os.getpid(), _out, slot * SLOT_BYTES, len(joined))
 
 
 def _line_start(index: int) -> int:
     """Where block ``index`` starts: the first line starting at or after ``index`` blocks
     into the source (the source's end past its last block)."""
-    fd, first, end, _slots = _source
+    fd, first, end = _source
     position = first + index * JSONL_BLOCK
     if index == 0 or position >= end:
         return min(position, end)
