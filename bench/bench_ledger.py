@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -143,10 +144,16 @@ def run_cli_rss(*args: str) -> tuple[float, int, float]:
 
 
 def wall_and_cpu(fn: Any) -> tuple[float, float]:
-    """Wall and CPU seconds of ``fn()`` in this process."""
-    start, cpu = time.perf_counter(), time.process_time()
+    """Wall and CPU seconds of ``fn()``: this process's and those of the child processes it
+    started and waited for (``append --jsonl``'s preparing workers)."""
+    start, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
     fn()
-    return time.perf_counter() - start, time.process_time() - cpu
+    return time.perf_counter() - start, time.process_time() - cpu + _children_cpu() - children
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_append(root: Path, events: int) -> float:

@@ -20,12 +20,13 @@ always. So what is accepted, what is stored and what is reported never depend on
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
 import stat
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import itemgetter
@@ -42,14 +43,21 @@ from ledger.processes import set_death_signal
 MIN_PARALLEL_BYTES = 4 << 20
 # Bytes a worker reads past a block's end looking for the newline ending its last line.
 _PROBE = 1 << 16
+# Blocks a worker may have prepared and the parent not yet read: its memory file's slots, each
+# rewritten once the parent read what it held (never grown: fresh pages cost a fault each).
+SLOTS_PER_WORKER = 16
+# Bytes of a slot (the memory file is sparse: only what is written takes memory). A block
+# whose encodings are larger travels in the result itself.
+SLOT_BYTES = 64 << 20
 
 # A worker's view of its task, set in the parent before the workers are forked.
 _source: tuple[int, int, int] = (-1, 0, 0)  # (fd, first offset, end offset)
 _out = -1  # the worker's memory file
 
 # A block's result: (events, causes or None when all are None, end offset of each event's
-# encoding as array('q') bytes, worker pid, its memory file's fd, offset there, length).
-BlockResult = tuple[int, list[Any] | None, bytes, int, int, int, int]
+# encoding as array('q') bytes, where the encodings are: (worker pid, its memory file's fd,
+# offset, length), or the encodings themselves).
+BlockResult = tuple[int, list[Any] | None, bytes, "tuple[int, int, int, int] | bytes"]
 
 
 @dataclass
@@ -82,13 +90,65 @@ def encode_file(
 
     global _source
     _source = (stream.fileno(), *span)
-    blocks = -(-(span[1] - span[0]) // JSONL_BLOCK)
-    context = multiprocessing.get_context("fork")
+    crew = _Crew(multiprocessing.get_context("fork"), -(-(span[1] - span[0]) // JSONL_BLOCK))
     try:
-        with context.Pool(workers(), _start_worker, (os.getpid(),)) as pool:
-            return _chain(pool.imap(_prepare_block, range(blocks)), numbers, seq, prev, ts)
+        return _chain(crew.results(), crew.done, numbers, seq, prev, ts)
     finally:
+        crew.stop()
         _source = (-1, 0, 0)
+
+
+class _Crew:
+    """The worker processes: worker ``w`` of ``n`` prepares blocks ``w``, ``w + n``, ... in
+    order, each into the next of its memory file's slots once the parent has read the block
+    that slot last held (a semaphore of ``SLOTS_PER_WORKER`` per worker), and sends where it
+    is over a pipe of its own. No thread in the parent: it takes block ``i`` from worker
+    ``i % n``'s pipe itself."""
+
+    def __init__(self, context: Any, blocks: int) -> None:
+        self._blocks = blocks
+        self._pipes: list[Any] = []
+        self._free: list[Any] = []
+        self._processes: list[Any] = []
+        count = workers()
+        for w in range(count):
+            receive, send = context.Pipe(duplex=False)
+            free = context.Semaphore(SLOTS_PER_WORKER)
+            process = context.Process(
+                target=_work,
+                args=(w, count, blocks, send, free, os.getpid()),
+                name=f"sweepledger-prepare-{w}",
+                daemon=True,
+            )
+            process.start()
+            send.close()
+            self._pipes.append(receive)
+            self._free.append(free)
+            self._processes.append(process)
+
+    def results(self) -> Iterator[BlockResult | None]:
+        """Each block's result in order; None for a block not clean or a worker gone."""
+        count = len(self._pipes)
+        for index in range(self._blocks):
+            try:
+                yield self._pipes[index % count].recv()
+            except (EOFError, OSError):
+                yield None
+                return
+
+    def done(self, index: int) -> None:
+        """The parent has read block ``index``: its slot may be written again."""
+        self._free[index % len(self._free)].release()
+
+    def stop(self) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.kill()
+        for process in self._processes:
+            process.join()
+            process.close()
+        for pipe in self._pipes:
+            pipe.close()
 
 
 def _file_span(stream: IO[bytes]) -> tuple[int, int] | None:
@@ -104,20 +164,26 @@ def _file_span(stream: IO[bytes]) -> tuple[int, int] | None:
 
 
 def _chain(
-    results: Iterator[BlockResult | None], numbers: list[int], seq: int, prev: str, ts: str
+    results: Iterator[BlockResult | None],
+    done: Callable[[int], None],
+    numbers: list[int],
+    seq: int,
+    prev: str,
+    ts: str,
 ) -> Encoded | None:
-    """Chain the blocks' events in order as they come; None at the first block not clean."""
+    """Chain the blocks' events in order as they come (calling ``done`` with each block's
+    index once it is read); None at the first block not clean."""
     encoded = Encoded(seq, [], [])
-    files: dict[tuple[int, int], int] = {}
+    reader = _SlotReader()
     try:
-        for result in results:
+        for index, result in enumerate(results):
             if result is None:
                 return None
-            count, causes, ends, pid, fd, offset, length = result
+            count, causes, ends, where = result
+            middles = reader.read(where, ends)
+            done(index)
             if not count:
                 continue
-            joined = _read_block(files, pid, fd, offset, length)
-            middles = _split(joined, ends)
             try:
                 lines, digests = encode_lines(
                     list(zip(causes or repeat(None), middles, strict=False)),
@@ -128,29 +194,52 @@ def _chain(
                 )
             except InvalidEvent:
                 return None
+            del middles
             encoded.blocks.append(b"".join(lines))
             encoded.digests += digests
     finally:
-        for opened in files.values():
-            os.close(opened)
+        reader.close()
     numbers.extend(range(1, len(encoded.digests) + 1))
     return encoded if encoded.digests else None
 
 
-def _read_block(
-    files: dict[tuple[int, int], int], pid: int, fd: int, offset: int, length: int
-) -> bytes:
-    """``length`` bytes at ``offset`` of worker ``pid``'s memory file ``fd``."""
-    if (pid, fd) not in files:
-        files[(pid, fd)] = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY)
-    return _pread_all(files[(pid, fd)], length, offset)
+class _SlotReader:
+    """Reads blocks' encodings from the workers' memory files into one buffer, reused (fresh
+    memory costs a page fault per page; a reused buffer costs none)."""
+
+    def __init__(self) -> None:
+        self._files: dict[tuple[int, int], int] = {}
+        self._buffer = bytearray()
+
+    def read(self, where: tuple[int, int, int, int] | bytes, ends: bytes) -> list[Any]:
+        """The encodings of one block, cut at the end offsets packed in ``ends``: views of
+        the buffer, valid until the next call."""
+        stops = array("q")
+        stops.frombytes(ends)
+        if isinstance(where, bytes):
+            data: Any = where
+        else:
+            pid, fd, offset, length = where
+            if (pid, fd) not in self._files:
+                self._files[(pid, fd)] = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY)
+            if len(self._buffer) < length:
+                self._buffer = bytearray(length)
+            data = memoryview(self._buffer)[:length]
+            _preadv_all(self._files[(pid, fd)], data, offset)
+        return list(map(data.__getitem__, map(slice, [0, *stops[:-1]], stops)))
+
+    def close(self) -> None:
+        for opened in self._files.values():
+            os.close(opened)
 
 
-def _split(joined: bytes, ends: bytes) -> list[bytes]:
-    """``joined`` cut at the end offsets packed in ``ends``."""
-    stops = array("q")
-    stops.frombytes(ends)
-    return list(map(joined.__getitem__, map(slice, [0, *stops[:-1]], stops)))
+def _preadv_all(fd: int, view: memoryview, offset: int) -> None:
+    """Fill ``view`` from ``fd`` at ``offset``."""
+    while view:
+        got = os.preadv(fd, [view], offset)
+        if not got:
+            raise OSError(f"file ended {len(view)} bytes early")
+        view, offset = view[got:], offset + got
 
 
 def _pread_all(fd: int, length: int, offset: int) -> bytes:
@@ -169,6 +258,27 @@ def _pread_all(fd: int, length: int, offset: int) -> bytes:
 # -- in the workers ------------------------------------------------------------------------
 
 
+def _work(w: int, count: int, blocks: int, pipe: Any, free: Any, parent: int) -> None:
+    """A worker's life: blocks ``w``, ``w + count``, ... each into slot ``k % SLOTS_PER_WORKER``
+    of its memory file (its ``k``-th block) once ``free`` says the parent read what the slot
+    held; stops after the first block not clean. Whatever goes wrong is told as None (the
+    parent then reads the file the sequential way, which reports it)."""
+    _start_worker(parent)
+    try:
+        for k, index in enumerate(range(w, blocks, count)):
+            free.acquire()
+            result = _prepare_block(index, k % SLOTS_PER_WORKER)
+            pipe.send(result)
+            if result is None:
+                break
+    except BaseException:  # any failure is the parent's to handle
+        with contextlib.suppress(OSError):
+            pipe.send(None)
+    finally:
+        pipe.close()
+        os._exit(0)  # no atexit handlers or buffered output inherited from the parent
+
+
 def _start_worker(parent: int) -> None:
     """Die with the parent (kill -9 of ``append``), leave a Ctrl-C to it, and make the memory
     file this worker's blocks go to."""
@@ -181,12 +291,12 @@ def _start_worker(parent: int) -> None:
     _out = os.memfd_create("sweepledger-prepared", os.MFD_CLOEXEC)
 
 
-def _prepare_block(index: int) -> BlockResult | None:
-    """Prepare block ``index`` of the source into this worker's memory file; None unless
-    every line of it is a valid event parsed on the fast path."""
+def _prepare_block(index: int, slot: int) -> BlockResult | None:
+    """Prepare block ``index`` of the source into slot ``slot`` of this worker's memory file;
+    None unless every line of it is a valid event parsed on the fast path."""
     start, end = _line_start(index), _line_start(index + 1)
     if start >= end:
-        return 0, None, b"", 0, -1, 0, 0
+        return 0, None, b"", b""
     text = _pread_all(_source[0], end - start, start)
     lines = text[:-1].split(b"\n") if text.endswith(b"\n") else text.split(b"\n")
     if not all(map(bytes.strip, lines)):
@@ -201,13 +311,15 @@ def _prepare_block(index: int) -> BlockResult | None:
     causes = list(map(itemgetter(0), prepared))
     middles = list(map(itemgetter(1), prepared))
     joined = b"".join(middles)
-    offset = os.lseek(_out, 0, os.SEEK_END)
-    view = memoryview(joined)
-    while view:
-        view = view[os.write(_out, view) :]
     stops = array("q", accumulate(map(len, middles))).tobytes()
     known = None if causes.count(None) == len(causes) else causes
-    return len(prepared), known, stops, os.getpid(), _out, offset, len(joined)
+    if len(joined) > SLOT_BYTES:
+        return len(prepared), known, stops, joined
+    view, offset = memoryview(joined), slot * SLOT_BYTES
+    while view:
+        written = os.pwrite(_out, view, offset)
+        view, offset = view[written:], offset + written
+    return len(prepared), known, stops, (os.getpid(), _out, slot * SLOT_BYTES, len(joined))
 
 
 def _line_start(index: int) -> int:

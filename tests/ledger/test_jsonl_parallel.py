@@ -226,3 +226,20 @@ def test_a_commit_landing_during_preparation_sends_the_file_the_sequential_way(
     ledger = Ledger.open(root)
     assert ledger.verify().ok and ledger.head().seq == 2001
     assert [e.seq for e in ledger.read(since=1)][:1] == [2]
+
+
+@pytest.mark.parametrize("slot_bytes", [1 << 20, 1000], ids=["slots-reused", "inline"])
+def test_blocks_through_reused_slots_or_inline_store_as_sequential(
+    tmp_path: Path, small_blocks: list[int], monkeypatch: pytest.MonkeyPatch, slot_bytes: int
+) -> None:
+    """Many more blocks than slots (each slot rewritten many times while the parent reads the
+    others), or blocks too large for a slot (sent in the result itself): the same lines."""
+    monkeypatch.setattr(jsonl_parallel, "SLOTS_PER_WORKER", 1)
+    monkeypatch.setattr(jsonl_parallel, "SLOT_BYTES", slot_bytes)
+    lines = [orjson.dumps(_event(n)) for n in range(3000)]
+    source = _source(tmp_path / "in.jsonl", lines)
+    parallel = _append(tmp_path / "parallel", source)
+    assert small_blocks == [3000]
+    assert source.stat().st_size // 4096 > 50  # blocks, against 2 slots
+    monkeypatch.setattr(jsonl_parallel, "MIN_PARALLEL_BYTES", 1 << 40)
+    assert parallel == _append(tmp_path / "sequential", source)
