@@ -36,17 +36,18 @@ ORDER BY study, "index" NULLS LAST, seq
 
 
 def trials_jsonl_pieces(
-    con: duckdb.DuckDBPyConnection, batches: list[str], rows: int = PIECE_ROWS
+    con: duckdb.DuckDBPyConnection, batches: list[str], rows: int | None = None
 ) -> Iterator[tuple[str, memoryview]]:
     """The ``trials.jsonl`` bytes (UTF-8) of each of ``batches`` that has trials, in pieces of
-    at most ``rows`` lines as DuckDB hands them over: ``(batch, piece)``, a batch's pieces
-    one after another and in file order, the batches in the order given.
+    at most ``rows`` (default ``PIECE_ROWS``) lines as DuckDB hands them over:
+    ``(batch, piece)``, a batch's pieces one after another and in file order, the batches in
+    the order given.
 
     Each piece is a view of a fetched Arrow buffer (no copy); it keeps that record batch
     alive until dropped, so a consumer writing pieces as they come holds a few in memory, not
     the whole file. No other query may run on ``con`` until the iterator is exhausted.
     """
-    reader = con.sql(_LINES, params={"batches": batches}).to_arrow_reader(rows)
+    reader = con.sql(_LINES, params={"batches": batches}).to_arrow_reader(rows or PIECE_ROWS)
     for record_batch in reader:
         positions = record_batch.column(0).to_numpy()
         lines = record_batch.column(1)
