@@ -92,7 +92,10 @@ def encode_file(
     _source = (stream.fileno(), *span)
     crew = _Crew(multiprocessing.get_context("fork"), -(-(span[1] - span[0]) // JSONL_BLOCK))
     try:
+        crew.start()
         return _chain(crew.results(), crew.done, numbers, seq, prev, ts)
+    except OSError:  # no worker could start, or a memory file could not be read: not this path
+        return None
     finally:
         crew.stop()
         _source = (-1, 0, 0)
@@ -106,24 +109,31 @@ class _Crew:
     ``i % n``'s pipe itself."""
 
     def __init__(self, context: Any, blocks: int) -> None:
+        self._context = context
         self._blocks = blocks
         self._pipes: list[Any] = []
         self._free: list[Any] = []
         self._processes: list[Any] = []
+
+    def start(self) -> None:
+        """Start the workers (``stop`` ends those started, whatever happens)."""
+        context, blocks = self._context, self._blocks
         count = workers()
         for w in range(count):
             receive, send = context.Pipe(duplex=False)
+            self._pipes.append(receive)
             free = context.Semaphore(SLOTS_PER_WORKER)
+            self._free.append(free)
             process = context.Process(
                 target=_work,
                 args=(w, count, blocks, send, free, os.getpid()),
                 name=f"sweepledger-prepare-{w}",
                 daemon=True,
             )
-            process.start()
-            send.close()
-            self._pipes.append(receive)
-            self._free.append(free)
+            try:
+                process.start()
+            finally:
+                send.close()
             self._processes.append(process)
 
     def results(self) -> Iterator[BlockResult | None]:

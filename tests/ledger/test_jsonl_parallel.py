@@ -243,3 +243,31 @@ def test_blocks_through_reused_slots_or_inline_store_as_sequential(
     assert source.stat().st_size // 4096 > 50  # blocks, against 2 slots
     monkeypatch.setattr(jsonl_parallel, "MIN_PARALLEL_BYTES", 1 << 40)
     assert parallel == _append(tmp_path / "sequential", source)
+
+
+@pytest.mark.parametrize("refused", ["fork", "proc"])
+def test_workers_that_cannot_start_or_be_read_leave_the_file_to_the_sequential_reader(
+    tmp_path: Path, small_blocks: list[int], monkeypatch: pytest.MonkeyPatch, refused: str
+) -> None:
+    """The OS refuses a worker (EAGAIN from fork) or the parent's read of a worker's memory
+    file (/proc restricted): the file is appended the sequential way, nothing is lost."""
+    real_open = os.open
+
+    def refuse_proc(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path).startswith("/proc/"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    def refuse_fork(self: Any) -> None:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    if refused == "proc":
+        monkeypatch.setattr(jsonl_parallel.os, "open", refuse_proc)
+    else:
+        monkeypatch.setattr("multiprocessing.process.BaseProcess.start", refuse_fork)
+    lines = [orjson.dumps(_event(n)) for n in range(2000)]
+    source = _source(tmp_path / "in.jsonl", lines)
+    stored, numbers = _append(tmp_path / "root", source)
+    assert small_blocks == [-1]
+    assert len(stored) == 2000 and numbers == list(range(1, 2001))
+    assert Ledger.open(tmp_path / "root").verify().ok
