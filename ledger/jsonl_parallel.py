@@ -273,8 +273,8 @@ def _work(w: int, count: int, blocks: int, pipe: Any, free: Any, parent: int) ->
     of its memory file (its ``k``-th block) once ``free`` says the parent read what the slot
     held; stops after the first block not clean. Whatever goes wrong is told as None (the
     parent then reads the file the sequential way, which reports it)."""
-    _start_worker(parent)
     try:
+        _start_worker(parent)
         for k, index in enumerate(range(w, blocks, count)):
             free.acquire()
             result = _prepare_block(index, k % SLOTS_PER_WORKER)
