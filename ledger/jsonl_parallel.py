@@ -32,12 +32,13 @@ from itertools import accumulate, repeat
 from operator import itemgetter
 from typing import IO, Any
 
-from ledger.encoding import encode_lines
+from ledger.encoding import encode_lines, utc_timestamp
 from ledger.errors import InvalidEvent
 from ledger.json_text import JSONTextError, loads_text_lines
 from ledger.jsonl_input import JSONL_BLOCK
 from ledger.prepare import prepare
 from ledger.processes import set_death_signal
+from ledger.writer import Head
 
 # Smaller files are not worth starting workers for.
 MIN_PARALLEL_BYTES = 4 << 20
@@ -62,9 +63,11 @@ BlockResult = tuple[int, list[Any] | None, bytes, "tuple[int, int, int, int] | b
 
 @dataclass
 class Encoded:
-    """A file's events chained after ``seq``: ``blocks`` of whole lines and each line's hash."""
+    """A file's events chained after the event ``seq``/``prev``: ``blocks`` of whole lines and
+    each line's hash."""
 
     seq: int
+    prev: str
     blocks: list[bytes]
     digests: list[str]
 
@@ -74,19 +77,20 @@ def workers() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def encode_file(
-    stream: IO[bytes], numbers: list[int], seq: int, prev: str, ts: str
-) -> Encoded | None:
-    """The events of the rest of ``stream`` encoded after ``seq``/``prev`` with timestamp
-    ``ts`` (each event's line number added to ``numbers``); None, with ``stream`` and
-    ``numbers`` as they were, when this path is not taken: the input is small, not a regular
-    file, or not clean; a single core; no memory files. The caller then reads ``stream`` the
-    sequential way.
+def encode_file(stream: IO[bytes], numbers: list[int], head: Callable[[], Head]) -> Encoded | None:
+    """The events of the rest of ``stream`` encoded after ``head()`` (read only once this path
+    is taken) with the time now as their ``ts``, each event's line number added to
+    ``numbers``; None, with ``stream`` and ``numbers`` as they were, when this path is not
+    taken: the input is small, not a regular file, or not clean; a single core; no memory
+    files. The caller then reads ``stream`` the sequential way.
     """
     span = _file_span(stream)
     if span is None or workers() < 2 or not hasattr(os, "memfd_create"):
         return None
     import multiprocessing  # here: its import is a noticeable share of a small append
+
+    seq, prev = head()
+    ts = utc_timestamp()
 
     global _source
     _source = (stream.fileno(), *span)
@@ -183,7 +187,7 @@ def _chain(
 ) -> Encoded | None:
     """Chain the blocks' events in order as they come (calling ``done`` with each block's
     index once it is read); None at the first block not clean."""
-    encoded = Encoded(seq, [], [])
+    encoded = Encoded(seq, prev, [], [])
     reader = _SlotReader()
     try:
         for index, result in enumerate(results):

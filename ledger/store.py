@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ledger.blobs import BlobStore
 from ledger.chain import GENESIS_HASH, check_line, line_hash, line_seq, sha256_hex
 from ledger.commits import Commit, CommitLog, last_commit, read_commit_log, rewrite_commits
-from ledger.encoding import Prepared, decode_fields, decode_line, utc_timestamp
+from ledger.encoding import Prepared, decode_fields, decode_line
 from ledger.errors import LedgerDamaged, LedgerNotFound, ReadRaced
 from ledger.files import BulkSource, LedgerFiles, fsync_dir, make_dirs, os_errors
 from ledger.jsonl_input import ParsedEvents
@@ -170,17 +170,17 @@ class Ledger:
 
     def _append_file(self, stream: IO[bytes], numbers: list[int]) -> list[Receipt] | None:
         """Append a large JSONL file prepared on several cores (``jsonl_parallel``) and
-        chained after the head as read now, committed if that is still the head once the lock
-        is held; None when that path is not taken or another commit landed meanwhile (the
-        caller appends the sequential way; ``stream`` and ``numbers`` are as they were)."""
-        head = self.head()
-        encoded = encode_file(stream, numbers, head.seq, head.hash, utc_timestamp())
+        chained after the head as read when that began, committed if that is still the head
+        once the lock is held; None when that path is not taken or another commit landed
+        meanwhile (the caller appends the sequential way; ``stream`` and ``numbers`` are as
+        they were)."""
+        encoded = encode_file(stream, numbers, self.head)
         if encoded is None:
             return None
         with os_errors(self.root), self._lock.held():
             state = self._writable_state()
-            if (state.head_seq, state.head_hash) == head:
-                return commit_encoded(self.files, encoded.blocks, head.seq, encoded.digests)
+            if (state.head_seq, state.head_hash) == (encoded.seq, encoded.prev):
+                return commit_encoded(self.files, encoded.blocks, encoded.seq, encoded.digests)
         del numbers[:]
         return None
 

@@ -116,11 +116,11 @@ def test_a_block_that_is_not_clean_is_read_the_sequential_way(
 
 def test_stdin_and_small_files_keep_the_sequential_reader(tmp_path: Path) -> None:
     data = b"".join(orjson.dumps(_event(n)) + b"\n" for n in range(100))
-    head = (0, "0" * 64, "2026-12-02T00:00:00.000000Z")
-    assert jsonl_parallel.encode_file(io.BytesIO(data), [], *head) is None
+    head = Ledger.open(tmp_path / "root", create=True).head
+    assert jsonl_parallel.encode_file(io.BytesIO(data), [], head) is None
     source = _source(tmp_path / "in.jsonl", data.splitlines())
     with open(source, "rb") as f:
-        assert jsonl_parallel.encode_file(f, [], *head) is None
+        assert jsonl_parallel.encode_file(f, [], head) is None
 
 
 def _children(pid: int) -> set[int]:
