@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +45,6 @@ from projections.pareto_sql import (
 from projections.scope import IN_BATCHES, set_scope
 from projections.writers import (
     BackgroundWrites,
-    PieceStream,
     csv_text,
     json_text,
     safe_dir_name,
@@ -245,19 +245,14 @@ def _stream_trials(
 ) -> None:
     """Write each batch's ``trials.jsonl`` while it is rendered: each piece goes to its
     file's writer as soon as DuckDB hands it over (``pareto_render.trials_jsonl_pieces``)."""
-    stream: PieceStream | None = None
-    current = None
-    done: set[str] = set()
-    for batch, piece in trials_jsonl_pieces(con, batches):
-        if batch != current:
-            if stream is not None:
-                stream.close()
-            stream, current = files.stream(folders[batch] / "trials.jsonl"), batch
-            done.add(batch)
-        assert stream is not None
-        stream.add(piece)
-    if stream is not None:
+    pieces = trials_jsonl_pieces(con, batches)
+    rendered: set[str] = set()
+    for batch, group in itertools.groupby(pieces, key=itemgetter(0)):
+        stream = files.stream(folders[batch] / "trials.jsonl")
+        for _, piece in group:
+            stream.add(piece)
         stream.close()
+        rendered.add(batch)
     for batch in batches:
-        if batch not in done:  # no trial line at all: an empty file
+        if batch not in rendered:  # no trial line at all: an empty file
             files.write(folders[batch] / "trials.jsonl", b"")
