@@ -299,15 +299,10 @@ def explain(root: Path, target: str, proof: bool = False) -> dict[str, Any]:
         TargetNotFound: the target is malformed or names nothing in the ledger.
     """
     from ledger import Ledger, inclusion_proofs
-    from projections.engine import connect
-    from projections.reads import ensure_current
+    from projections.reads import current_connection
 
-    ensure_current(root)
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root) as con:
         kind, tree = resolve(con, target)
-    finally:
-        con.close()
     if proof:
         attach(tree, inclusion_proofs(Ledger.open(root), event_seqs(tree)))
     return {"target": target, "kind": kind, "tree": tree}

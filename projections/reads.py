@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ledger import BatchNotFound
 from projections.engine import Freshness, connect, db_path, freshness
 from projections.errors import ProjectionBusy, StudyNotFound
-from projections.rebuild import RebuildResult, is_current, rebuild
+from projections.rebuild import RebuildResult, is_current, rebuild, rebuilding
 
 CLOSEST_N = 3
 CLOSEST_CUTOFF = 0.5
@@ -43,23 +43,57 @@ def ensure_current(root: Path, names: Sequence[str] | None = None) -> RebuildRes
     return None if _projections_current(root, names) else rebuild(root, list(names))
 
 
-def _projections_current(root: Path, names: Sequence[str]) -> bool:
-    """Whether the base tables and each of ``names`` are at the ledger's head (a projection
-    that no command has built yet is behind even when the base tables are current)."""
+@contextlib.contextmanager
+def current_connection(
+    root: Path, names: Sequence[str] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to read the projection database once it is current (``ensure_current``):
+    the read-only connection that found it current, else the rebuild's own connection once
+    it has caught up (read before the rebuild lets the database go). One connection where
+    ``ensure_current`` then ``connect`` took two or three.
+
+    Raises:
+        LedgerNotFound: no ledger at ``root``.
+    """
+    con = _current_read_only(root, names)
+    if con is None:
+        with rebuilding(root, None if names is None else list(names)) as (con, _):
+            yield con
+        return
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _current_read_only(root: Path, names: Sequence[str] | None) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection when the base tables and each of ``names`` are at the ledger's
+    head (a projection that no command has built yet is behind even when the base tables are
+    current); None otherwise, the connection closed."""
     from ledger import Ledger
     from projections.engine import BASE_CURSOR, get_cursor
 
     if not db_path(root).exists():
-        return False
+        return None
     head = Ledger.open(root).head()
     con = connect(root, read_only=True)
     try:
-        cursors = [get_cursor(con, name) for name in (BASE_CURSOR, *names)]
+        cursors = [get_cursor(con, name) for name in (BASE_CURSOR, *(names or ()))]
     except Exception:  # an empty or foreign database: the rebuild sorts it out
+        cursors = [None]
+    if all(c is not None and (c.seq, c.hash) == (head.seq, head.hash) for c in cursors):
+        return con
+    con.close()
+    return None
+
+
+def _projections_current(root: Path, names: Sequence[str]) -> bool:
+    """Whether the base tables and each of ``names`` are at the ledger's head."""
+    con = _current_read_only(root, names)
+    if con is None:
         return False
-    finally:
-        con.close()
-    return all(c is not None and (c.seq, c.hash) == (head.seq, head.hash) for c in cursors)
+    con.close()
+    return True
 
 
 @contextlib.contextmanager
@@ -144,17 +178,12 @@ def list_gaps(root: Path, batch: str | None = None) -> list[dict[str, Any]]:
     Raises:
         BatchNotFound: ``batch`` has no events.
     """
-    from projections.engine import connect
     from projections.gaps import find_gaps
 
-    ensure_current(root)
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root) as con:
         if batch is not None:
             _require_batch(con, batch)
         return find_gaps(con, batch)
-    finally:
-        con.close()
 
 
 def list_batches(root: Path) -> list[dict[str, Any]]:
@@ -165,14 +194,9 @@ def list_batches(root: Path) -> list[dict[str, Any]]:
         LedgerNotFound: no ledger at ``root``.
     """
     from projections.batches import batch_rows
-    from projections.engine import connect
 
-    ensure_current(root)
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root) as con:
         return batch_rows(con)
-    finally:
-        con.close()
 
 
 def _require_batch(con: Any, batch: str) -> None:
@@ -193,11 +217,8 @@ def leaderboard_document(root: Path, batch: str | None = None, top: int = 20) ->
         BatchNotFound: no such batch, or it has no scan outcomes.
     """
     import projections.leaderboard_docs as leaderboard_docs
-    from projections.engine import connect
 
-    ensure_current(root)
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root) as con:
         if batch is None:
             row = con.execute(
                 """SELECT u.batch FROM leaderboard_users AS u JOIN batches AS b USING (batch)
@@ -212,8 +233,6 @@ def leaderboard_document(root: Path, batch: str | None = None, top: int = 20) ->
             raise BatchNotFound(f"batch {batch!r} has no scan outcomes")
         segments = leaderboard_docs.segments_from_table(con, batch)
         return leaderboard_docs.document(con, batch, segments, top)
-    finally:
-        con.close()
 
 
 def leaderboard_markdown(doc: dict[str, Any], top: int = 20) -> str:
@@ -233,12 +252,9 @@ def report_text(
         BatchNotFound: no such batch, or it has no jobs.
     """
     import projections.report as report
-    from projections.engine import connect
     from projections.report_ranking import parse_sort_by
 
-    ensure_current(root)
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root) as con:
         if batch is None:
             row = con.execute(
                 """SELECT r.batch FROM report_jobs AS r JOIN batches AS b USING (batch)
@@ -252,8 +268,6 @@ def report_text(
         if as_csv:
             return report.summary_csv(con, batch)
         return report.report_markdown(con, batch, parse_sort_by(sort_by) if sort_by else None)
-    finally:
-        con.close()
 
 
 def pareto_document(root: Path, study: str) -> dict[str, Any]:
@@ -263,16 +277,11 @@ def pareto_document(root: Path, study: str) -> dict[str, Any]:
         StudyNotFound: the study has no trial outcomes.
     """
     import projections.pareto as pareto
-    from projections.engine import connect
 
-    ensure_current(root, [pareto.NAME])
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root, [pareto.NAME]) as con:
         _require_study(con, study)
         objectives = pareto.study_objectives(con, [study])[study]
         return pareto.frontier_document(con, study, objectives)
-    finally:
-        con.close()
 
 
 def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
@@ -285,12 +294,9 @@ def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
     """
     import json
 
-    from projections.engine import connect
     from projections.pareto import NAME
 
-    ensure_current(root, [NAME])
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root, [NAME]) as con:
         _require_study(con, study)
         rows = con.execute(
             """SELECT trial_id, candidate_id, job_id, "index", name, seq, status, valid,
@@ -299,8 +305,6 @@ def study_trials(root: Path, study: str) -> list[dict[str, Any]]:
                FROM study_trials WHERE batch = ? ORDER BY "index" NULLS LAST, seq""",
             [study],
         ).fetchall()
-    finally:
-        con.close()
     keys = [
         "trial_id",
         "candidate_id",
@@ -438,18 +442,13 @@ def write_batch_html(root: Path, batch: str | None = None) -> Path:
         BatchNotFound: no such batch, or it has no jobs.
     """
     import projections.html_report as html_report
-    from projections.engine import connect
 
-    ensure_current(root)
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root) as con:
         if batch is None:
             batch = _latest_batch_with_jobs(con)
         if not html_report.has_jobs(con, batch):
             raise BatchNotFound(f"no batch {batch!r} with jobs in the ledger")
         text = html_report.batch_page(con, root, batch)
-    finally:
-        con.close()
     return _write_page(root, html_report.batch_path(root, batch), text)
 
 
@@ -461,18 +460,13 @@ def write_study_html(root: Path, study: str) -> Path:
             ``studies/<study>/pareto.json``.
     """
     import projections.html_report as html_report
-    from projections.engine import connect
 
-    ensure_current(root)
-    con = connect(root, read_only=True)
-    try:
+    with current_connection(root) as con:
         if not html_report.is_study(con, root, study):
             raise BatchNotFound(
                 f"no study {study!r}: no batch of that id and no studies/{study}/pareto.json"
             )
         text = html_report.study_page(con, root, study)
-    finally:
-        con.close()
     return _write_page(root, html_report.study_path(root, study), text)
 
 

@@ -18,6 +18,8 @@ only, and every projection works unchanged on them.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -66,6 +68,7 @@ __all__ = [
     "check_outputs",
     "is_current",
     "rebuild",
+    "rebuilding",
 ]
 
 PROJECTIONS: dict[str, ModuleType] = {
@@ -291,6 +294,24 @@ def rebuild(
         ProjectionBusy: another process held the database more than ``wait_s`` seconds.
         AsOfRefused: ``as_of`` is beyond the head, or ``out`` cannot hold an as-of state.
     """
+    with rebuilding(root, names, threads, full, wait_s, as_of, out) as (_, result):
+        return result
+
+
+@contextlib.contextmanager
+def rebuilding(
+    root: Path,
+    names: list[str] | None = None,
+    threads: int | None = None,
+    full: bool = False,
+    wait_s: float = LOCK_WAIT_S,
+    as_of: int | None = None,
+    out: Path | None = None,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, RebuildResult]]:
+    """``rebuild``, then its connection (read-write, insertion order kept as by default) and
+    result for the caller to read the database it just brought up to date, before it is
+    closed: a reader needs no connection of its own. Same arguments and errors as
+    ``rebuild``."""
     from ledger import Ledger
 
     chosen = check_names(names)
@@ -318,7 +339,8 @@ def rebuild(
             # instead of a checkpoint on close (~0.3 s on 1M events); DuckDB checkpoints once
             # the log passes its ``wal_autocheckpoint`` size.
             con.execute("PRAGMA disable_checkpoint_on_shutdown")
-        return result
+        con.execute("RESET preserve_insertion_order")
+        yield con, result
     finally:
         con.close()
 
