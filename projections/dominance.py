@@ -51,8 +51,8 @@ def nondominated(points: npt.ArrayLike, maximize: Sequence[bool]) -> BoolArray:
     valid = np.flatnonzero(~np.isnan(values).any(axis=1))
     if valid.size == 0:
         return mask
-    rows = values[valid]
-    order = np.lexsort(rows.T[::-1])  # lexsort's last key is its primary one
+    rows = values if valid.size == values.shape[0] else values[valid]
+    order = lexicographic_order(rows)
     ordered = rows[order]
     first = np.ones(ordered.shape[0], dtype=np.bool_)
     first[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)  # -0.0 == 0.0, as in every comparison
@@ -61,6 +61,30 @@ def nondominated(points: npt.ArrayLike, maximize: Sequence[bool]) -> BoolArray:
     keep = _sweep_two(distinct) if distinct.shape[1] == 2 else _sweep(distinct)
     mask[valid[order]] = keep[group]
     return mask
+
+
+def lexicographic_order(rows: FloatArray) -> npt.NDArray[np.intp]:
+    """The order of ``rows`` (no NaN) by column 0, then column 1, ...: rows equal in every
+    column in any order among themselves.
+
+    One unstable argsort of column 0 (numpy's vectorized sort, a tenth of ``np.lexsort``'s
+    time on 200,000 rows), then only the rows sharing a column-0 value with another are
+    ordered by the other columns (``np.lexsort`` within each such run, in place).
+    """
+    order = np.argsort(rows[:, 0])
+    head = rows[order, 0]
+    tied = head[1:] == head[:-1]  # -0.0 == 0.0, as in every comparison
+    if rows.shape[1] == 1 or not tied.any():
+        return order
+    in_run = np.zeros(order.size, dtype=np.bool_)
+    in_run[1:] |= tied
+    in_run[:-1] |= tied
+    slots = np.flatnonzero(in_run)
+    run = np.cumsum(np.r_[True, ~tied])[slots]  # runs are contiguous and ascending
+    members = order[slots]
+    keys = [rows[members, c] for c in range(rows.shape[1] - 1, 0, -1)]
+    order[slots] = members[np.lexsort([*keys, run])]  # lexsort's last key is its primary one
+    return order
 
 
 def _sweep_two(rows: FloatArray) -> BoolArray:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.dominance import FIRST_BLOCK, nondominated
+from projections.dominance import FIRST_BLOCK, lexicographic_order, nondominated
 
 INF = float("inf")
 
@@ -42,7 +42,7 @@ def ranks(points: npt.ArrayLike, maximize: Sequence[bool]) -> list[int]:
     return rank.tolist()
 
 
-cell = st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, INF, -INF, float("nan")])
+cell = st.sampled_from([0.0, -0.0, 1.0, 2.0, 3.0, -1.0, INF, -INF, float("nan")])
 
 
 @st.composite
@@ -61,6 +61,27 @@ def test_matches_brute_force_with_ties_duplicates_nan_and_inf(
     rows, maximize = case
     points = np.array(rows, dtype=float).reshape(len(rows), len(maximize))
     assert nondominated(points, maximize).tolist() == brute_force(points, maximize).tolist()
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda m: st.lists(
+            st.lists(
+                st.sampled_from([0.0, -0.0, 1.0, 2.0, -1.0, INF, -INF]), min_size=m, max_size=m
+            ),
+            min_size=1,
+            max_size=60,
+        )
+    )
+)
+def test_lexicographic_order_sorts_rows_as_lexsort_does(rows: list[list[float]]) -> None:
+    points = np.array(rows, dtype=float)
+    order = lexicographic_order(points)
+    assert sorted(order.tolist()) == list(range(len(rows)))  # a permutation
+    # the same rows in the same places as np.lexsort's (equal rows may swap among themselves)
+    expected = points[np.lexsort(points.T[::-1])]
+    assert points[order].tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("columns", [1, 2, 3, 4])
