@@ -147,7 +147,7 @@ def cli(root: Path, *args: str) -> tuple[float, str]:
     """Wall time and stdout of the ``sweepledger`` CLI run whole in a fresh process (this
     checkout's code first on the path)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    code = "import sys; from commands.cli import main; sys.exit(main())"
+    code = "import sys; from commands.program import run; sys.exit(run())"  # the console script
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code, "--root", str(root), *args],

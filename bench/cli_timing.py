@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-MAIN = "import sys; from commands.cli import main; sys.exit(main(sys.argv[1:]))"
+# What the ``sweepledger`` console script runs (``pyproject.toml``), from this checkout.
+MAIN = "import sys; from commands.program import run; sys.exit(run())"
 
 
 def cli_seconds(root: Path, *args: str) -> float:
