@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +34,13 @@ import numpy as np
 
 from projections.comments import Comments
 from projections.dominance import nondominated
-from projections.pareto_render import trials_jsonl_pieces
 from projections.pareto_sql import (
     FRONTIER_TRIALS,
     KILL_METRIC,
     STUDY_TRIALS_VIEW,
     objective_values,
 )
+from projections.pareto_trials import TRIALS_FILE, TrialsWriter
 from projections.scope import IN_BATCHES, set_scope
 from projections.writers import (
     BackgroundWrites,
@@ -217,42 +216,22 @@ def update(con: duckdb.DuckDBPyConnection, root: Path, batches: list[str] | None
     chosen = [b for b in scope if b in have]
     if not chosen:
         return []
-    objectives = study_objectives(con, chosen)
-    front = _fronts(con, chosen, objectives)
-    con.execute("DELETE FROM study_frontier WHERE batch IN (SELECT batch FROM _scope)")
-    con.execute(
-        """INSERT INTO study_frontier SELECT batch, seq FROM outcomes
-           WHERE seq IN (SELECT unnest($seqs::BIGINT[])) ORDER BY seq""",
-        {"seqs": front.tolist()},
-    )
+    folders = {batch: root / STUDIES_DIR / safe_dir_name(batch) for batch in chosen}
     written: list[Path] = []
-    with BackgroundWrites() as files:
-        folders = {batch: root / STUDIES_DIR / safe_dir_name(batch) for batch in chosen}
+    # trials.jsonl is rendered from the start, while the frontier is computed (TrialsWriter)
+    with BackgroundWrites() as files, TrialsWriter(con, chosen, folders, files) as trials:
+        objectives = study_objectives(con, chosen)
+        front = _fronts(con, chosen, objectives)
+        trials.frontier(front)
+        con.execute("DELETE FROM study_frontier WHERE batch IN (SELECT batch FROM _scope)")
+        con.execute(
+            """INSERT INTO study_frontier SELECT batch, seq FROM outcomes
+               WHERE seq IN (SELECT unnest($seqs::BIGINT[])) ORDER BY seq""",
+            {"seqs": front.tolist()},
+        )
         for batch in chosen:
             doc = frontier_document(con, batch, objectives[batch])
             written.append(files.write(folders[batch] / "pareto.json", json_text(doc)))
             written.append(files.write(folders[batch] / "pareto.csv", frontier_csv(doc)))
-            written.append(folders[batch] / "trials.jsonl")
-        _stream_trials(con, chosen, folders, files)
+            written.append(folders[batch] / TRIALS_FILE)
     return written
-
-
-def _stream_trials(
-    con: duckdb.DuckDBPyConnection,
-    batches: list[str],
-    folders: dict[str, Path],
-    files: BackgroundWrites,
-) -> None:
-    """Write each batch's ``trials.jsonl`` while it is rendered: each piece goes to its
-    file's writer as soon as DuckDB hands it over (``pareto_render.trials_jsonl_pieces``)."""
-    pieces = trials_jsonl_pieces(con, batches)
-    rendered: set[str] = set()
-    for batch, group in itertools.groupby(pieces, key=itemgetter(0)):
-        stream = files.stream(folders[batch] / "trials.jsonl")
-        for _, piece in group:
-            stream.add(piece)
-        stream.close()
-        rendered.add(batch)
-    for batch in batches:
-        if batch not in rendered:  # no trial line at all: an empty file
-            files.write(folders[batch] / "trials.jsonl", b"")

@@ -6,13 +6,15 @@ computed from the base tables when read, so an update copies no trial. Only the 
 stored (``study_frontier``: the seqs of the outcomes on it). An update computes the frontier
 of its batches from ``objective_values`` (the objective columns of their valid trials, nothing
 else), replaces their rows of ``study_frontier``, and renders their files from
-``SCOPED_TRIALS`` (the view's rows of the update's batches only); ``FRONTIER_TRIALS`` gives a
-batch's frontier rows without computing the others.
+``RENDERED_TRIALS`` (the view's rows of the update's batches only, every one off the frontier:
+the render does not wait for it, ``pareto_render`` marks the frontier's lines);
+``FRONTIER_TRIALS`` gives a batch's frontier rows without computing the others.
 """
 
 from __future__ import annotations
 
 from projections.leaderboard_render import jn, python_escaped
+from projections.scope import IN_BATCHES
 from projections.stats import Z_95
 
 KILL_METRIC = "kill_prob_ci_upper"
@@ -64,10 +66,11 @@ latest AS (
 )"""
 
 
-def _trials(last: str) -> str:
+def _trials(last: str, on_frontier: str = "c.seq IN (SELECT seq FROM study_frontier)") -> str:
     """Per trial of ``last`` (a CTE of outcome seqs): ``batch, seq, hash, index, job_id, name,
     candidate_id, trial_id, status, evidence_verified, valid, on_frontier, metrics, params,
-    result, intent_seq, seed`` (``study_trials``' columns).
+    result, intent_seq, seed`` (``study_trials``' columns), ``on_frontier`` as the SQL
+    ``on_frontier`` gives it (default: from ``study_frontier``).
 
     ``trial_id`` pads the index to four digits as Python's ``f"{index:04d}"`` does (a longer
     index is kept whole). The events' hashes and the intents' columns are narrowed to the
@@ -94,7 +97,7 @@ SELECT c.batch, c.seq, c.hash, c.job_index AS "index", c.job_id, c.name,
             ELSE 'trial_' || format('{{:04d}}', c.job_index) || '_' || c.cid END AS trial_id,
        c.status, c.verified AS evidence_verified,
        coalesce(c.status = 'ok' AND c.verified, false) AS valid,
-       c.seq IN (SELECT seq FROM study_frontier) AS on_frontier,
+       {on_frontier} AS on_frontier,
        c.em AS metrics, c.params, c.result, c.intent_seq, c.seed
 FROM c
 """
@@ -102,8 +105,8 @@ FROM c
 
 # Every trial of every batch, computed from the base tables when read: nothing is copied.
 STUDY_TRIALS_VIEW = f"CREATE VIEW IF NOT EXISTS study_trials AS {_trials(_last(ANY_BATCH))}"
-# The trials of the update's batches (``_scope``).
-SCOPED_TRIALS = _trials(_last(IN_SCOPE))
+# The trials of the batches ``$batches``, none on the frontier (nor reading it).
+RENDERED_TRIALS = _trials(_last(IN_BATCHES), on_frontier="false")
 # The frontier trials of ``$batch``.
 FRONTIER_TRIALS = _trials(_FRONT_OF_BATCH)
 
