@@ -15,6 +15,12 @@ its files written, the frontier printed) and report the median. Info rows: the s
 again once current (read only), after 1,000 more trials were appended, and on a root with no
 projection database at all (base tables included).
 
+The ratio is taken like for like, two ways: Optuna's ``load_study`` + ``best_trials`` call
+(timed inside its process, imports done) against the command's work (timed the same way:
+``main`` called in a process whose imports are done), and each process whole (start, imports,
+work, exit). A third, stricter row sets our whole process against their call alone: it
+charges us ~0.3 s of interpreter start, imports and exit that their figure does not carry.
+
 Optuna (a dev-only dependency): the journal is written directly in Optuna's log format (one
 ``CREATE_STUDY`` then one ``CREATE_TRIAL`` per complete trial, as ``study.add_trials`` writes
 them; building it through the API takes ~15 min for 200k), after checking once that a small
@@ -425,29 +431,28 @@ def main() -> None:
                 note = f"{len(best)} best, {'the same' if same else 'NOT the same'} trials"
                 rows.append(("optuna load_study + best_trials", f"{theirs:.2f} s", "", note))
                 rows.append(("optuna, whole process", f"{theirs_whole:.2f} s", "", "import too"))
-                ratio = theirs / ours
-                rows.append(
-                    (
-                        "ratio optuna load / ours whole",
-                        f"{ratio:.1f}x",
-                        f">= {TARGET_RATIO:.0f}x",
-                        "our process whole against their load only",
-                    )
-                )
                 rows.append(
                     (
                         "ratio optuna / ours, both work only",
                         f"{theirs / warm:.1f}x",
-                        "",
-                        "like for like",
+                        f">= {TARGET_RATIO:.0f}x",
+                        "like for like: their load call, our command's work",
                     )
                 )
                 rows.append(
                     (
                         "ratio optuna / ours, both whole process",
                         f"{theirs_whole / ours:.1f}x",
+                        f">= {TARGET_RATIO:.0f}x",
+                        "like for like: each process whole",
+                    )
+                )
+                rows.append(
+                    (
+                        "ratio optuna load / ours whole",
+                        f"{theirs / ours:.1f}x",
                         "",
-                        "like for like",
+                        "stricter: our process whole against their load call only",
                     )
                 )
         width = max(len(r[0]) for r in rows)
