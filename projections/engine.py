@@ -108,11 +108,26 @@ def ensure_schema(
     extra_comments: Comments | None = None,
 ) -> bool:
     """Create missing tables and views, with their comments; drop everything first when the
-    layout version changed.
+    layout version changed. All in one transaction (the caller holds none): the schema
+    appears whole or not at all, and a new database's ~240 statements commit once, not one
+    by one (0.04 s instead of 0.13 s for the comments alone).
 
     Returns:
         True when the database was (re)initialised and needs a full rebuild.
     """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        fresh = _ensure_schema(con, extra_ddl, extra_comments)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return fresh
+
+
+def _ensure_schema(
+    con: duckdb.DuckDBPyConnection, extra_ddl: tuple[str, ...], extra_comments: Comments | None
+) -> bool:
     from projections.comments import BASE_COMMENTS, apply_comments
     from projections.tables import DDL
 

@@ -204,3 +204,26 @@ def test_a_failing_projection_rolls_back_alone_and_catches_up_next_time(
     cursors, users = state()
     assert cursors == {"report": head, "leaderboard": head, "gaps": head}
     assert users == ["scan1", "scan2"]
+
+
+def test_a_schema_that_fails_midway_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    import duckdb
+
+    from projections.engine import ensure_schema
+
+    con = duckdb.connect(str(tmp_path / "p.duckdb"))
+    try:
+        broken = ("CREATE TABLE IF NOT EXISTS extra_one (x INTEGER)", "CREATE TABLE broken (")
+        with pytest.raises(duckdb.ParserException):
+            ensure_schema(con, broken)
+        left = con.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+        assert left == [(0,)]  # no base table, no _meta, not extra_one: nothing half made
+        assert ensure_schema(con) is True  # then made whole, and a full rebuild is due
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert {"_meta", "events", "outcomes"} <= tables
+        comment = con.execute(
+            "SELECT comment FROM duckdb_tables() WHERE table_name = 'events'"
+        ).fetchall()
+        assert comment[0][0]  # the comments commit with the tables
+    finally:
+        con.close()
