@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -403,18 +404,31 @@ def freshness(con: duckdb.DuckDBPyConnection, ledger: Ledger) -> Freshness | Non
     return Freshness(cursor.seq, head.seq)
 
 
-def is_current(root: Path) -> bool:
-    """True when the database exists and its base cursor is the ledger's head (cheap)."""
+def is_current(root: Path, names: Sequence[str] = ()) -> bool:
+    """True when the database exists and its base cursor, and each of ``names``', is the
+    ledger's head (cheap)."""
+    con = open_if_current(root, names)
+    if con is None:
+        return False
+    con.close()
+    return True
+
+
+def open_if_current(root: Path, names: Sequence[str] = ()) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection when the database exists and its base cursor, and each of
+    ``names``' (a projection no command has built yet is behind even when the base tables
+    are current), is the ledger's head; None otherwise, the connection closed."""
     from ledger import Ledger
 
     if not db_path(root).exists():
-        return False
+        return None
     head = Ledger.open(root).head()
     con = connect(root, read_only=True)
     try:
-        cursor = get_cursor(con, BASE_CURSOR)
-    except Exception:
-        return False
-    finally:
-        con.close()
-    return cursor is not None and cursor.seq == head.seq and cursor.hash == head.hash
+        cursors = [get_cursor(con, name) for name in (BASE_CURSOR, *names)]
+    except Exception:  # an empty or foreign database: a rebuild sorts it out
+        cursors = [None]
+    if all(c is not None and (c.seq, c.hash) == (head.seq, head.hash) for c in cursors):
+        return con
+    con.close()
+    return None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger import BatchNotFound
-from projections.engine import Freshness, connect, db_path, freshness
+from projections.engine import Freshness, connect, db_path, freshness, open_if_current
 from projections.errors import ProjectionBusy, StudyNotFound
 from projections.rebuild import RebuildResult, is_current, rebuild, rebuilding
 
@@ -38,9 +38,9 @@ def ensure_current(root: Path, names: Sequence[str] | None = None) -> RebuildRes
     Raises:
         LedgerNotFound: no ledger at ``root``.
     """
-    if names is None:
-        return None if is_current(root) else rebuild(root)
-    return None if _projections_current(root, names) else rebuild(root, list(names))
+    if is_current(root, names or ()):
+        return None
+    return rebuild(root, None if names is None else list(names))
 
 
 @contextlib.contextmanager
@@ -55,7 +55,7 @@ def current_connection(
     Raises:
         LedgerNotFound: no ledger at ``root``.
     """
-    con = _current_read_only(root, names)
+    con = open_if_current(root, names or ())
     if con is None:
         with rebuilding(root, None if names is None else list(names)) as (con, _):
             yield con
@@ -64,36 +64,6 @@ def current_connection(
         yield con
     finally:
         con.close()
-
-
-def _current_read_only(root: Path, names: Sequence[str] | None) -> duckdb.DuckDBPyConnection | None:
-    """A read-only connection when the base tables and each of ``names`` are at the ledger's
-    head (a projection that no command has built yet is behind even when the base tables are
-    current); None otherwise, the connection closed."""
-    from ledger import Ledger
-    from projections.engine import BASE_CURSOR, get_cursor
-
-    if not db_path(root).exists():
-        return None
-    head = Ledger.open(root).head()
-    con = connect(root, read_only=True)
-    try:
-        cursors = [get_cursor(con, name) for name in (BASE_CURSOR, *(names or ()))]
-    except Exception:  # an empty or foreign database: the rebuild sorts it out
-        cursors = [None]
-    if all(c is not None and (c.seq, c.hash) == (head.seq, head.hash) for c in cursors):
-        return con
-    con.close()
-    return None
-
-
-def _projections_current(root: Path, names: Sequence[str]) -> bool:
-    """Whether the base tables and each of ``names`` are at the ledger's head."""
-    con = _current_read_only(root, names)
-    if con is None:
-        return False
-    con.close()
-    return True
 
 
 @contextlib.contextmanager

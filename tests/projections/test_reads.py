@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from pareto_fixtures import AWKWARD_STUDIES, record_awkward, record_more
 
+import projections.engine as engine
 import projections.reads as reads
 from ledger import Ledger
 from projections import pareto_document, rebuild
@@ -34,7 +35,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
         return wrapper
 
-    monkeypatch.setattr(reads, "connect", counting(reads.connect))
+    monkeypatch.setattr(engine, "connect", counting(engine.connect))
     monkeypatch.setattr(rebuild_module, "connect", counting(rebuild_module.connect))
     return seen
 
